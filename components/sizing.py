@@ -1,0 +1,41 @@
+"""Instance sizing: vCPUs of an instance type, and Gunicorn's `auto` worker count."""
+
+from __future__ import annotations
+
+import re
+
+# vCPUs by size suffix for current-generation x86/Graviton families (t3, m5+, c5+, r5+, ...).
+_SIZE_VCPUS = {"nano": 2, "micro": 2, "small": 2, "medium": 2, "large": 2, "xlarge": 4}
+# Older/burstable exceptions where the suffix rule does not hold.
+_EXCEPTIONS = {
+    "t2.nano": 1,
+    "t2.micro": 1,
+    "t2.small": 1,
+    "t4g.nano": 2,
+    "m6g.medium": 1,
+    "c6g.medium": 1,
+    "r6g.medium": 1,
+    "m7g.medium": 1,
+    "c7g.medium": 1,
+    "r7g.medium": 1,
+}
+
+
+def vcpus_of(instance_type: str) -> int:
+    """vCPUs of an EC2 instance type; ValueError for sizes the table cannot know (e.g. metal)."""
+    if instance_type in _EXCEPTIONS:
+        return _EXCEPTIONS[instance_type]
+    size = instance_type.split(".", 1)[-1]
+    if size in _SIZE_VCPUS:
+        return _SIZE_VCPUS[size]
+    m = re.fullmatch(r"(\d+)xlarge", size)
+    if m:
+        return 4 * int(m.group(1))
+    raise ValueError(
+        f"cannot tell the vCPUs of {instance_type}; set linux.gunicorn.workers to a number"
+    )
+
+
+def auto_workers(vcpus: int) -> int:
+    """Gunicorn's documented rule of thumb: 2 x cores + 1."""
+    return 2 * vcpus + 1

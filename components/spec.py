@@ -1,0 +1,581 @@
+"""The whole webstack configuration as typed, validated models.
+
+`Pulumi.<env>.yaml` is read once (in `__main__.py` or the `webstack` command) and validated here into a
+`StackSpec`; components and render functions only ever see the validated models. Every field has a
+documented default, so a minimal stack file stays short.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from components.timeouts import TimeoutChain, TimeoutOverrides, derive_timeout_chain
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,23}$"
+WSGI_PATTERN = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\(\))?$"
+)
+SIZE_PATTERN = r"^[0-9]{1,6}[kmgKMG]?$"
+AMI_PATTERN = re.compile(r"^ami-[0-9a-f]{8,17}$")
+HOSTNAME_PATTERN = re.compile(
+    r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$"
+)
+SECRET_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+
+# Which Python each named image ships (or installs as a package), so a mismatch fails before deploy.
+IMAGE_PYTHONS: dict[str, tuple[str, ...]] = {
+    "ubuntu-24.04": ("3.12",),
+    "debian-12": ("3.11",),
+    "al2023": ("3.9", "3.11", "3.12"),
+}
+IMAGE_DEFAULT_PYTHON = {"ubuntu-24.04": "3.12", "debian-12": "3.11", "al2023": "3.11"}
+
+
+class Model(BaseModel):
+    """Strict base: unknown keys are errors (a typo must not silently fall back to a default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class AppSource(Model):
+    """Where the app's code comes from. Exactly one of path, requirement, git."""
+
+    path: str | None = Field(
+        None,
+        description="Local folder (relative to the project) packaged and uploaded to the artifact "
+        "bucket. The default when no source is given is `examples/<app name>`.",
+    )
+    requirement: str | None = Field(
+        None,
+        description="A pip requirement, e.g. `mysite==1.4.2`, installed from the package index.",
+    )
+    git: str | None = Field(
+        None, description="An https git URL installed with pip (`git+URL@ref`)."
+    )
+    ref: str | None = Field(
+        None, description="Git ref (tag or commit) to install; required with git."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> AppSource:
+        chosen = [k for k in ("path", "requirement", "git") if getattr(self, k)]
+        if len(chosen) != 1:
+            raise ValueError(
+                f"give exactly one of path, requirement, git (got {', '.join(chosen) or 'none'})"
+            )
+        if self.git:
+            if not self.git.startswith("https://"):
+                raise ValueError("git must be an https:// URL")
+            if not self.ref or not re.fullmatch(r"[A-Za-z0-9._/-]{1,100}", self.ref):
+                raise ValueError("git needs a ref (tag, branch or commit) of [A-Za-z0-9._/-]")
+        if self.ref and not self.git:
+            raise ValueError("ref is only allowed with git")
+        if self.requirement and not re.fullmatch(
+            r"[A-Za-z0-9._\-\[\],<>=!~ ]{1,200}", self.requirement
+        ):
+            raise ValueError("requirement must be a plain pip requirement such as `mysite==1.2`")
+        return self
+
+    @property
+    def kind(self) -> Literal["path", "requirement", "git"]:
+        if self.path:
+            return "path"
+        return "requirement" if self.requirement else "git"
+
+
+class StaticFiles(Model):
+    """Static files served by the proxy, never by the app."""
+
+    url: str = Field("/static/", pattern=r"^/[A-Za-z0-9._/-]*/$", description="URL prefix.")
+    folder: str = Field(
+        "static",
+        pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$",
+        description="Folder inside the app (Flask). Django collects into its STATIC_ROOT instead.",
+    )
+
+
+class GunicornSpec(Model):
+    workers: int | Literal["auto"] = Field(
+        "auto",
+        description="Worker processes per master; `auto` = 2 x vCPU + 1 of the instance type.",
+    )
+    threads: int = Field(4, ge=1, le=64, description="Threads per worker (gthread).")
+    worker_class: Literal["sync", "gthread", "gevent"] = Field(
+        "gthread", description="sync | gthread | gevent (gevent is installed when chosen)."
+    )
+    timeout: int | None = Field(
+        None, ge=1, description="Worker timeout (s). Default: from the timeout chain."
+    )
+    graceful_timeout: int = Field(30, ge=1, le=3600, description="Seconds workers get to finish.")
+    keepalive: int | None = Field(
+        None, ge=1, le=300, description="Idle keep-alive (s). Default: from the timeout chain."
+    )
+    max_requests: int = Field(
+        2000, ge=0, description="Recycle a worker after this many requests (0 = never)."
+    )
+    max_requests_jitter: int = Field(200, ge=0, description="Random spread added to max_requests.")
+    preload: bool = Field(False, description="Load the app in the master before forking.")
+    masters: int = Field(
+        1, description="1, or 2 masters on two sockets behind one upstream for rolling restarts."
+    )
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and not 1 <= v <= 64:
+            raise ValueError("workers must be 1..64 or 'auto'")
+        return v
+
+    @field_validator("masters")
+    @classmethod
+    def _masters(cls, v: int) -> int:
+        if v not in (1, 2):
+            raise ValueError("masters must be 1 or 2")
+        return v
+
+    @model_validator(mode="after")
+    def _jitter(self) -> GunicornSpec:
+        if self.max_requests and self.max_requests_jitter >= self.max_requests:
+            raise ValueError("max_requests_jitter must be smaller than max_requests")
+        return self
+
+
+def _check_cidr(v: str) -> str:
+    try:
+        return str(ipaddress.ip_network(v, strict=True))
+    except ValueError as e:
+        raise ValueError(f"{v!r} is not a CIDR block such as 10.0.0.0/16 ({e})") from None
+
+
+Cidr = Annotated[str, Field(description="An IPv4/IPv6 CIDR block")]
+
+
+class NginxSpec(Model):
+    client_max_body_size: str = Field(
+        "10m", pattern=SIZE_PATTERN, description="Largest request body, nginx size (e.g. 10m)."
+    )
+    rate_limit_rps: int = Field(
+        50, ge=1, le=100000, description="Requests per second per client IP (429 beyond)."
+    )
+    rate_limit_burst: int = Field(100, ge=0, le=100000, description="Burst above the rate.")
+    allow_cidrs: list[Cidr] = Field(
+        default_factory=list, description="If set, only these client CIDRs may connect."
+    )
+    deny_cidrs: list[Cidr] = Field(default_factory=list, description="Client CIDRs refused (403).")
+    gzip: bool = Field(True, description="Compress text responses.")
+
+    @field_validator("allow_cidrs", "deny_cidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        return [_check_cidr(c) for c in v]
+
+
+class Capacity(Model):
+    min: int = Field(1, ge=0, le=100, description="Smallest instance count.")
+    max: int = Field(1, ge=1, le=100, description="Largest instance count.")
+    desired: int | None = Field(None, ge=0, le=100, description="Start count (default: min).")
+
+    @model_validator(mode="after")
+    def _order(self) -> Capacity:
+        desired = self.min if self.desired is None else self.desired
+        if not self.min <= desired <= self.max:
+            raise ValueError(f"need min <= desired <= max (got {self.min}, {desired}, {self.max})")
+        return self
+
+    @property
+    def start(self) -> int:
+        return self.min if self.desired is None else self.desired
+
+
+class LinuxTier(Model):
+    image: str = Field(
+        "ubuntu-24.04", description="ubuntu-24.04 | debian-12 | al2023 | an AMI ID (ami-...)."
+    )
+    image_family: Literal["debian", "rhel"] | None = Field(
+        None, description="Package family of a custom AMI (apt = debian, dnf = rhel)."
+    )
+    instance_type: str = Field(
+        "t3.small", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type."
+    )
+    capacity: Capacity = Field(default_factory=Capacity, description="Instance count.")
+    root_volume_gb: int = Field(20, ge=8, le=1024, description="Encrypted gp3 root volume size.")
+    extra_packages: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.+-]{0,80}$")]] = Field(
+        default_factory=list, description="OS packages installed before the app."
+    )
+    gunicorn: GunicornSpec = Field(default_factory=GunicornSpec)
+    nginx: NginxSpec = Field(default_factory=NginxSpec)
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, v: str) -> str:
+        if v not in IMAGE_PYTHONS and not AMI_PATTERN.match(v):
+            raise ValueError(
+                f"{v!r} is not one of {', '.join(IMAGE_PYTHONS)} or an AMI ID (ami-...)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _custom_ami(self) -> LinuxTier:
+        if AMI_PATTERN.match(self.image) and self.image_family is None:
+            raise ValueError("a custom AMI needs image_family: debian or rhel")
+        return self
+
+    @property
+    def family(self) -> Literal["debian", "rhel"]:
+        if self.image_family:
+            return self.image_family
+        return "rhel" if self.image == "al2023" else "debian"
+
+
+class AppSpec(Model):
+    name: str = Field(pattern=NAME_PATTERN, description="App name: lowercase, digits, dashes.")
+    framework: Literal["flask", "django"] = Field(description="flask | django.")
+    wsgi: str = Field(
+        description="WSGI target `module:callable` or `module:factory()`, e.g. `app:create_app()`."
+    )
+    settings_module: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
+        description="Django settings module (default: next to the WSGI module, e.g. proj.settings).",
+    )
+    os: Literal["linux"] = Field("linux", description="linux (Windows apps: see the Windows tier).")
+    source: AppSource | None = Field(None, description="Where the code comes from.")
+    python: str | None = Field(None, description="Python version (default: the image's).")
+    env: dict[str, str] = Field(default_factory=dict, description="Plain environment variables.")
+    secrets: list[Annotated[str, Field(pattern=SECRET_NAME_PATTERN)]] = Field(
+        default_factory=list,
+        description="Env var names whose values are Pulumi secret config `secret:<app>:<NAME>`.",
+    )
+    static: StaticFiles | None = Field(
+        default_factory=StaticFiles, description="Static files (null to disable)."
+    )
+    health_path: str = Field("/healthz", pattern=r"^/[A-Za-z0-9._/-]*$", description="Health URL.")
+    hostnames: list[str] = Field(default_factory=list, description="Host names the app answers.")
+    path_prefix: str = Field(
+        "/", pattern=r"^/([A-Za-z0-9._-]+/)*$", description="ALB path rule (`/` = everything)."
+    )
+    linux: LinuxTier = Field(default_factory=LinuxTier, description="The Linux tier.")
+
+    @field_validator("wsgi")
+    @classmethod
+    def _wsgi(cls, v: str) -> str:
+        if not WSGI_PATTERN.match(v):
+            raise ValueError(
+                f"{v!r} is not a WSGI target; use module:callable or module:factory(), "
+                "e.g. app:create_app() or proj.wsgi:application"
+            )
+        return v
+
+    @field_validator("hostnames")
+    @classmethod
+    def _hostnames(cls, v: list[str]) -> list[str]:
+        for h in v:
+            if not HOSTNAME_PATTERN.match(h):
+                raise ValueError(f"{h!r} is not a host name such as www.example.com")
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, val in v.items():
+            if not re.fullmatch(SECRET_NAME_PATTERN, k):
+                raise ValueError(f"{k!r} is not an environment variable name")
+            if "\n" in val or "\x00" in val:
+                raise ValueError(f"the value of {k} must be one line")
+        return v
+
+    @model_validator(mode="after")
+    def _python(self) -> AppSpec:
+        clash = set(self.env) & set(self.secrets)
+        if clash:
+            raise ValueError(f"env: {', '.join(sorted(clash))} is both in env and secrets")
+        if self.python is None or self.linux.image not in IMAGE_PYTHONS:
+            return self
+        allowed = IMAGE_PYTHONS[self.linux.image]
+        if self.python not in allowed:
+            raise ValueError(
+                f"python: {self.python} is not available on {self.linux.image} "
+                f"(allowed: {', '.join(allowed)})"
+            )
+        return self
+
+    @property
+    def python_version(self) -> str:
+        return self.python or IMAGE_DEFAULT_PYTHON.get(self.linux.image, "3")
+
+    @property
+    def django_settings(self) -> str:
+        if self.settings_module:
+            return self.settings_module
+        module = self.wsgi.split(":", 1)[0]
+        return module.rsplit(".", 1)[0] + ".settings" if "." in module else "settings"
+
+    @property
+    def health_host(self) -> str:
+        """A Host header the app accepts, sent with health checks whatever the checker's Host."""
+        return next((h for h in self.hostnames if not h.startswith("*.")), "localhost")
+
+    @property
+    def source_or_default(self) -> AppSource:
+        return self.source or AppSource(path=f"examples/{self.name.replace('-', '_')}")
+
+
+class ExistingNetwork(Model):
+    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="Existing VPC ID.")
+    vpc_cidr: Cidr = Field(description="The VPC's CIDR (Nginx trusts client IPs only from it).")
+    public_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]]
+    private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]]
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        return _check_cidr(v)
+
+
+class NetworkSpec(Model):
+    cidr: Cidr = Field("10.40.0.0/16", description="VPC CIDR when the stack creates the VPC.")
+    az_count: int = Field(2, ge=1, le=6, description="Availability zones to span.")
+    nat: Literal["none", "single", "per-az"] = Field(
+        "single", description="NAT gateways for private subnets: none | single | per-az."
+    )
+    existing: ExistingNetwork | None = Field(None, description="Adopt an existing VPC instead.")
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        v = _check_cidr(v)
+        net = ipaddress.ip_network(v)
+        if net.version != 4 or not 16 <= net.prefixlen <= 24 or not net.is_private:
+            raise ValueError(f"{v} must be a private IPv4 block from /16 to /24")
+        return v
+
+    @property
+    def vpc_cidr(self) -> str:
+        return self.existing.vpc_cidr if self.existing else self.cidr
+
+    @property
+    def public_az_count(self) -> int:
+        return len(self.existing.public_subnet_ids) if self.existing else self.az_count
+
+    @property
+    def private_az_count(self) -> int:
+        return len(self.existing.private_subnet_ids) if self.existing else self.az_count
+
+
+class TlsSpec(Model):
+    mode: Literal["acm", "existing", "self-signed"] = Field(
+        "self-signed", description="acm (DNS-validated in a Route53 zone) | existing | self-signed."
+    )
+    domain: str | None = Field(None, description="Certificate domain (acm).")
+    zone_id: str | None = Field(
+        None, pattern=r"^Z[0-9A-Z]{4,32}$", description="Route53 zone (acm)."
+    )
+    certificate_arn: str | None = Field(
+        None, pattern=r"^arn:aws[a-z-]*:acm:", description="Existing ACM certificate ARN."
+    )
+
+    @model_validator(mode="after")
+    def _mode(self) -> TlsSpec:
+        if self.mode == "acm" and not (self.domain and self.zone_id):
+            raise ValueError(
+                "mode acm needs domain and zone_id (the Route53 zone that validates it)"
+            )
+        if self.mode == "existing" and not self.certificate_arn:
+            raise ValueError("mode existing needs certificate_arn")
+        if self.mode != "existing" and self.certificate_arn:
+            raise ValueError("certificate_arn is only used with mode existing")
+        if self.domain and not HOSTNAME_PATTERN.match(self.domain):
+            raise ValueError(f"domain {self.domain!r} is not a host name")
+        return self
+
+
+class EdgeSpec(Model):
+    mode: Literal["alb", "nginx"] = Field(
+        "alb", description="alb: ALB terminates TLS | nginx: one public VM, Nginx terminates TLS."
+    )
+    tls: TlsSpec = Field(default_factory=TlsSpec)
+    deletion_protection: bool | None = Field(
+        None, description="ALB deletion protection (default: on when the stack is production)."
+    )
+    health_check_url: bool = Field(
+        True, description="After deploy, check the public URL answers the health path with 200."
+    )
+
+
+class StackSpec(Model):
+    """One environment: network, edge and the apps behind it."""
+
+    environment: str = Field(pattern=NAME_PATTERN, description="Stack/environment name.")
+    production: bool = Field(False, description="Production stack (stricter defaults).")
+    request_timeout: int = Field(
+        30,
+        ge=1,
+        le=3000,
+        description="Longest request (s); the whole timeout chain derives from it.",
+    )
+    timeouts: TimeoutOverrides = Field(default_factory=TimeoutOverrides)
+    admin_cidrs: list[Cidr] = Field(
+        default_factory=list, description="CIDRs allowed SSH (22). Empty: no SSH; use SSM."
+    )
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    edge: EdgeSpec = Field(default_factory=EdgeSpec)
+    apps: list[AppSpec] = Field(min_length=1, description="The apps of this stack.")
+
+    @field_validator("admin_cidrs")
+    @classmethod
+    def _admin(cls, v: list[str]) -> list[str]:
+        out = [_check_cidr(c) for c in v]
+        for c in out:
+            if ipaddress.ip_network(c).prefixlen == 0:
+                raise ValueError(f"{c} opens SSH to the whole internet; give your office/VPN range")
+        return out
+
+    @model_validator(mode="after")
+    def _cross(self) -> StackSpec:
+        names = [a.name for a in self.apps]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"apps: duplicate app name(s) {', '.join(dupes)}")
+        if self.edge.mode == "alb":
+            if self.network.public_az_count < 2:
+                raise ValueError("network.az_count: an ALB needs subnets in at least 2 AZs")
+            if self.network.private_az_count < 2:
+                raise ValueError(
+                    "network: the app tier behind an ALB needs private subnets in >= 2 AZs"
+                )
+            if self.network.existing is None and self.network.nat == "none":
+                raise ValueError(
+                    "network.nat: private instances need a NAT gateway (single or per-az) to install "
+                    "packages"
+                )
+            routes = [(tuple(sorted(a.hostnames)), a.path_prefix) for a in self.apps]
+            if len(set(routes)) != len(routes):
+                raise ValueError("apps: two apps have the same hostnames and path_prefix")
+        else:
+            if len(self.apps) != 1:
+                raise ValueError(
+                    "apps: edge.mode nginx serves exactly one app on one VM; use alb for more"
+                )
+            cap = self.apps[0].linux.capacity
+            if cap.max != 1 or cap.min != 1:
+                raise ValueError(
+                    f"apps.{self.apps[0].name}.linux.capacity: edge.mode nginx runs exactly one VM "
+                    "(min = max = 1); use edge.mode alb to scale"
+                )
+            if self.edge.tls.mode != "self-signed":
+                raise ValueError(
+                    "edge.tls.mode: with edge.mode nginx the certificate is self-signed"
+                )
+        self.chain  # noqa: B018 - validates the chain eagerly
+        for app in self.apps:
+            app.linux.gunicorn  # noqa: B018
+            self.gunicorn_timeouts(app)
+        return self
+
+    @property
+    def chain(self) -> TimeoutChain:
+        return derive_timeout_chain(self.request_timeout, self.timeouts, self.edge.mode)
+
+    def gunicorn_timeouts(self, app: AppSpec) -> tuple[int, int]:
+        """(worker timeout, keepalive) for an app: the explicit value or the chain's."""
+        chain = self.chain
+        g = app.linux.gunicorn
+        timeout = g.timeout if g.timeout is not None else chain.gunicorn_timeout
+        keepalive = g.keepalive if g.keepalive is not None else chain.gunicorn_keepalive
+        if timeout > chain.nginx_read_timeout:
+            raise ValueError(
+                f"apps.{app.name}.linux.gunicorn.timeout: {timeout}s is longer than Nginx's "
+                f"proxy_read_timeout {chain.nginx_read_timeout}s (the chain needs gunicorn <= nginx)"
+            )
+        if keepalive <= chain.nginx_upstream_keepalive:
+            raise ValueError(
+                f"apps.{app.name}.linux.gunicorn.keepalive: {keepalive}s must exceed Nginx's upstream "
+                f"keepalive_timeout {chain.nginx_upstream_keepalive}s so Gunicorn never closes a "
+                "connection Nginx is about to reuse"
+            )
+        return timeout, keepalive
+
+    @property
+    def deletion_protection(self) -> bool:
+        dp = self.edge.deletion_protection
+        return self.production if dp is None else dp
+
+
+class SpecError(Exception):
+    """A user's configuration mistake: one line per problem, each naming the setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _loc(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """Turn pydantic's location into a config path, naming apps by name instead of index."""
+    parts: list[str] = []
+    node: Any = data
+    for item in loc:
+        if isinstance(item, int) and isinstance(node, list) and item < len(node):
+            entry = node[item]
+            label = entry.get("name") if isinstance(entry, dict) else None
+            parts.append(str(label) if label else f"[{item}]")
+            node = entry
+        elif isinstance(item, str) and "[" not in item and not item.startswith("function-"):
+            parts.append(item)
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts) or "config"
+
+
+_SETTING_PREFIX = re.compile(r"^[a-z_][a-z0-9_.\-]*: ")
+
+
+def parse_stack_spec(data: dict[str, Any]) -> StackSpec:
+    """Validate raw config into a StackSpec or raise SpecError with one line per problem."""
+    try:
+        return StackSpec.model_validate(data)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors(include_url=False):
+            msg = err["msg"].removeprefix("Value error, ")
+            where = _loc(tuple(err["loc"]), data)
+            if err["type"] == "extra_forbidden":
+                msg = "unknown setting (check the spelling; see the config reference)"
+            elif err["type"] == "literal_error":
+                msg = f"{err.get('input')!r} is not allowed; {msg[0].lower()}{msg[1:]}"
+            # Cross-field rules already name their setting; keep the path relative to where it was raised.
+            if _SETTING_PREFIX.match(msg):
+                where = "" if where == "config" else where + "."
+                lines.append(f"{where}{msg}")
+            else:
+                lines.append(f"{where}: {msg}")
+        raise SpecError(lines) from None
+
+
+def check_secret_values(spec: StackSpec, available: dict[str, set[str]]) -> None:
+    """Every secret an app names must have a value under `webstack:secrets.<app>.<NAME>`."""
+    missing = [
+        f"apps.{app.name}.secrets: {name} has no secret config value; set it with "
+        f"`pulumi config set --secret --path 'secrets.{app.name}.{name}' VALUE`"
+        for app in spec.apps
+        for name in app.secrets
+        if name not in available.get(app.name, set())
+    ]
+    if missing:
+        raise SpecError(missing)
+
+
+def load_stack_spec(data: dict[str, Any], available_secrets: dict[str, set[str]]) -> StackSpec:
+    """Validate config and its secret names together; SpecError lists every problem found."""
+    spec = parse_stack_spec(data)
+    check_secret_values(spec, available_secrets)
+    return spec
