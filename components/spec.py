@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from components.windows_spec import WindowsTier
 from components.timeouts import TimeoutChain, TimeoutOverrides, derive_timeout_chain
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,23}$"
@@ -249,7 +250,10 @@ class AppSpec(Model):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
         description="Django settings module (default: next to the WSGI module, e.g. proj.settings).",
     )
-    os: Literal["linux"] = Field("linux", description="linux (Windows apps: see the Windows tier).")
+    os: Literal["linux", "windows"] = Field("linux", description="linux | windows.")
+    server: Literal["gunicorn", "waitress"] | None = Field(
+        None, description="WSGI server (default: gunicorn on Linux, waitress on Windows)."
+    )
     source: AppSource | None = Field(None, description="Where the code comes from.")
     python: str | None = Field(None, description="Python version (default: the image's).")
     env: dict[str, str] = Field(default_factory=dict, description="Plain environment variables.")
@@ -266,6 +270,7 @@ class AppSpec(Model):
         "/", pattern=r"^/([A-Za-z0-9._-]+/)*$", description="ALB path rule (`/` = everything)."
     )
     linux: LinuxTier = Field(default_factory=LinuxTier, description="The Linux tier.")
+    windows: WindowsTier = Field(default_factory=WindowsTier, description="The Windows tier.")
 
     @field_validator("wsgi")
     @classmethod
@@ -297,6 +302,13 @@ class AppSpec(Model):
 
     @model_validator(mode="after")
     def _python(self) -> AppSpec:
+        if self.os == "windows" and self.server == "gunicorn":
+            raise ValueError(
+                "server: Gunicorn does not run on Windows (it needs fork and Unix sockets); use "
+                "server: waitress, or os: linux for the Gunicorn tier"
+            )
+        if self.os == "linux" and self.server == "waitress":
+            raise ValueError("server: the Linux tier runs Gunicorn; waitress is for os: windows")
         clash = set(self.env) & set(self.secrets)
         if clash:
             raise ValueError(f"env: {', '.join(sorted(clash))} is both in env and secrets")
@@ -313,6 +325,10 @@ class AppSpec(Model):
     @property
     def python_version(self) -> str:
         return self.python or IMAGE_DEFAULT_PYTHON.get(self.linux.image, "3")
+
+    @property
+    def wsgi_server(self) -> Literal["gunicorn", "waitress"]:
+        return self.server or ("waitress" if self.os == "windows" else "gunicorn")
 
     @property
     def django_settings(self) -> str:
@@ -463,6 +479,10 @@ class StackSpec(Model):
             if len(set(routes)) != len(routes):
                 raise ValueError("apps: two apps have the same hostnames and path_prefix")
         else:
+            if self.apps[0].os != "linux":
+                raise ValueError(
+                    "apps: edge.mode nginx runs a Linux app; Windows apps need edge.mode alb"
+                )
             if len(self.apps) != 1:
                 raise ValueError(
                     "apps: edge.mode nginx serves exactly one app on one VM; use alb for more"
