@@ -265,7 +265,9 @@ class AppSpec(Model):
         default_factory=StaticFiles, description="Static files (null to disable)."
     )
     health_path: str = Field("/healthz", pattern=r"^/[A-Za-z0-9._/-]*$", description="Health URL.")
-    hostnames: list[str] = Field(default_factory=list, description="Host names the app answers.")
+    hostnames: list[str] = Field(
+        default_factory=list, max_length=4, description="Host names the app answers (at most 4)."
+    )
     path_prefix: str = Field(
         "/", pattern=r"^/([A-Za-z0-9._-]+/)*$", description="ALB path rule (`/` = everything)."
     )

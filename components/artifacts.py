@@ -1,0 +1,107 @@
+"""ArtifactStore: one private bucket per stack for app packages and bootstrap files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+from pulumi import Input, Output, ResourceOptions
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArtifactStoreArgs:
+    force_destroy: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class ArtifactStore(pulumi.ComponentResource):
+    bucket_name: Output[str]
+    bucket_arn: Output[str]
+
+    def __init__(
+        self, name: str, args: ArtifactStoreArgs, opts: ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webstack:artifacts:ArtifactStore", name, None, opts)
+        child = ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(
+            f"{name}-bucket", force_destroy=args.force_destroy, tags=args.tags, opts=child
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(_tls_only_policy),
+            opts=ResourceOptions(parent=self, depends_on=[block]),
+        )
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.register_outputs({"bucket_name": self.bucket_name, "bucket_arn": self.bucket_arn})
+
+
+def upload_object(
+    resource_name: str, bucket: Input[str], key: str, path: str, parent: pulumi.Resource
+) -> aws.s3.BucketObjectv2:
+    """Upload a local file under `key`; keys carry a content hash, so an object never changes."""
+    return aws.s3.BucketObjectv2(
+        resource_name,
+        bucket=bucket,
+        key=key,
+        source=pulumi.FileAsset(path),
+        opts=ResourceOptions(parent=parent),
+    )
+
+
+def _tls_only_policy(arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [arn, f"{arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )

@@ -1,0 +1,86 @@
+"""Where raw configuration comes from: the running Pulumi program, or a `Pulumi.<env>.yaml` file.
+
+Both produce the same raw dict for `spec.load_stack_spec`. Secret values are never decrypted offline:
+a stack file only tells which secret names exist, and their values become a marked placeholder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.spec import SpecError, StackSpec, load_stack_spec
+
+NAMESPACE = "webstack"
+SPEC_KEYS = (
+    "environment",
+    "production",
+    "request_timeout",
+    "timeouts",
+    "admin_cidrs",
+    "network",
+    "edge",
+    "apps",
+)
+SECRET_PLACEHOLDER = "<secret: decrypted only by `pulumi up`>"
+
+
+def _secret_names(secrets: Any) -> dict[str, set[str]]:
+    if secrets is None:
+        return {}
+    if not isinstance(secrets, dict) or not all(isinstance(v, dict) for v in secrets.values()):
+        raise SpecError(["secrets: must map app name -> secret name -> value (set with --path)"])
+    return {app: set(values) for app, values in secrets.items()}
+
+
+def read_stack_file(path: Path) -> tuple[dict[str, Any], dict[str, set[str]]]:
+    """Raw spec dict and the secret names of a stack file (secrets stay encrypted)."""
+    if not path.is_file():
+        raise SpecError([f"stack file {path} does not exist"])
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise SpecError([f"{path.name}: not valid YAML ({e})".replace("\n", " ")]) from None
+    config = doc.get("config") or {}
+    raw: dict[str, Any] = {}
+    for key, value in config.items():
+        ns, _, name = str(key).partition(":")
+        if ns != NAMESPACE or name == "secrets":
+            continue
+        if name not in SPEC_KEYS:
+            raise SpecError([f"{name}: unknown setting webstack:{name} in {path.name}"])
+        raw[name] = value
+    raw.setdefault("environment", path.stem.split(".", 1)[-1])
+    return raw, _secret_names(config.get(f"{NAMESPACE}:secrets"))
+
+
+def spec_from_stack_file(path: Path) -> tuple[StackSpec, dict[str, dict[str, str]]]:
+    """Validated spec plus placeholder secret values, for offline commands."""
+    raw, names = read_stack_file(path)
+    spec = load_stack_spec(raw, names)
+    placeholders = {app: dict.fromkeys(sorted(n), SECRET_PLACEHOLDER) for app, n in names.items()}
+    return spec, placeholders
+
+
+def raw_from_pulumi() -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+    """Raw spec dict and secret values (plain; the caller wraps them in Output.secret)."""
+    import pulumi
+    from pulumi.runtime.config import get_config
+
+    raw: dict[str, Any] = {}
+    for key in SPEC_KEYS:
+        value = get_config(f"{NAMESPACE}:{key}")
+        if value is None:
+            continue
+        try:
+            raw[key] = json.loads(value)
+        except json.JSONDecodeError:
+            raw[key] = value
+    raw.setdefault("environment", pulumi.get_stack())
+    secrets_raw = get_config(f"{NAMESPACE}:secrets")
+    secrets = json.loads(secrets_raw) if secrets_raw else {}
+    _secret_names(secrets)
+    return raw, {app: {k: str(v) for k, v in vals.items()} for app, vals in secrets.items()}

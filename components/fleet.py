@@ -1,0 +1,291 @@
+"""VmFleet: what every web tier shares, Linux or Windows.
+
+An instance role that can read only its own artifacts and SSM parameters, a launch template with
+IMDSv2 and an encrypted gp3 root, and either an auto scaling group behind the ALB (ELB health checks,
+rolling instance refresh, wait for healthy capacity) or one fixed instance with an Elastic IP (the
+Nginx edge, replaced when its user data changes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import json
+import re
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+from pulumi import Input, Output, ResourceOptions
+
+SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+
+_AMI_PARAMETERS = {
+    "ubuntu-24.04": "/aws/service/canonical/ubuntu/server/24.04/stable/current/{arch}/hvm/ebs-gp3/ami-id",
+    "debian-12": "/aws/service/debian/release/12/latest/{arch}",
+    "al2023": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{al_arch}",
+    "windows-2022": "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base",
+    "windows-2019": "/aws/service/ami-windows-latest/Windows_Server-2019-English-Full-Base",
+    "windows-2025": "/aws/service/ami-windows-latest/Windows_Server-2025-English-Full-Base",
+}
+_ROOT_DEVICES = {"ubuntu-24.04": "/dev/sda1", "debian-12": "/dev/xvda", "al2023": "/dev/xvda"}
+
+
+def is_graviton(instance_type: str) -> bool:
+    """Graviton families carry a `g` after the generation digit: t4g, m7g, c6gn, r8g..."""
+    family = instance_type.split(".", 1)[0]
+    return bool(re.fullmatch(r"[a-z]+\d+g[a-z]*", family))
+
+
+def image_reference(image: str, instance_type: str) -> str:
+    """An AMI ID, or the public SSM parameter the launch template resolves at launch time."""
+    if image.startswith("ami-"):
+        return image
+    arm = is_graviton(instance_type)
+    if arm and image.startswith("windows"):
+        raise ValueError(f"{instance_type} is an ARM (Graviton) type; Windows needs x86_64")
+    param = _AMI_PARAMETERS[image].format(
+        arch="arm64" if arm else "amd64", al_arch="arm64" if arm else "x86_64"
+    )
+    return f"resolve:ssm:{param}"
+
+
+def root_device_name(image: str) -> str:
+    """Root device of the named images; custom AMIs are assumed to follow the Nitro default."""
+    if image.startswith("windows"):
+        return "/dev/sda1"
+    return _ROOT_DEVICES.get(image, "/dev/xvda")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VmFleetArgs:
+    app: str
+    environment: str
+    image: str
+    instance_type: str
+    root_volume_gb: int
+    subnet_ids: Input[list[str]]
+    security_group_ids: list[Input[str]]
+    user_data_base64: Input[str]
+    artifact_bucket_arn: Input[str]
+    artifact_prefixes: list[str]
+    ssm_prefix: str
+    mode: Literal["asg", "single"] = "asg"
+    min_size: int = 1
+    max_size: int = 1
+    desired: int = 1
+    target_group_arns: list[Input[str]] = field(default_factory=list)
+    health_check_grace_seconds: int = 300
+    cpu_target_percent: float = 60.0
+    # 1 keeps IMDS away from containers on the host; raise to 2 only if the app runs in one.
+    metadata_hop_limit: int = 1
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class VmFleet(pulumi.ComponentResource):
+    role_arn: Output[str]
+    launch_template_id: Output[str] | None
+    asg_name: Output[str] | None
+    instance_id: Output[str] | None
+    public_ip: Output[str] | None
+
+    def __init__(self, name: str, args: VmFleetArgs, opts: ResourceOptions | None = None) -> None:
+        super().__init__("webstack:fleet:VmFleet", name, None, opts)
+        child = ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            tags=args.tags,
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-ssm-core", role=role.name, policy_arn=SSM_CORE_POLICY, opts=child
+        )
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        aws.iam.RolePolicy(
+            f"{name}-read-own",
+            role=role.id,
+            policy=Output.all(
+                args.artifact_bucket_arn, identity.account_id, region.region, partition.partition
+            ).apply(lambda v: _own_resources_policy(args, *v)),
+            opts=child,
+        )
+        profile = aws.iam.InstanceProfile(
+            f"{name}-profile", role=role.name, tags=args.tags, opts=child
+        )
+
+        metadata = dict(
+            http_endpoint="enabled",
+            http_tokens="required",
+            http_put_response_hop_limit=args.metadata_hop_limit,
+            instance_metadata_tags="disabled",
+        )
+        self.asg_name = None
+        self.instance_id = None
+        self.public_ip = None
+        image = image_reference(args.image, args.instance_type)
+        self.launch_template_id = None
+        if args.mode == "asg":
+            template = aws.ec2.LaunchTemplate(
+                f"{name}-lt",
+                image_id=image,
+                instance_type=args.instance_type,
+                iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+                vpc_security_group_ids=args.security_group_ids,
+                metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(**metadata),
+                block_device_mappings=[
+                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                        device_name=root_device_name(args.image),
+                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                            volume_size=args.root_volume_gb,
+                            volume_type="gp3",
+                            encrypted="true",
+                            delete_on_termination="true",
+                        ),
+                    )
+                ],
+                monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+                user_data=args.user_data_base64,
+                update_default_version=True,
+                tag_specifications=[
+                    aws.ec2.LaunchTemplateTagSpecificationArgs(
+                        resource_type=kind, tags={**args.tags, "Name": f"{name}"}
+                    )
+                    for kind in ("instance", "volume")
+                ],
+                tags=args.tags,
+                opts=child,
+            )
+
+            self.launch_template_id = template.id
+            group = aws.autoscaling.Group(
+                f"{name}-asg",
+                vpc_zone_identifiers=args.subnet_ids,
+                min_size=args.min_size,
+                max_size=args.max_size,
+                desired_capacity=args.desired,
+                launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
+                    id=template.id, version=template.latest_version.apply(str)
+                ),
+                target_group_arns=args.target_group_arns,
+                health_check_type="ELB",
+                health_check_grace_period=args.health_check_grace_seconds,
+                # A bootstrap that never turns healthy fails `pulumi up` instead of passing silently.
+                wait_for_elb_capacity=args.desired,
+                wait_for_capacity_timeout="25m",
+                instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+                    strategy="Rolling",
+                    preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+                        min_healthy_percentage=100,
+                        max_healthy_percentage=200,
+                        instance_warmup=str(args.health_check_grace_seconds),
+                        auto_rollback=True,
+                    ),
+                ),
+                termination_policies=["OldestLaunchTemplate", "OldestInstance"],
+                tags=[
+                    aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=True)
+                    for k, v in sorted({**args.tags, "Name": name}.items())
+                ],
+                # The scaling policy owns the desired count once the group exists.
+                opts=ResourceOptions(parent=self, ignore_changes=["desired_capacity"]),
+            )
+            if args.max_size > args.min_size:
+                aws.autoscaling.Policy(
+                    f"{name}-cpu-target",
+                    autoscaling_group_name=group.name,
+                    policy_type="TargetTrackingScaling",
+                    estimated_instance_warmup=args.health_check_grace_seconds,
+                    target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+                        predefined_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
+                            predefined_metric_type="ASGAverageCPUUtilization"
+                        ),
+                        target_value=args.cpu_target_percent,
+                    ),
+                    opts=child,
+                )
+            self.asg_name = group.name
+        else:
+            ami = (
+                Output.from_input(args.image)
+                if args.image.startswith("ami-")
+                else aws.ssm.get_parameter_output(
+                    name=image.removeprefix("resolve:ssm:"),
+                    opts=pulumi.InvokeOutputOptions(parent=self),
+                ).insecure_value
+            )
+            instance = aws.ec2.Instance(
+                f"{name}-vm",
+                ami=ami,
+                instance_type=args.instance_type,
+                subnet_id=Output.from_input(args.subnet_ids).apply(lambda ids: ids[0]),
+                vpc_security_group_ids=args.security_group_ids,
+                iam_instance_profile=profile.name,
+                metadata_options=aws.ec2.InstanceMetadataOptionsArgs(**metadata),
+                root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
+                    volume_size=args.root_volume_gb,
+                    volume_type="gp3",
+                    encrypted=True,
+                    delete_on_termination=True,
+                ),
+                monitoring=True,
+                user_data_base64=args.user_data_base64,
+                user_data_replace_on_change=True,
+                tags={**args.tags, "Name": name},
+                # A newer public AMI must not replace a running VM on an unrelated `pulumi up`.
+                opts=ResourceOptions(parent=self, ignore_changes=["ami"]),
+            )
+            eip = aws.ec2.Eip(
+                f"{name}-eip", domain="vpc", instance=instance.id, tags=args.tags, opts=child
+            )
+            self.instance_id = instance.id
+            self.public_ip = eip.public_ip
+        self.role_arn = role.arn
+        self.register_outputs(
+            {
+                "role_arn": self.role_arn,
+                "launch_template_id": self.launch_template_id,
+                "asg_name": self.asg_name,
+                "instance_id": self.instance_id,
+                "public_ip": self.public_ip,
+            }
+        )
+
+
+def _own_resources_policy(
+    args: VmFleetArgs, bucket_arn: str, account: str, region: str, partition: str
+) -> str:
+    """Read only this app's artifacts and this app's parameters: nothing else, no wildcards actions."""
+    prefix = args.ssm_prefix.strip("/")
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReadOwnArtifacts",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject"],
+                    "Resource": [f"{bucket_arn}/{p.strip('/')}/*" for p in args.artifact_prefixes],
+                },
+                {
+                    "Sid": "ReadOwnParameters",
+                    "Effect": "Allow",
+                    "Action": ["ssm:GetParameter", "ssm:GetParameters"],
+                    "Resource": f"arn:{partition}:ssm:{region}:{account}:parameter/{prefix}/*",
+                },
+            ],
+        }
+    )

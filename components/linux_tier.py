@@ -1,0 +1,149 @@
+"""LinuxWebTier: one app on Linux VMs: Nginx -> Gunicorn (1 or 2 masters) -> the app.
+
+It packages and uploads the app, stores its secrets as SSM SecureStrings, renders the user data
+(the same bytes the tests validate and the rehearsal boots) and hands it to the shared VmFleet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+from pulumi import Input, Output, ResourceOptions
+
+from components.artifacts import upload_object
+from components.fleet import VmFleet, VmFleetArgs
+from components.layout import vm_layout
+from components.packaging import build_package
+from components.render import CloudRefs, render_linux_user_data, ssm_prefix, user_data_base64
+from components.spec import AppSpec, StackSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinuxWebTierArgs:
+    spec: StackSpec
+    app: AppSpec
+    subnet_ids: Input[list[str]]
+    security_group_id: Input[str]
+    bucket_name: Input[str]
+    bucket_arn: Input[str]
+    secrets: dict[str, Input[str]] = field(default_factory=dict)
+    target_group_arn: Input[str] | None = None
+    tls_cert_pem: Input[str] | None = None
+    tls_private_key_pem: Input[str] | None = None
+    project_root: Path = field(default_factory=Path.cwd)
+    build_dir: Path = field(default_factory=lambda: Path(".webstack-build"))
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class LinuxWebTier(pulumi.ComponentResource):
+    user_data: Output[str]
+    role_arn: Output[str]
+    asg_name: Output[str] | None
+    instance_id: Output[str] | None
+    public_ip: Output[str] | None
+
+    def __init__(
+        self, name: str, args: LinuxWebTierArgs, opts: ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webstack:linux:LinuxWebTier", name, None, opts)
+        child = ResourceOptions(parent=self)
+        spec, app = args.spec, args.app
+        prefix = ssm_prefix(spec.environment, app.name)
+
+        params: list[pulumi.Resource] = []
+        for secret_name in app.secrets:
+            params.append(
+                aws.ssm.Parameter(
+                    f"{name}-secret-{secret_name.lower()}",
+                    name=f"{prefix}/{secret_name}",
+                    type="SecureString",
+                    value=Output.secret(args.secrets[secret_name]),
+                    description=f"webstack secret {secret_name} of {app.name}",
+                    tags=args.tags,
+                    opts=child,
+                )
+            )
+        if args.tls_private_key_pem is not None:
+            params.append(
+                aws.ssm.Parameter(
+                    f"{name}-tls-private-key",
+                    name=f"{prefix}/tls-private-key",
+                    type="SecureString",
+                    value=Output.secret(args.tls_private_key_pem),
+                    description=f"TLS private key of the Nginx edge of {app.name}",
+                    tags=args.tags,
+                    opts=child,
+                )
+            )
+
+        package_key = ""
+        uploads: list[pulumi.Resource] = []
+        source = app.source_or_default
+        if source.kind == "path":
+            assert source.path is not None
+            path, package_key = build_package(
+                args.project_root / source.path, args.build_dir, app.name
+            )
+            uploads.append(
+                upload_object(f"{name}-package", args.bucket_name, package_key, str(path), self)
+            )
+
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        layout = vm_layout(app.linux.family)
+        cert = args.tls_cert_pem if args.tls_cert_pem is not None else ""
+        self.user_data = Output.all(region, args.bucket_name, cert).apply(
+            lambda v: render_linux_user_data(
+                spec,
+                app,
+                layout,
+                CloudRefs(
+                    region=v[0],
+                    bucket=v[1],
+                    package_key=package_key,
+                    ssm_prefix=prefix,
+                    tls_cert_pem=v[2] or None,
+                ),
+            )
+        )
+        cap = app.linux.capacity
+        fleet = VmFleet(
+            f"{name}-fleet",
+            VmFleetArgs(
+                app=app.name,
+                environment=spec.environment,
+                image=app.linux.image,
+                instance_type=app.linux.instance_type,
+                root_volume_gb=app.linux.root_volume_gb,
+                subnet_ids=args.subnet_ids,
+                security_group_ids=[args.security_group_id],
+                user_data_base64=self.user_data.apply(lambda ud: user_data_base64(ud, app.name)),
+                artifact_bucket_arn=args.bucket_arn,
+                artifact_prefixes=[f"apps/{app.name}"],
+                ssm_prefix=prefix,
+                mode="single" if spec.edge.mode == "nginx" else "asg",
+                min_size=cap.min,
+                max_size=cap.max,
+                desired=cap.start,
+                target_group_arns=[args.target_group_arn] if args.target_group_arn else [],
+                tags={**args.tags, "webstack:app": app.name},
+            ),
+            # Secrets and the package exist before any VM boots and asks for them.
+            opts=ResourceOptions(parent=self, depends_on=params + uploads),
+        )
+        self.role_arn = fleet.role_arn
+        self.asg_name = fleet.asg_name
+        self.instance_id = fleet.instance_id
+        self.public_ip = fleet.public_ip
+        self.register_outputs(
+            {
+                "user_data": self.user_data,
+                "role_arn": self.role_arn,
+                "asg_name": self.asg_name,
+                "instance_id": self.instance_id,
+                "public_ip": self.public_ip,
+            }
+        )

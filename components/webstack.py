@@ -1,0 +1,189 @@
+"""WebStack: one environment composed from the components (network, edge, tiers, smoke check)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pathlib import Path
+
+import pulumi
+import pulumi_command as command
+from pulumi import Input, Output, ResourceOptions
+
+from components.artifacts import ArtifactStore, ArtifactStoreArgs
+from components.edge import Alb, AlbArgs, AlbRoute
+from components.linux_tier import LinuxWebTier, LinuxWebTierArgs
+from components.network import Network, NetworkArgs
+from components.security import SecurityGroups, SecurityGroupsArgs
+from components.spec import AppSpec, StackSpec
+from components.tls import Certificate, CertificateArgs
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebStackArgs:
+    spec: StackSpec
+    # app name -> secret name -> value (Pulumi secret Outputs)
+    secrets: dict[str, dict[str, Input[str]]] = field(default_factory=dict)
+    project_root: Path = field(default_factory=Path.cwd)
+    build_dir: Path = field(default_factory=lambda: Path(".webstack-build"))
+
+
+class WebStack(pulumi.ComponentResource):
+    urls: dict[str, Output[str]]
+    alb_dns_name: Output[str] | None
+    edge_public_ip: Output[str] | None
+    bucket_name: Output[str]
+    vpc_id: Output[str]
+
+    def __init__(self, name: str, args: WebStackArgs, opts: ResourceOptions | None = None) -> None:
+        super().__init__("webstack:index:WebStack", name, None, opts)
+        spec = args.spec
+        child = ResourceOptions(parent=self)
+        tags = {"webstack:stack": spec.environment, "webstack:managed-by": "pulumi"}
+
+        network = Network(f"{name}-net", NetworkArgs(spec=spec.network, tags=tags), child)
+        groups = SecurityGroups(
+            f"{name}-sg",
+            SecurityGroupsArgs(
+                vpc_id=network.vpc_id,
+                edge_mode=spec.edge.mode,
+                apps={a.name: a.os for a in spec.apps},
+                admin_cidrs=spec.admin_cidrs,
+                tags=tags,
+            ),
+            child,
+        )
+        store = ArtifactStore(
+            f"{name}-artifacts",
+            ArtifactStoreArgs(force_destroy=not spec.production, tags=tags),
+            child,
+        )
+        hostnames = sorted({h for a in spec.apps for h in a.hostnames})
+        cert = Certificate(
+            f"{name}-cert",
+            CertificateArgs(
+                spec=spec.edge.tls,
+                hostnames=hostnames,
+                import_to_acm=spec.edge.mode == "alb",
+                tags=tags,
+            ),
+            child,
+        )
+        alb: Alb | None = None
+        if spec.edge.mode == "alb":
+            assert spec.chain.alb_idle_timeout is not None and cert.certificate_arn is not None
+            alb = Alb(
+                f"{name}-edge",
+                AlbArgs(
+                    vpc_id=network.vpc_id,
+                    public_subnet_ids=network.public_subnet_ids,
+                    security_group_id=groups.edge_sg_id,
+                    certificate_arn=cert.certificate_arn,
+                    idle_timeout=spec.chain.alb_idle_timeout,
+                    routes=[
+                        AlbRoute(
+                            app=a.name,
+                            hostnames=a.hostnames,
+                            path_prefix=a.path_prefix,
+                            health_path=a.health_path,
+                        )
+                        for a in spec.apps
+                    ],
+                    deletion_protection=spec.deletion_protection,
+                    zone_id=spec.edge.tls.zone_id if spec.edge.tls.mode == "acm" else None,
+                    tags=tags,
+                ),
+                child,
+            )
+
+        self.urls = {}
+        self.edge_public_ip = None
+        for app in spec.apps:
+            tier = self._tier(name, spec, app, args, network, groups, store, cert, alb, tags)
+            target = alb.dns_name if alb else tier.public_ip
+            assert target is not None
+            host = app.health_host if app.hostnames else None
+            self.urls[app.name] = (
+                Output.concat("https://", host, app.path_prefix)
+                if host
+                else Output.concat("https://", target, app.path_prefix)
+            )
+            if alb is None:
+                self.edge_public_ip = tier.public_ip
+            if spec.edge.health_check_url:
+                self._smoke_check(name, app, target, tier)
+
+        self.alb_dns_name = alb.dns_name if alb else None
+        self.bucket_name = store.bucket_name
+        self.vpc_id = network.vpc_id
+        self.register_outputs(
+            {
+                "urls": self.urls,
+                "alb_dns_name": self.alb_dns_name,
+                "edge_public_ip": self.edge_public_ip,
+                "bucket_name": self.bucket_name,
+                "vpc_id": self.vpc_id,
+            }
+        )
+
+    def _tier(
+        self,
+        name: str,
+        spec: StackSpec,
+        app: AppSpec,
+        args: WebStackArgs,
+        network: Network,
+        groups: SecurityGroups,
+        store: ArtifactStore,
+        cert: Certificate,
+        alb: Alb | None,
+        tags: dict[str, str],
+    ) -> LinuxWebTier:
+        subnets = network.private_subnet_ids if alb else network.public_subnet_ids
+        common = dict(
+            spec=spec,
+            app=app,
+            subnet_ids=subnets,
+            security_group_id=groups.app_sg_ids[app.name],
+            bucket_name=store.bucket_name,
+            bucket_arn=store.bucket_arn,
+            secrets=args.secrets.get(app.name, {}),
+            target_group_arn=alb.target_group_arns[app.name] if alb else None,
+            project_root=args.project_root,
+            build_dir=args.build_dir,
+            tags=tags,
+        )
+        if app.os == "windows":
+            from components.windows_tier import WindowsWebTier, WindowsWebTierArgs
+
+            return WindowsWebTier(  # type: ignore[return-value]
+                f"{name}-{app.name}", WindowsWebTierArgs(**common), ResourceOptions(parent=self)
+            )
+        return LinuxWebTier(
+            f"{name}-{app.name}",
+            LinuxWebTierArgs(
+                **common,
+                tls_cert_pem=cert.cert_pem if alb is None else None,
+                tls_private_key_pem=cert.private_key_pem if alb is None else None,
+            ),
+            ResourceOptions(parent=self),
+        )
+
+    def _smoke_check(
+        self, name: str, app: AppSpec, target: Output[str], tier: pulumi.ComponentResource
+    ) -> None:
+        """After deploy, the public URL must answer the health path with 200, or `pulumi up` fails."""
+        url = Output.concat("https://", target, app.health_path)
+        # -k: the edge may be self-signed or named for the app's host, not the ALB/EIP address.
+        script = url.apply(
+            lambda u: (
+                "curl -fsS -k -o /dev/null --max-time 10 --retry 60 --retry-delay 10 "
+                f"--retry-all-errors -H 'Host: {app.health_host}' '{u}'"
+            )
+        )
+        command.local.Command(
+            f"{name}-{app.name}-smoke",
+            create=script,
+            triggers=[getattr(tier, "user_data", url)],
+            opts=ResourceOptions(parent=self, depends_on=[tier]),
+        )
