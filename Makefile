@@ -2,10 +2,10 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := nginx caddy cloud-init graphviz wrk openssl curl
+APT_PACKAGES := nginx caddy cloud-init graphviz wrk openssl curl debootstrap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages test lint demo clean
+.PHONY: setup system-packages test lint demo bench rehearse-vm clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,15 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+demo: setup
+	$(BIN)/webstack up --local --stack dev
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+rehearse-vm: setup
+	$(BIN)/python -m components.vm_rehearsal --stack dev
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
