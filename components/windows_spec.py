@@ -7,8 +7,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from components.timeouts import NGINX_UPSTREAM_KEEPALIVE
+
 WINDOWS_IMAGES = ("windows-2022", "windows-2019", "windows-2025")
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+# No quotes, spaces or backticks: URLs are pasted into PowerShell strings and msiexec arguments.
+URL_PATTERN = r"^https://[A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]+$"
+DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# Ports a Windows VM already uses: the proxy (80/443), RDP, WinRM.
+RESERVED_PORTS = {80: "HTTP", 443: "HTTPS", 3389: "RDP", 5985: "WinRM", 5986: "WinRM/HTTPS"}
+WAITRESS_SHUTDOWN_SECONDS = 5  # waitress waits this long for busy threads when told to stop
 
 
 class _Model(BaseModel):
@@ -18,7 +26,7 @@ class _Model(BaseModel):
 class Installer(_Model):
     """A download the bootstrap fetches; with sha256 set, a mismatch stops the bootstrap."""
 
-    url: str = Field(pattern=r"^https://", description="https URL of the installer/zip.")
+    url: str = Field(pattern=URL_PATTERN, description="https URL of the installer/zip.")
     sha256: str | None = Field(None, description="Expected SHA-256 (64 hex digits).")
 
     @field_validator("sha256")
@@ -27,6 +35,10 @@ class Installer(_Model):
         if v is not None and not SHA256.match(v):
             raise ValueError(f"{v!r} is not a SHA-256 (64 hexadecimal digits)")
         return v.lower() if v else v
+
+    @property
+    def file_name(self) -> str:
+        return self.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "download"
 
 
 class Installers(_Model):
@@ -45,6 +57,43 @@ class Installers(_Model):
         url="https://download.microsoft.com/download/E/9/8/E9849D6A-020E-47E4-9FD0-A023E99B54EB/requestRouter_amd64.msi"
     )
 
+    @property
+    def python_version(self) -> str | None:
+        """`3.12.8` from a python.org installer URL (None for other names: then not checked)."""
+        m = re.search(r"python-(\d+\.\d+\.\d+)", self.python.file_name)
+        return m.group(1) if m else None
+
+
+class CaddySpec(_Model):
+    """Caddy-only settings (proxy: caddy)."""
+
+    https: bool = Field(
+        False,
+        description="Automatic HTTPS (ACME) for `domain` on 443; the ALB then targets HTTPS.",
+    )
+    domain: str | None = Field(None, description="Public DNS name of the site (needed for https).")
+    email: str | None = Field(
+        None, pattern=r"^[^@\s'\"]+@[^@\s'\"]+$", description="ACME account e-mail."
+    )
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, v: str | None) -> str | None:
+        if v is not None and not DOMAIN.match(v):
+            raise ValueError(f"{v!r} is not a DNS name such as www.example.com")
+        return v
+
+    @model_validator(mode="after")
+    def _https(self) -> CaddySpec:
+        if self.https and not self.domain:
+            raise ValueError(
+                "https: Caddy's automatic HTTPS needs caddy.domain (a public DNS name of this "
+                "site) to get a certificate; set caddy.domain or https: false"
+            )
+        if self.domain and not self.https:
+            raise ValueError("domain: only used with caddy.https: true")
+        return self
+
 
 class WindowsTier(_Model):
     image: str = Field(
@@ -59,16 +108,28 @@ class WindowsTier(_Model):
     instances: int = Field(4, description="Waitress processes per VM (1..16), ports base_port+i.")
     base_port: int = Field(5001, ge=1024, le=65000, description="Port of Waitress instance 1.")
     threads: int = Field(8, ge=1, le=256, description="Waitress threads per instance.")
-    channel_timeout: int = Field(120, ge=1, le=3600, description="Waitress channel_timeout (s).")
+    channel_timeout: int = Field(
+        120,
+        ge=1,
+        le=3600,
+        description="Waitress channel_timeout (s): idle connections close after this; must "
+        "exceed the proxy's upstream keepalive (60s).",
+    )
     connection_limit: int = Field(1000, ge=1, le=100000, description="Waitress connection_limit.")
     proxy: Literal["iis", "nginx", "caddy"] = Field("nginx", description="iis | nginx | caddy.")
+    balance: Literal["round_robin", "least_conn"] = Field(
+        "round_robin",
+        description="How the proxy spreads requests over the instances (ARR: WeightedRoundRobin "
+        "| LeastRequests).",
+    )
+    caddy: CaddySpec = Field(default_factory=CaddySpec, description="Caddy-only settings.")
     installers: Installers = Field(default_factory=Installers)
 
     @field_validator("instances")
     @classmethod
     def _instances(cls, v: int) -> int:
         if not 1 <= v <= 16:
-            raise ValueError(f"instances must be 1..16 (got {v})")
+            raise ValueError(f"must be 1..16 Waitress processes per VM (got {v})")
         return v
 
     @field_validator("image")
@@ -81,16 +142,31 @@ class WindowsTier(_Model):
     @model_validator(mode="after")
     def _ports(self) -> WindowsTier:
         if self.min > self.max:
-            raise ValueError(f"need min <= max (got {self.min} > {self.max})")
+            raise ValueError(f"min: need min <= max (got {self.min} > {self.max})")
         last = self.base_port + self.instances - 1
         if last > 65535:
             raise ValueError(f"base_port: ports {self.base_port}..{last} run past 65535")
-        reserved = {80, 443, 3389, 5985, 5986}
-        clash = sorted(reserved & set(range(self.base_port, last + 1)))
+        clash = [f"{p} ({RESERVED_PORTS[p]})" for p in sorted(RESERVED_PORTS) if p in self.ports]
         if clash:
-            raise ValueError(f"base_port: Waitress ports collide with reserved port(s) {clash}")
+            raise ValueError(
+                f"base_port: Waitress ports {self.base_port}..{last} collide with "
+                f"{', '.join(clash)}; move base_port (default 5001)"
+            )
+        if self.channel_timeout <= NGINX_UPSTREAM_KEEPALIVE:
+            raise ValueError(
+                f"channel_timeout: {self.channel_timeout}s must exceed the proxy's upstream "
+                f"keepalive {NGINX_UPSTREAM_KEEPALIVE}s, or Waitress closes connections the "
+                "proxy is about to reuse (502s)"
+            )
+        if self.proxy != "caddy" and self.caddy != CaddySpec():
+            raise ValueError(f"caddy: only used with proxy: caddy (proxy is {self.proxy})")
         return self
 
     @property
     def ports(self) -> list[int]:
         return [self.base_port + i for i in range(self.instances)]
+
+    @property
+    def stop_window_ms(self) -> int:
+        """How long NSSM waits after Ctrl+C: longer than Waitress's own shutdown wait."""
+        return (WAITRESS_SHUTDOWN_SECONDS + 5) * 1000
