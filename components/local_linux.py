@@ -1,0 +1,746 @@
+"""LocalLinuxSite: run one Linux app of a StackSpec on 127.0.0.1 exactly as its VM would.
+
+The files are the bytes `render_linux_host` puts in the user data; only the host differs (a work
+dir, free loopback ports and the current user, see `local_layout`). Gunicorn masters are started
+by reading the rendered systemd unit (ExecStart, WorkingDirectory, EnvironmentFile, Environment,
+Type=notify readiness, TimeoutStopSec), never by retyping the command, and Nginx runs the rendered
+nginx.conf. Used by the e2e tests, `webstack up --local` and the benchmarks:
+
+    with LocalLinuxSite(spec, "flask-app", secrets={"API_KEY": "..."}) as site:
+        urllib.request.urlopen(site.url("/healthz"))
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import http.client
+import os
+import pwd
+import re
+import shlex
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Self
+
+from components.layout import HostLayout, local_layout
+from components.render import (
+    CloudRefs,
+    _systemd_quote,
+    file_mode,
+    render_linux_host,
+    ssm_prefix,
+)
+from components.spec import AppSpec, StackSpec
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the NUL
+Progress = Callable[[str], None]
+
+
+class SiteError(RuntimeError):
+    """The local site could not start; the message carries the relevant log tail."""
+
+
+# -- the site -------------------------------------------------------------------------------------
+class LocalLinuxSite:
+    """One app's Nginx + Gunicorn masters on loopback, from the rendered files. A context manager."""
+
+    def __init__(
+        self,
+        spec: StackSpec,
+        app: str | None = None,
+        workdir: Path | None = None,
+        *,
+        secrets: Mapping[str, str] | None = None,
+        trusted_proxy_cidrs: tuple[str, ...] | None = None,
+        http_port: int | None = None,
+        https_port: int | None = None,
+        venv: Path | None = None,
+        project_dir: Path = REPO_ROOT,
+        progress: Progress | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.spec = spec
+        self.app: AppSpec = _pick_app(spec, app)
+        self.secrets = dict(secrets or {})
+        _check_secrets(self.app, self.secrets)
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="webstack-")).resolve()
+        self._trusted = trusted_proxy_cidrs
+        self._fixed_ports = (http_port, https_port)
+        self.venv = Path(venv or sys.prefix)
+        self.project_dir = project_dir
+        self._progress = progress
+        self.timeout = timeout
+        self.layout: HostLayout = self._make_layout()
+        self.files: dict[str, str] = {}
+        self._masters: dict[int, subprocess.Popen[bytes]] = {}
+        self._nginx: subprocess.Popen[bytes] | None = None
+        self._atexit = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stage(self) -> dict[str, str]:
+        """Write every rendered file, the app code, the TLS key and secrets; run collectstatic."""
+        code = self.app.source_or_default
+        if code.kind != "path" or code.path is None:
+            raise SiteError(f"apps.{self.app.name}: the local site runs path sources only")
+        src = (self.project_dir / code.path).resolve()
+        if not src.is_dir():
+            raise SiteError(f"apps.{self.app.name}.source.path: {src} is not a folder")
+        for sub in ("run", "log", "nginx-state", "etc", "srv"):
+            (self.workdir / sub).mkdir(parents=True, exist_ok=True)
+        self._write_rendered()
+        dest = Path(self.layout.code_dir(self.app.name))
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(
+            src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git", "collected-*")
+        )
+        _write_private(Path(self.layout.secrets_file(self.app.name)), self._secrets_text())
+        Path(self.layout.nginx_state_dir).mkdir(parents=True, exist_ok=True)
+        Path(self.layout.nginx_log_dir).mkdir(parents=True, exist_ok=True)
+        if self.app.framework == "django" and self.app.static:
+            self._collectstatic()
+        return self.files
+
+    def start(self) -> Self:
+        """Stage, start every Gunicorn master and Nginx; return once the health path answers 200."""
+        if not self._atexit:
+            atexit.register(self.stop)
+            self._atexit = True
+        try:
+            self.stage()
+            for n in range(1, self.app.linux.gunicorn.masters + 1):
+                self._start_master(n)
+            for attempt in range(3):
+                if self._start_nginx():
+                    break
+                if self._fixed_ports != (None, None) or attempt == 2:
+                    raise SiteError(f"nginx could not listen:\n{self.log_tail()}")
+                self.layout = self._make_layout()  # a port was taken meanwhile: new ports
+                self._write_rendered()
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop Nginx, then every master: TERM, KILL after the timeout. Leaves no process behind."""
+        if self._nginx is not None:
+            _terminate(self._nginx, signal.SIGTERM, 10.0)
+            self._nginx = None
+        for n in sorted(self._masters):
+            self._stop_master(n)
+        if self._atexit:
+            atexit.unregister(self.stop)
+            self._atexit = False
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- what tests and tools use ----------------------------------------------------------------
+    @property
+    def http_port(self) -> int:
+        return self.layout.http_port
+
+    @property
+    def https_port(self) -> int:
+        return self.layout.https_port
+
+    @property
+    def tls_cert(self) -> Path | None:
+        """The self-signed certificate (nginx edge): a client's CA file."""
+        return Path(self.layout.tls_cert(self.app.name)) if self.spec.edge.mode == "nginx" else None
+
+    def url(self, path: str = "/", https: bool = False) -> str:
+        if https and self.spec.edge.mode != "nginx":
+            raise ValueError("https: only the nginx edge listens with TLS (the ALB terminates it)")
+        port = self.https_port if https else self.http_port
+        return f"{'https' if https else 'http'}://127.0.0.1:{port}{path}"
+
+    def master_pid(self, n: int) -> int:
+        return self._master(n).pid
+
+    def reload_master(self, n: int) -> None:
+        """`systemctl reload webstack-<app>@n`: run the unit's ExecReload with $MAINPID."""
+        unit = self.unit(n)
+        if not unit.exec_reload:
+            raise SiteError(f"{unit.name} has no ExecReload")
+        env = {**self._service_env(unit), "MAINPID": str(self.master_pid(n))}
+        subprocess.run(_expand_vars(unit.exec_reload, env), check=True, env=env, timeout=10)
+
+    def restart_master(self, n: int) -> None:
+        """`systemctl restart webstack-<app>@n`: stop (TERM, KILL after TimeoutStopSec), start."""
+        self._master(n)
+        self._stop_master(n)
+        self._start_master(n)
+
+    def unit(self, n: int) -> ServiceUnit:
+        """Instance n of the rendered template unit, as systemd reads it."""
+        name = self.layout.unit_name(self.app.name).replace("@.", f"@{n}.")
+        path = str(self.layout.systemd_dir / self.layout.unit_name(self.app.name))
+        return parse_unit(self.files[path], name)
+
+    def direct_request(
+        self, n: int, path: str, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """GET `path` from master n's socket, bypassing Nginx: (status, headers, body)."""
+        conn = _UnixHTTPConnection(str(self.layout.socket(self.app.name, n)), timeout=5.0)
+        try:
+            conn.request("GET", path, headers={"Host": self.app.health_host, **(headers or {})})
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+
+    def log_paths(self) -> list[Path]:
+        return sorted(Path(self.layout.log_dir).glob("*.log"))
+
+    def log_tail(self, lines: int = 30) -> str:
+        out = []
+        for p in self.log_paths():
+            text = p.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"--- {p.name}\n" + "\n".join(text))
+        return "\n".join(out)
+
+    # -- internals -------------------------------------------------------------------------------
+    def _say(self, msg: str) -> None:
+        if self._progress:
+            self._progress(msg)
+
+    def _make_layout(self) -> HostLayout:
+        http_port, https_port = self._fixed_ports
+        return local_layout(
+            self.workdir,
+            http_port or free_port(),
+            https_port or free_port(),
+            venv=self.venv,
+            trusted_proxy_cidrs=self._trusted,
+        )
+
+    def _write_rendered(self) -> None:
+        tls_pem = self._make_tls() if self.spec.edge.mode == "nginx" else None
+        refs = CloudRefs(
+            region="us-east-1",
+            bucket="webstack-local-artifacts",
+            package_key=f"apps/{self.app.name}/local.tar.gz",
+            ssm_prefix=ssm_prefix(self.spec.environment, self.app.name),
+            tls_cert_pem=tls_pem,
+        )
+        self.files = render_linux_host(self.spec, self.app, self.layout, refs)
+        for target, content in self.files.items():
+            path = Path(target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+            path.chmod(int(file_mode(target), 8))
+        self._say(f"rendered {len(self.files)} files into {self.workdir}")
+
+    def _make_tls(self) -> str:
+        key = Path(self.layout.tls_key(self.app.name))
+        cert = key.with_suffix(".selfsigned.pem")
+        if not cert.exists():
+            key.parent.mkdir(parents=True, exist_ok=True)
+            _run(
+                [_tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "7", "-subj", "/CN=localhost",
+                 "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                 "-keyout", str(key), "-out", str(cert)],
+                "openssl self-signed certificate",
+            )  # fmt: skip
+            key.chmod(0o600)
+        return cert.read_text()
+
+    def _secrets_text(self) -> str:
+        """The format webstack-fetch writes on the VM: NAME="value" lines (systemd quoting)."""
+        lines = []
+        for name in self.app.secrets:
+            value = self.secrets[name]
+            if "\n" in value or "\x00" in value:
+                raise SiteError(f"secret {name} spans lines; store it on one line")
+            lines.append(f'{name}="{_systemd_quote(value)}"\n')
+        return "".join(lines)
+
+    def _base_env(self, user: str | None) -> dict[str, str]:
+        pw = pwd.getpwnam(user) if user else pwd.getpwuid(os.getuid())
+        return {
+            "PATH": SYSTEMD_PATH,
+            "LANG": "C.UTF-8",
+            "USER": pw.pw_name,
+            "LOGNAME": pw.pw_name,
+            "HOME": pw.pw_dir,
+            "SHELL": pw.pw_shell,
+        }
+
+    def _service_env(self, unit: ServiceUnit) -> dict[str, str]:
+        """Like systemd: the manager's basics, then Environment=, then EnvironmentFile= (wins)."""
+        env = {**self._base_env(unit.user), **unit.environment}
+        for path, optional in unit.environment_files:
+            if not path.exists():
+                if optional:
+                    continue
+                raise SiteError(f"{unit.name}: EnvironmentFile {path} is missing")
+            env.update(parse_env_file(path.read_text()))
+        return env
+
+    def _collectstatic(self) -> None:
+        unit = self.unit(1)
+        env = self._service_env(unit)
+        cmd = [str(self.venv / "bin" / "python"), "-m", "django", "collectstatic", "--noinput",
+               "--clear", "--verbosity", "0"]  # fmt: skip
+        _run(cmd, "django collectstatic", cwd=unit.working_directory, env=env)
+        self._say("collectstatic done")
+
+    def _master(self, n: int) -> subprocess.Popen[bytes]:
+        if n not in self._masters:
+            raise KeyError(f"no running master {n} (masters: {sorted(self._masters)})")
+        return self._masters[n]
+
+    def _start_master(self, n: int) -> None:
+        unit = self.unit(n)
+        if unit.user and unit.user != pwd.getpwuid(os.getuid()).pw_name:
+            raise SiteError(f"{unit.name} runs as {unit.user}; the local site needs local_layout")
+        sock_path = Path(self.layout.socket(self.app.name, n))
+        if len(str(sock_path)) > UNIX_PATH_MAX:
+            raise SiteError(
+                f"socket path too long for AF_UNIX ({sock_path}); use a shorter workdir"
+            )
+        runtime = Path(self.layout.runtime_dir(self.app.name, n))
+        shutil.rmtree(runtime, ignore_errors=True)  # systemd recreates RuntimeDirectory= fresh
+        runtime.mkdir(parents=True)
+        runtime.chmod(unit.runtime_directory_mode)
+        env = {**self._service_env(unit), "RUNTIME_DIRECTORY": str(runtime)}
+        notify = _NotifySocket() if unit.notify else None
+        if notify:
+            env["NOTIFY_SOCKET"] = notify.address
+        argv = _expand_vars(unit.exec_start, env)
+        log = _open_log(Path(self.layout.log_dir) / f"{self.app.name}-{n}.log")
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=unit.working_directory,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: the unit's cgroup
+            )
+        finally:
+            log.close()
+        self._masters[n] = proc
+        deadline = time.monotonic() + self.timeout
+        try:
+            if notify:
+                notify.wait_ready(proc, deadline)
+            while self._socket_status(n) != 200:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SiteError(f"{unit.name} did not serve on {sock_path}:\n{self.log_tail()}")
+                time.sleep(0.05)
+        finally:
+            if notify:
+                notify.close()
+        self._say(f"gunicorn master {n} ready (pid {proc.pid})")
+
+    def _socket_status(self, n: int) -> int | None:
+        try:
+            return self.direct_request(n, self.app.health_path)[0]
+        except OSError:
+            return None
+
+    def _stop_master(self, n: int) -> None:
+        proc = self._masters.pop(n, None)
+        if proc is None:
+            return
+        timeout = self.unit(n).stop_timeout if self.files else 10.0
+        _terminate(proc, signal.SIGTERM, timeout)  # KillMode=mixed: TERM main, KILL the rest
+        shutil.rmtree(self.layout.runtime_dir(self.app.name, n), ignore_errors=True)
+        self._say(f"gunicorn master {n} stopped")
+
+    def _start_nginx(self) -> bool:
+        """Start Nginx on the staged config; False if a listen port was taken meanwhile."""
+        nginx = _tool("nginx")
+        conf = str(self.layout.staged_nginx_conf())
+        errlog = Path(self.layout.nginx_log_dir) / "error.log"
+        test = subprocess.run(
+            [nginx, "-t", "-q", "-c", conf, "-e", str(errlog)], capture_output=True, text=True
+        )
+        if test.returncode != 0:
+            raise SiteError(f"nginx -t failed:\n{test.stderr}")
+        size = errlog.stat().st_size if errlog.exists() else 0
+        log = _open_log(Path(self.layout.log_dir) / "nginx-stderr.log")
+        try:
+            self._nginx = subprocess.Popen(
+                [nginx, "-c", conf, "-e", str(errlog), "-g", "daemon off;"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self._nginx.poll() is not None:
+                with errlog.open(errors="replace") as f:
+                    f.seek(size)
+                    clash = "Address already in use" in f.read()
+                self._nginx = None
+                if clash:
+                    return False
+                raise SiteError(f"nginx exited:\n{self.log_tail()}")
+            if all(_port_open(p) for p in self._ports()):
+                self._say(f"nginx listening on {self.url('/')}")
+                return True
+            time.sleep(0.05)
+        raise SiteError(f"nginx did not listen within {self.timeout}s:\n{self.log_tail()}")
+
+    def _ports(self) -> list[int]:
+        return [self.http_port] + ([self.https_port] if self.spec.edge.mode == "nginx" else [])
+
+    def _wait_healthy(self) -> None:
+        https = self.spec.edge.mode == "nginx"
+        ctx = ssl.create_default_context(cafile=str(self.tls_cert)) if https else None
+        deadline = time.monotonic() + self.timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
+            kw = {"context": ctx} if https else {}
+            conn = cls("127.0.0.1", self.https_port if https else self.http_port, timeout=5, **kw)
+            try:
+                conn.request("GET", self.app.health_path)
+                last = conn.getresponse().status
+                if last == 200:
+                    self._say(f"healthy: {self.url(self.app.health_path, https=https)}")
+                    return
+            except OSError as e:
+                last = e
+            finally:
+                conn.close()
+            time.sleep(0.1)
+        raise SiteError(
+            f"{self.app.health_path} did not answer 200 (last: {last}):\n{self.log_tail()}"
+        )
+
+
+# -- systemd unit and environment files --------------------------------------------------------
+@dataclass(frozen=True)
+class ServiceUnit:
+    """What systemd takes from one instance of the rendered template unit."""
+
+    name: str
+    exec_start: tuple[str, ...]
+    exec_reload: tuple[str, ...] | None
+    working_directory: Path
+    environment_files: tuple[tuple[Path, bool], ...]  # (path, optional "-" prefix)
+    environment: dict[str, str]
+    user: str | None
+    runtime_directory_mode: int
+    stop_timeout: float
+    notify: bool
+
+
+def parse_unit(text: str, unit_name: str) -> ServiceUnit:
+    """Read the [Service] section of a unit like systemd: specifiers (%i...), repeated keys."""
+    section = ""
+    settings: dict[str, list[str]] = {}
+    lines = text.replace("\\\n", " ").splitlines()
+    for raw in lines:
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        if section != "Service":
+            continue
+        key, _, value = line.partition("=")
+        value = _specifiers(value.strip(), unit_name)
+        if value:
+            settings.setdefault(key.strip(), []).append(value)
+        else:
+            settings.pop(key.strip(), None)  # an empty assignment resets the list
+    values = {k: v[-1] for k, v in settings.items()}
+
+    def command(key: str) -> tuple[str, ...] | None:
+        if key not in values:
+            return None
+        if key == "ExecStart" and len(settings[key]) > 1:
+            raise SiteError(f"{unit_name}: more than one ExecStart")
+        argv = shlex.split(values[key].lstrip("-+!:"))
+        if not argv or not argv[0].startswith("/"):
+            raise SiteError(f"{unit_name}: {key} needs an absolute path: {values[key]}")
+        return tuple(argv)
+
+    start = command("ExecStart")
+    if start is None:
+        raise SiteError(f"{unit_name}: no ExecStart")
+    environment: dict[str, str] = {}
+    for line in settings.get("Environment", []):
+        for word in shlex.split(line):
+            k, sep, v = word.partition("=")
+            if not sep:
+                raise SiteError(f"{unit_name}: Environment={word} is not NAME=VALUE")
+            environment[k] = v
+    return ServiceUnit(
+        name=unit_name,
+        exec_start=start,
+        exec_reload=command("ExecReload"),
+        working_directory=Path(values.get("WorkingDirectory", "/").lstrip("-")),
+        environment_files=tuple(
+            (Path(f.removeprefix("-")), f.startswith("-"))
+            for f in settings.get("EnvironmentFile", [])
+        ),
+        environment=environment,
+        user=values.get("User"),
+        runtime_directory_mode=int(values.get("RuntimeDirectoryMode", "0755"), 8),
+        stop_timeout=_seconds(values.get("TimeoutStopSec", "90")),
+        notify=values.get("Type", "simple") == "notify",
+    )
+
+
+def parse_env_file(text: str) -> dict[str, str]:
+    """Parse like systemd's EnvironmentFile=: `#`/`;` comments, NAME=VALUE, "double" quotes
+    (backslash escapes only " \\ ` $ and newline), 'single' quotes, backslash escapes when bare,
+    unquoted trailing whitespace dropped. No variable expansion."""
+    env: dict[str, str] = {}
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " \t\r\n":
+            i += 1
+        if i >= n:
+            break
+        if text[i] in "#;":
+            i = text.find("\n", i) + 1 or n
+            continue
+        end = text.find("\n", i)
+        eq = text.find("=", i, n if end < 0 else end)
+        if eq < 0:  # systemd ignores a line without `=`
+            i = n if end < 0 else end + 1
+            continue
+        key = text[i:eq].strip()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise ValueError(f"invalid environment variable name {key!r}")
+        value: list[str] = []
+        keep = 0  # length of value without unquoted trailing whitespace
+        i = eq + 1
+        while i < n and text[i] in " \t":
+            i += 1
+        while i < n and text[i] != "\n":
+            c = text[i]
+            if c == '"':
+                i += 1
+                while i < n and text[i] != '"':
+                    if text[i] == "\\" and i + 1 < n:
+                        i += 1
+                        if text[i] != "\n":
+                            value.append(text[i] if text[i] in '"\\`$' else "\\" + text[i])
+                    else:
+                        value.append(text[i])
+                    i += 1
+                keep = len(value)
+            elif c == "'":
+                j = text.find("'", i + 1)
+                j = n if j < 0 else j
+                value.append(text[i + 1 : j])
+                i, keep = j, len(value)
+            elif c == "\\" and i + 1 < n:
+                i += 1
+                if text[i] != "\n":
+                    value.append(text[i])
+                    keep = len(value)
+            else:
+                value.append(c)
+                if c not in " \t\r":
+                    keep = len(value)
+            i += 1
+        env[key] = "".join(value[:keep])
+    return env
+
+
+# -- private helpers ------------------------------------------------------------------------------
+def _pick_app(spec: StackSpec, name: str | None) -> AppSpec:
+    linux = [a for a in spec.apps if a.os == "linux"]
+    if name is None and len(linux) == 1:
+        return linux[0]
+    for a in linux:
+        if a.name == name:
+            return a
+    raise ValueError(f"app {name!r}: pick one of the Linux apps {[a.name for a in linux]}")
+
+
+def _check_secrets(app: AppSpec, values: Mapping[str, str]) -> None:
+    missing = sorted(set(app.secrets) - set(values))
+    extra = sorted(set(values) - set(app.secrets))
+    if missing or extra:
+        raise ValueError(
+            f"apps.{app.name}.secrets: values missing for {missing}, not declared: {extra}"
+        )
+
+
+def _specifiers(value: str, unit_name: str) -> str:
+    """Expand the systemd specifiers the templates may use; fail on any other."""
+    prefix, _, rest = unit_name.partition("@")
+    instance = rest.rsplit(".", 1)[0]
+    table = {"i": instance, "I": instance, "n": unit_name, "N": unit_name.rsplit(".", 1)[0],
+             "p": prefix, "P": prefix, "%": "%"}  # fmt: skip
+    out, i = [], 0
+    while i < len(value):
+        if value[i] == "%" and i + 1 < len(value):
+            spec = value[i + 1]
+            if spec not in table:
+                raise SiteError(f"{unit_name}: specifier %{spec} is not supported locally")
+            out.append(table[spec])
+            i += 2
+        else:
+            out.append(value[i])
+            i += 1
+    return "".join(out)
+
+
+def _expand_vars(argv: tuple[str, ...], env: Mapping[str, str]) -> list[str]:
+    """systemd's command-line expansion: `$NAME` as a whole word splits, `${NAME}` in place."""
+    out: list[str] = []
+    for word in argv:
+        if word.startswith("$") and not word.startswith("${") and word[1:].isidentifier():
+            out.extend(env.get(word[1:], "").split())
+            continue
+        while "${" in word:
+            start = word.index("${")
+            end = word.index("}", start)
+            word = word[:start] + env.get(word[start + 2 : end], "") + word[end + 1 :]
+        out.append(word)
+    return out
+
+
+def _seconds(value: str) -> float:
+    units = {"ms": 0.001, "s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0}
+    if value == "infinity":
+        return float("inf")
+    digits = value.rstrip("abcdefghijklmnopqrstuvwxyz")
+    return float(digits) * units.get(value[len(digits) :] or "s", 1.0)
+
+
+class _NotifySocket:
+    """A NOTIFY_SOCKET for Type=notify: READY=1 must come from the main process (NotifyAccess)."""
+
+    def __init__(self) -> None:
+        self.name = f"webstack-notify-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind("\0" + self.name)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.sock.settimeout(0.1)
+
+    @property
+    def address(self) -> str:
+        return "@" + self.name
+
+    def wait_ready(self, proc: subprocess.Popen[bytes], deadline: float) -> None:
+        creds = socket.CMSG_SPACE(12)  # struct ucred: pid, uid, gid
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SiteError(f"gunicorn exited with {proc.returncode} before READY=1")
+            try:
+                data, anc, _, _ = self.sock.recvmsg(4096, creds)
+            except TimeoutError:
+                continue
+            pid = next(
+                (
+                    int.from_bytes(d[:4], sys.byteorder)
+                    for lvl, typ, d in anc
+                    if lvl == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS
+                ),
+                None,
+            )
+            if pid == proc.pid and "READY=1" in data.decode(errors="replace").splitlines():
+                return
+        raise SiteError("gunicorn did not send READY=1 (Type=notify) in time")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+    return False
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name) or shutil.which(name, path=SYSTEMD_PATH)
+    if not path:
+        raise SiteError(f"{name} is not installed (apt-get install {name})")
+    return path
+
+
+def _run(cmd: list[str], what: str, **kw: object) -> None:
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)  # type: ignore[call-overload]
+    if res.returncode != 0:
+        raise SiteError(f"{what} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
+
+
+def _open_log(path: Path) -> IO[bytes]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("ab")
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    path.chmod(0o600)
+
+
+def _terminate(proc: subprocess.Popen[bytes], sig: signal.Signals, timeout: float) -> None:
+    """Signal the main process, wait, then SIGKILL its whole process group (no orphans)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(5)
