@@ -55,7 +55,7 @@ class SiteError(RuntimeError):
 
 # -- the site -------------------------------------------------------------------------------------
 class LocalLinuxSite:
-    """One app's Nginx + Gunicorn masters on loopback, from the rendered files. A context manager."""
+    """One app's Nginx and Gunicorn masters on loopback, run from the rendered files."""
 
     def __init__(
         self,
@@ -736,10 +736,8 @@ def _terminate(proc: subprocess.Popen[bytes], sig: signal.Signals, timeout: floa
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(sig)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):

@@ -1,0 +1,1 @@
+"""Generic test helpers: loopback HTTP clients, bounded load loops, tools and processes."""
