@@ -25,7 +25,7 @@ class RecordedResource:
     name: str
     inputs: dict[str, Any]
     parent: str | None = None
-    urn: str = ""
+    id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -120,7 +120,7 @@ class WebstackMocks(pulumi.runtime.Mocks):
         elif t == "aws:ec2/vpc:Vpc":
             out["cidrBlock"] = inputs.get("cidrBlock")
         self.resources.append(
-            RecordedResource(type=t, name=name, inputs=inputs, urn=args.name, outputs=out)
+            RecordedResource(type=t, name=name, inputs=inputs, id=rid, outputs=out)
         )
         return rid, out
 
@@ -170,12 +170,23 @@ def run_under_mocks(
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
     result: dict[str, Any] = {}
 
+    parents: dict[tuple[str, str], str | None] = {}
+
+    def _record_parent(args: pulumi.ResourceTransformationArgs) -> None:
+        parent = args.opts.parent if args.opts else None
+        # The mocks never see the parent, so the SDK-side transformation records it.
+        parents[(args.type_, args.name)] = getattr(parent, "_name", None)
+        return None
+
     @pulumi.runtime.test
     def _run() -> pulumi.Output[Any]:
+        pulumi.runtime.register_stack_transformation(_record_parent)
         outputs = build()
         return pulumi.Output.from_input(outputs).apply(lambda v: result.setdefault("value", v))
 
     _run()
+    for res in mocks.resources:
+        res.parent = parents.get((res.type, res.name))
     return mocks, result.get("value")
 
 

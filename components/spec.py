@@ -20,8 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from components.windows_spec import WindowsTier
 from components.timeouts import TimeoutChain, TimeoutOverrides, derive_timeout_chain
+from components.windows_spec import WindowsTier
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,23}$"
 WSGI_PATTERN = re.compile(
@@ -544,18 +544,18 @@ class SpecError(Exception):
 
 def _loc(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
     """Turn pydantic's location into a config path, naming apps by name instead of index."""
-    parts: list[str] = []
+    path = ""
     node: Any = data
     for item in loc:
-        if isinstance(item, int) and isinstance(node, list) and item < len(node):
-            entry = node[item]
+        if isinstance(item, int):
+            entry = node[item] if isinstance(node, list) and item < len(node) else None
             label = entry.get("name") if isinstance(entry, dict) else None
-            parts.append(str(label) if label else f"[{item}]")
+            path += f".{label}" if label else f"[{item}]"
             node = entry
         elif isinstance(item, str) and "[" not in item and not item.startswith("function-"):
-            parts.append(item)
+            path += f".{item}"
             node = node.get(item) if isinstance(node, dict) else None
-    return ".".join(parts) or "config"
+    return path.lstrip(".") or "config"
 
 
 _SETTING_PREFIX = re.compile(r"^[a-z_][a-z0-9_.\-]*: ")
@@ -572,6 +572,9 @@ def parse_stack_spec(data: dict[str, Any]) -> StackSpec:
             where = _loc(tuple(err["loc"]), data)
             if err["type"] == "extra_forbidden":
                 msg = "unknown setting (check the spelling; see the config reference)"
+            elif err["type"] == "string_pattern_mismatch":
+                pattern = (err.get("ctx") or {}).get("pattern", "")
+                msg = f"{err.get('input')!r} is not in the allowed form {pattern}"
             elif err["type"] == "literal_error":
                 msg = f"{err.get('input')!r} is not allowed; {msg[0].lower()}{msg[1:]}"
             # Cross-field rules already name their setting; keep the path relative to where it was raised.
