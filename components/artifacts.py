@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import json
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
+
+from components.packaging import build_package
+from components.spec import AppSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +90,45 @@ def upload_object(
         source=pulumi.FileAsset(path),
         opts=ResourceOptions(parent=parent),
     )
+
+
+def store_secure_strings(
+    name: str,
+    prefix: str,
+    values: dict[str, Input[str]],
+    app: str,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> list[pulumi.Resource]:
+    """Each value as an SSM SecureString `<prefix>/<key>`: what the instance role may read."""
+    return [
+        aws.ssm.Parameter(
+            f"{name}-secret-{key.lower()}",
+            name=f"{prefix}/{key}",
+            type="SecureString",
+            value=Output.secret(value),
+            description=f"webstack secret {key} of {app}",
+            tags=tags,
+            opts=ResourceOptions(parent=parent),
+        )
+        for key, value in sorted(values.items())
+    ]
+
+
+def upload_app_package(
+    name: str,
+    app: AppSpec,
+    bucket: Input[str],
+    project_root: Path,
+    build_dir: Path,
+    parent: pulumi.Resource,
+) -> tuple[str, list[pulumi.Resource]]:
+    """Package a local-folder source and upload it; ("", []) for pip/git sources."""
+    source = app.source_or_default
+    if source.kind != "path" or source.path is None:
+        return "", []
+    path, key = build_package(project_root / source.path, build_dir, app.name)
+    return key, [upload_object(f"{name}-package", bucket, key, str(path), parent)]
 
 
 def _tls_only_policy(arn: str) -> str:

@@ -7,17 +7,15 @@ It packages and uploads the app, stores its secrets as SSM SecureStrings, render
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
-from components.artifacts import upload_object
+from components.artifacts import store_secure_strings, upload_app_package
 from components.fleet import VmFleet, VmFleetArgs
 from components.layout import vm_layout
-from components.packaging import build_package
 from components.render import CloudRefs, render_linux_user_data, ssm_prefix, user_data_base64
 from components.spec import AppSpec, StackSpec
 
@@ -50,47 +48,16 @@ class LinuxWebTier(pulumi.ComponentResource):
         self, name: str, args: LinuxWebTierArgs, opts: ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:linux:LinuxWebTier", name, None, opts)
-        child = ResourceOptions(parent=self)
         spec, app = args.spec, args.app
         prefix = ssm_prefix(spec.environment, app.name)
 
-        params: list[pulumi.Resource] = []
-        for secret_name in app.secrets:
-            params.append(
-                aws.ssm.Parameter(
-                    f"{name}-secret-{secret_name.lower()}",
-                    name=f"{prefix}/{secret_name}",
-                    type="SecureString",
-                    value=Output.secret(args.secrets[secret_name]),
-                    description=f"webstack secret {secret_name} of {app.name}",
-                    tags=args.tags,
-                    opts=child,
-                )
-            )
+        secret_values = {k: args.secrets[k] for k in app.secrets}
         if args.tls_private_key_pem is not None:
-            params.append(
-                aws.ssm.Parameter(
-                    f"{name}-tls-private-key",
-                    name=f"{prefix}/tls-private-key",
-                    type="SecureString",
-                    value=Output.secret(args.tls_private_key_pem),
-                    description=f"TLS private key of the Nginx edge of {app.name}",
-                    tags=args.tags,
-                    opts=child,
-                )
-            )
-
-        package_key = ""
-        uploads: list[pulumi.Resource] = []
-        source = app.source_or_default
-        if source.kind == "path":
-            assert source.path is not None
-            path, package_key = build_package(
-                args.project_root / source.path, args.build_dir, app.name
-            )
-            uploads.append(
-                upload_object(f"{name}-package", args.bucket_name, package_key, str(path), self)
-            )
+            secret_values["tls-private-key"] = args.tls_private_key_pem
+        params = store_secure_strings(name, prefix, secret_values, app.name, args.tags, self)
+        package_key, uploads = upload_app_package(
+            name, app, args.bucket_name, args.project_root, args.build_dir, self
+        )
 
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         layout = vm_layout(app.linux.family)
