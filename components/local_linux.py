@@ -179,6 +179,10 @@ class LocalLinuxSite:
     def master_pid(self, n: int) -> int:
         return self._master(n).pid
 
+    @property
+    def nginx_pid(self) -> int | None:
+        return self._nginx.pid if self._nginx else None
+
     def reload_master(self, n: int) -> None:
         """`systemctl reload webstack-<app>@n`: run the unit's ExecReload with $MAINPID."""
         unit = self.unit(n)

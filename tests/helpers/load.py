@@ -19,6 +19,7 @@ class LoadResult:
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     bodies: list[Any] = field(default_factory=list)  # parsed JSON of the 200 answers
+    marks: list[int] = field(default_factory=list)  # requests sent when each action returned
     seconds: float = 0.0
 
     @property
@@ -29,6 +30,7 @@ class LoadResult:
         return (
             f"{name}: sent={self.sent} ok={self.ok} failed={self.failed} "
             f"statuses={dict(self.statuses)} errors={dict(self.errors)} in {self.seconds:.1f}s"
+            + (f" actions done at {self.marks}" if self.marks else "")
         )
 
 
@@ -85,6 +87,7 @@ def run_load(
     while pending and any(t.is_alive() for t in pool):
         if sent >= pending[0][0]:
             pending.pop(0)[1]()
+            result.marks.append(sent)
         else:
             time.sleep(0.002)
     for t in pool:

@@ -302,6 +302,9 @@ def test_gunicorn_checks_config(case: str, short_tmp: Path) -> None:
         assert int(cfg["graceful_timeout"]) == g.graceful_timeout
         assert int(cfg["max_requests"]) == g.max_requests
         assert cfg["bind"] == repr([f"unix:{layout.socket(app.name, m)}"])
+        # Gunicorn >= 25.1 also listens on a control socket: per master, in its runtime dir.
+        if "control_socket" in cfg:
+            assert cfg["control_socket"] == f"{layout.runtime_dir(app.name, m)}/gunicorn.ctl"
     # The chain across files: Gunicorn gives up before Nginx, Nginx closes idle upstreams first.
     conf = Path(layout.staged_nginx_conf()).read_text()
     read = {int(v) for v in re.findall(r"proxy_read_timeout (\d+)s;", conf)}
