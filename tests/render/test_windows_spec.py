@@ -1,0 +1,90 @@
+"""Bad Windows settings: each is one clear line that names the setting (SpecError.problems)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from components.spec import SpecError, parse_stack_spec
+
+BASE: dict[str, Any] = {
+    "environment": "dev",
+    "apps": [
+        {
+            "name": "web",
+            "framework": "flask",
+            "wsgi": "app:create_app()",
+            "os": "windows",
+            "windows": {},
+        }
+    ],
+}
+
+
+def problems(windows: dict[str, Any] | None = None, **changes: Any) -> list[str]:
+    data = copy.deepcopy(BASE)
+    data["apps"][0]["windows"].update(windows or {})
+    top = changes.pop("top", {})
+    data["apps"][0].update(changes)
+    data.update(top)
+    with pytest.raises(SpecError) as e:
+        parse_stack_spec(data)
+    return e.value.problems
+
+
+def test_the_base_windows_app_is_valid() -> None:
+    spec = parse_stack_spec(copy.deepcopy(BASE))
+    app = spec.apps[0]
+    assert app.wsgi_server == "waitress"
+    assert app.windows.ports == [5001, 5002, 5003, 5004]
+
+
+@pytest.mark.parametrize(
+    ("windows", "changes", "setting", "words"),
+    [
+        ({}, {"server": "gunicorn"}, "apps.web.server", ["Gunicorn does not run on Windows"]),
+        ({"instances": 0}, {}, "apps.web.windows.instances", ["1..16", "got 0"]),
+        ({"instances": 17}, {}, "apps.web.windows.instances", ["1..16", "got 17"]),
+        ({"base_port": 3387}, {}, "apps.web.windows.base_port", ["collide", "3389 (RDP)"]),
+        ({"base_port": 5984}, {}, "apps.web.windows.base_port", ["collide", "5985 (WinRM)"]),
+        ({"base_port": 65530}, {}, "apps.web.windows.base_port", ["65000"]),
+        ({"proxy": "apache"}, {}, "apps.web.windows.proxy", ["'apache'", "'iis'", "'caddy'"]),
+        (
+            {"proxy": "caddy", "caddy": {"https": True}},
+            {},
+            "apps.web.windows.caddy.https",
+            ["needs caddy.domain"],
+        ),
+        (
+            {"installers": {"python": {"url": "https://x.example/p.exe", "sha256": "abc123"}}},
+            {},
+            "apps.web.windows.installers.python.sha256",
+            ["'abc123'", "SHA-256"],
+        ),
+        (
+            {"installers": {"nginx": {"url": "https://x.example/n.zip", "sha256": "g" * 64}}},
+            {},
+            "apps.web.windows.installers.nginx.sha256",
+            ["SHA-256"],
+        ),
+        ({"channel_timeout": 60}, {}, "apps.web.windows.channel_timeout", ["keepalive 60s"]),
+        ({"caddy": {"https": True, "domain": "a.example.com"}}, {}, "apps.web.windows.caddy", []),
+    ],
+)
+def test_bad_windows_input_is_one_line_naming_the_setting(
+    windows: dict[str, Any], changes: dict[str, Any], setting: str, words: list[str]
+) -> None:
+    [line] = problems(windows, **changes)
+    assert line.startswith(setting + ": "), line
+    assert "\n" not in line
+    for word in words:
+        assert word in line, line
+
+
+def test_windows_app_needs_an_alb_over_two_azs() -> None:
+    [line] = problems(top={"edge": {"mode": "nginx"}})
+    assert line.startswith("apps: ") and "Windows apps need edge.mode alb" in line
+    [line] = problems(top={"network": {"az_count": 1}})
+    assert line.startswith("network.az_count: ") and "at least 2 AZs" in line
