@@ -79,6 +79,8 @@ def run_local(
         f"(edge {spec.edge.mode}; secrets are local stand-ins)"
     )
     restore = _terminate_as_interrupt()
+    interrupted = False
+    failed: list[Check] = []
     try:
         with contextlib.ExitStack() as stack:
             for app in chosen:
@@ -111,6 +113,9 @@ def run_local(
                         time.sleep(3600)
                 print()
             out.say(f"stopping {len(started)} site(s)")
+    except KeyboardInterrupt:
+        interrupted = True
+        out.say("interrupted: every site started so far is stopped")
     finally:
         restore()
         leftovers = _processes_under(root)
@@ -120,6 +125,8 @@ def run_local(
         out.say(f"WARNING: processes still running under {root}: {leftovers}")
         return 3
     out.say("stopped: no process left running")
+    if interrupted:
+        return 130
     passed = sum(c.ok for c in checks)
     print(f"smoke checks: {passed} passed, {len(checks) - passed} failed")
     return 3 if failed else 0
