@@ -45,6 +45,7 @@ from components.spec import AppSpec, StackSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_BLANKS = " \t\n\r"
 UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the NUL
 Progress = Callable[[str], None]
 
@@ -520,65 +521,78 @@ def parse_unit(text: str, unit_name: str) -> ServiceUnit:
 
 
 def parse_env_file(text: str) -> dict[str, str]:
-    """Parse like systemd's EnvironmentFile=: `#`/`;` comments, NAME=VALUE, "double" quotes
-    (backslash escapes only " \\ ` $ and newline), 'single' quotes, backslash escapes when bare,
-    unquoted trailing whitespace dropped. No variable expansion."""
+    """Parse like systemd's EnvironmentFile= (a port of its env-file.c state machine): `#`/`;`
+    comment lines; NAME=VALUE; quotes only open a value; in "double" quotes a backslash escapes
+    only " \\ ` $ (and a newline); 'single' quotes are literal; bare values drop trailing blanks.
+    No variable expansion. Invalid names are an error (systemd would drop them with a warning)."""
     env: dict[str, str] = {}
-    i, n = 0, len(text)
-    while i < n:
-        while i < n and text[i] in " \t\r\n":
-            i += 1
-        if i >= n:
-            break
-        if text[i] in "#;":
-            i = text.find("\n", i) + 1 or n
-            continue
-        end = text.find("\n", i)
-        eq = text.find("=", i, n if end < 0 else end)
-        if eq < 0:  # systemd ignores a line without `=`
-            i = n if end < 0 else end + 1
-            continue
-        key = text[i:eq].strip()
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise ValueError(f"invalid environment variable name {key!r}")
-        value: list[str] = []
-        keep = 0  # length of value without unquoted trailing whitespace
-        i = eq + 1
-        while i < n and text[i] in " \t":
-            i += 1
-        while i < n and text[i] != "\n":
-            c = text[i]
-            if c == '"':
-                i += 1
-                while i < n and text[i] != '"':
-                    if text[i] == "\\" and i + 1 < n:
-                        i += 1
-                        if text[i] != "\n":
-                            value.append(text[i] if text[i] in '"\\`$' else "\\" + text[i])
-                    else:
-                        value.append(text[i])
-                    i += 1
-                keep = len(value)
-            elif c == "'":
-                j = text.find("'", i + 1)
-                j = n if j < 0 else j
-                value.append(text[i + 1 : j])
-                i, keep = j, len(value)
-            elif c == "\\" and i + 1 < n:
-                i += 1
-                if text[i] != "\n":
-                    value.append(text[i])
-                    keep = len(value)
+    state, key, value = "pre_key", "", ""
+    key_ws: int | None = None  # where the key's trailing whitespace starts
+    value_ws: int | None = None  # same for a bare value
+
+    def push() -> None:
+        name = key[:key_ws] if key_ws is not None else key
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"invalid environment variable name {name!r}")
+        env[name] = value[:value_ws] if state == "value" and value_ws is not None else value
+
+    for c in text:
+        if state == "pre_key":
+            if c in "#;":
+                state = "comment"
+            elif c not in _BLANKS:
+                state, key, key_ws = "key", c, None
+        elif state == "key":
+            if c in "\n\r":
+                state = "pre_key"  # a line without `=` is ignored
+            elif c == "=":
+                state, value, value_ws = "pre_value", "", None
             else:
-                value.append(c)
-                if c not in " \t\r":
-                    keep = len(value)
-            i += 1
-        env[key] = "".join(value[:keep])
+                key_ws = _blank_start(key_ws, c, len(key))
+                key += c
+        elif state in ("pre_value", "value") and c in "\n\r":
+            push()
+            state = "pre_key"
+        elif state == "pre_value":
+            if c in "'\"\\":
+                state = {"'": "single", '"': "double", "\\": "value_escape"}[c]
+            elif c not in _BLANKS:
+                state, value = "value", value + c
+        elif state == "value":
+            if c == "\\":
+                state, value_ws = "value_escape", None
+            else:
+                value_ws = _blank_start(value_ws, c, len(value))
+                value += c
+        elif state == "value_escape":
+            state, value = "value", value + (c if c not in "\n\r" else "")
+        elif state == "single":
+            state, value = ("pre_value", value) if c == "'" else ("single", value + c)
+        elif state == "double":
+            if c == '"':
+                state = "pre_value"
+            elif c == "\\":
+                state = "double_escape"
+            else:
+                value += c
+        elif state == "double_escape":
+            state = "double"
+            value += c if c in '"\\`$' else "" if c == "\n" else "\\" + c
+        elif state == "comment" and c in "\n\r":
+            state = "pre_key"
+    if state not in ("pre_key", "key", "comment"):
+        push()
     return env
 
 
 # -- private helpers ------------------------------------------------------------------------------
+def _blank_start(mark: int | None, c: str, length: int) -> int | None:
+    """Track where a run of trailing blanks starts (None: the text ends in a non-blank)."""
+    if c not in _BLANKS:
+        return None
+    return length if mark is None else mark
+
+
 def _pick_app(spec: StackSpec, name: str | None) -> AppSpec:
     linux = [a for a in spec.apps if a.os == "linux"]
     if name is None and len(linux) == 1:

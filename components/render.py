@@ -33,8 +33,9 @@ def _templates_dir() -> Path:
 
 
 def _systemd_quote(value: str) -> str:
-    """Escape for a double-quoted value in a systemd EnvironmentFile."""
-    return value.replace("\\", "\\\\").replace('"', '\\"')
+    """Escape for a double-quoted env-file value that systemd (EnvironmentFile=) and a shell (the
+    bootstrap sources the files) read alike: backslash before quote, backslash, dollar, backtick."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("`", "\\`")
 
 
 @functools.cache

@@ -24,7 +24,11 @@ def _write_private(path: str, data: bytes) -> None:
 def _quote(value: str) -> str:
     if "\n" in value or "\x00" in value:
         raise SystemExit("webstack-fetch: a secret value spans lines; store it on one line")
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # The same escaping as render._systemd_quote: systemd and the bootstrap's shell read it alike.
+    escaped = (
+        value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("`", "\\`")
+    )
+    return '"' + escaped + '"'
 
 
 def main() -> int:

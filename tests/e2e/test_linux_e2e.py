@@ -237,7 +237,7 @@ def test_restart_one_master_during_load_loses_no_request(
         400,
         threads=3,
         context=ctx,
-        actions={50: lambda: site.restart_master(1)},
+        actions={20: lambda: site.restart_master(1)},
     )
     print("\n" + result.summary(f"restart master 1 of 2 ({name})"))
     assert result.sent == 400

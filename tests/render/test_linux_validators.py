@@ -335,6 +335,33 @@ def test_local_secrets_file_matches_fetch_tool(short_tmp: Path) -> None:
     assert parse_env_file(path.read_text()) == values
 
 
+def test_shell_and_systemd_read_env_files_alike(short_tmp: Path) -> None:
+    """The bootstrap sources app.env and secrets.env with bash (for collectstatic); systemd reads
+    them for the service. Both must see the same values, and a value must never run a command."""
+    bash = require_tool("bash")
+    canary = short_tmp / "canary"
+    nasty = f"costs $5 `touch {canary}` $(touch {canary}) \\ \"q\" 's' ${{HOME}} $"
+    values = {"DJANGO_SECRET_KEY": f"k9$x(-_=+)abc{nasty}"}
+    spec = make_spec("django", "alb", 1, env={"APP_PRICE": nasty}, secrets=list(values))
+    site = LocalLinuxSite(spec, workdir=short_tmp / "site", secrets=values)
+    site.stage()
+    bootstrap = next(c for p, c in site.files.items() if p.endswith(".sh"))
+    block = re.search(r"^ *set -a\n.*?^ *set \+a\n", bootstrap, re.M | re.S)
+    assert block, "the bootstrap no longer sources the env files; update this test"
+    script = f"set -euo pipefail\n{block.group(0)}exec env -0\n"
+    res = subprocess.run([bash, "-c", script], capture_output=True, timeout=30)
+    assert res.returncode == 0, f"the bootstrap's shell cannot read the env files:\n{res.stderr!r}"
+    shell_env = dict(item.split("=", 1) for item in res.stdout.decode().split("\0") if "=" in item)
+    app = spec.apps[0]
+    systemd_env = parse_env_file(Path(site.layout.env_file(app.name)).read_text())
+    systemd_env |= parse_env_file(Path(site.layout.secrets_file(app.name)).read_text())
+    assert systemd_env["APP_PRICE"] == nasty
+    assert systemd_env["DJANGO_SECRET_KEY"] == values["DJANGO_SECRET_KEY"]
+    for name, value in systemd_env.items():
+        assert shell_env.get(name) == value, f"{name}: bash and systemd disagree"
+    assert not canary.exists(), "sourcing an env file ran a command"
+
+
 # -- size and determinism -----------------------------------------------------------------------
 @pytest.mark.parametrize("which", ["dev", "prod"])
 def test_user_data_fits_and_inflates(which: str, cert_pem: str) -> None:
