@@ -220,9 +220,12 @@ class LocalLinuxSite:
         return sorted(Path(self.layout.log_dir).glob("*.log"))
 
     def log_tail(self, lines: int = 30) -> str:
+        """The last lines of every log (reads at most 16 KB of each: access logs grow large)."""
         out = []
         for p in self.log_paths():
-            text = p.read_text(errors="replace").splitlines()[-lines:]
+            with p.open("rb") as f:
+                f.seek(max(0, p.stat().st_size - 16384))
+                text = f.read().decode(errors="replace").splitlines()[-lines:]
             out.append(f"--- {p.name}\n" + "\n".join(text))
         return "\n".join(out)
 

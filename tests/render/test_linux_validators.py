@@ -267,6 +267,8 @@ GUNICORN_CASES = {
 
 def _gunicorn_settings(site: LocalLinuxSite, master: int, *flags: str) -> dict[str, str]:
     unit = site.unit(master)
+    if not Path(unit.exec_start[0]).exists():
+        pytest.fail(f"{unit.exec_start[0]} is missing: pip install -e '.[dev]'", pytrace=False)
     env = {**os.environ, **site._service_env(unit)}
     res = subprocess.run(
         [*unit.exec_start, *flags],
