@@ -1,0 +1,105 @@
+"""Every shipped stack captured through the Pulumi mocks, in the shape CrossGuard gives policies.
+
+The mocks record each resource's inputs as the engine sends them (camelCase names, secrets in the
+engine's secret envelope, numbers as floats); `to_policy_resources` adds what the engine adds for
+stack policies: outputs and property dependencies (a property depends on the resources whose
+ID/ARN its value carries).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY_DIR = ROOT / "policy"
+if str(POLICY_DIR) not in sys.path:
+    sys.path.insert(0, str(POLICY_DIR))
+
+from webstack_policy.harness import Resource, link_by_value  # noqa: E402
+
+from components.config import spec_from_stack_file  # noqa: E402
+from components.mocks import RecordedResource, build_webstack, run_under_mocks  # noqa: E402
+from components.spec import StackSpec  # noqa: E402
+
+SHIPPED_STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+
+
+def known_secret(app: str, name: str) -> str:
+    """A recognisable, unique secret value per app and name (long enough for every detector)."""
+    return f"S3cr3t-{app}-{name}-7f3a9c1e5b"
+
+
+@dataclass
+class Captured:
+    name: str
+    spec: StackSpec
+    secrets: dict[str, dict[str, str]]
+    resources: list[RecordedResource]
+    outputs: dict[str, Any]
+
+    @property
+    def secret_values(self) -> list[str]:
+        return [v for vals in self.secrets.values() for v in vals.values()]
+
+
+def capture_spec(name: str, spec: StackSpec, secrets: dict[str, dict[str, str]]) -> Captured:
+    build_dir = Path(tempfile.mkdtemp(prefix="ws-policy-build-"))
+    mocks, outputs = run_under_mocks(build_webstack(spec, secrets, ROOT, build_dir), stack=name)
+    return Captured(name, spec, secrets, list(mocks.resources), outputs or {})
+
+
+@functools.cache
+def capture(name: str) -> Captured:
+    """A shipped stack (`Pulumi.<name>.yaml`) with known secret values, under the mocks."""
+    spec, placeholders = spec_from_stack_file(ROOT / f"Pulumi.{name}.yaml")
+    secrets = {app: {k: known_secret(app, k) for k in names} for app, names in placeholders.items()}
+    return capture_spec(name, spec, secrets)
+
+
+def _identities(r: RecordedResource) -> set[str]:
+    ids = {getattr(r, "id", "") or "", str(r.outputs.get("arn") or "")}
+    if r.type == "aws:s3/bucket:Bucket":
+        ids.add(str(r.outputs.get("bucket") or ""))
+    return {i for i in ids if i}
+
+
+def to_policy_resources(
+    recorded: list[RecordedResource],
+    mutate: Callable[[list[Resource]], None] | None = None,
+) -> list[Resource]:
+    """Harness resources (deep copies: mutate freely), linked by ID/ARN after `mutate`."""
+    ids = {r.name: _identities(r) for r in recorded}
+    kept = [r for r in recorded if not r.type.startswith("webstack:")]  # components: no props
+    out = [Resource(type=r.type, name=r.name, inputs=copy.deepcopy(r.inputs)) for r in kept]
+    if mutate:
+        mutate(out)
+    computed = {
+        r.name: {k: copy.deepcopy(v) for k, v in r.outputs.items() if k not in r.inputs}
+        for r in kept
+    }
+    for r in out:
+        # Stack policies read outputs: the (possibly mutated) inputs plus what the cloud computed.
+        r.outputs = {**copy.deepcopy(r.inputs), **computed.get(r.name, {})}
+        ids.setdefault(r.name, {f"{r.name}-id"})
+    link_by_value(out, ids)
+    return out
+
+
+def find(resources: list[Resource], type_: str, contains: str = "") -> Resource:
+    """The resource of `type_` whose name ends with `contains` (else: contains it)."""
+    of_type = [r for r in resources if r.type == type_]
+    found = [r for r in of_type if r.name.endswith(contains)] or [
+        r for r in of_type if contains in r.name
+    ]
+    assert len({r.name for r in found}) <= 1 or not contains, (
+        f"ambiguous: {[r.name for r in found]}"
+    )
+    assert found, f"no {type_} named *{contains}*"
+    return found[0]
