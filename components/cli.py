@@ -145,8 +145,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- commands ------------------------------------------------------------------------------------
 def cmd_check(args: argparse.Namespace) -> int:
+    from components.review import render_tier
+
     stack = load_stack(args)
     spec = stack.spec
+    # What only rendering finds (user data over AWS's limit, a missing source folder) counts too.
+    problems: list[str] = []
+    for app in spec.apps:
+        try:
+            render_tier(spec, app, stack.project_dir, stack.region)
+        except SpecError as error:
+            problems += error.problems
+    if problems:
+        raise SpecError(problems)
     print(f"{stack.path.name}: OK ({_describe(spec)})")
     for app in spec.apps:
         print(f"  {app.name}: {_describe_app(spec, app)}")

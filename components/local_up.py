@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
+import inspect
 import os
 import shutil
 import signal
@@ -28,6 +29,7 @@ from typing import Any
 from components.spec import AppSpec, SpecError, StackSpec
 
 SERVER_REQUIREMENTS = {"gunicorn": ["gunicorn>=23.0"], "waitress": ["waitress>=3.0.1"]}
+SERVER_PROGRAMS = {"gunicorn": "gunicorn", "waitress": "waitress-serve"}
 READY_MARKER = ".webstack-ready"
 SIMULATED_CLIENT_IP = "203.0.113.7"  # TEST-NET-3: what the ALB would put in X-Forwarded-For
 
@@ -41,6 +43,7 @@ class Check:
     latency_ms: float | None
     ok: bool
     detail: str
+    skipped: bool = False
 
 
 class Console:
@@ -85,7 +88,10 @@ def run_local(
         with contextlib.ExitStack() as stack:
             for app in chosen:
                 try:
-                    env = ensure_venv(app, project_dir, venv, out)
+                    mode = venv
+                    if app.os == "windows" and not windows_runner_takes_venv():
+                        mode = "current"  # the Windows stand-in runs this Python's environment
+                    env = ensure_venv(app, project_dir, mode, out)
                     site = stack.enter_context(_site(spec, app, root, env, project_dir, out))
                 except Exception as error:  # a site that cannot start is a failed check
                     if isinstance(error, SpecError | CommandError):
@@ -127,8 +133,12 @@ def run_local(
     out.say("stopped: no process left running")
     if interrupted:
         return 130
-    passed = sum(c.ok for c in checks)
-    print(f"smoke checks: {passed} passed, {len(checks) - passed} failed")
+    passed = sum(c.ok and not c.skipped for c in checks)
+    skipped = sum(c.skipped for c in checks)
+    print(
+        f"smoke checks: {passed} passed, {len(checks) - passed - skipped} failed"
+        + (f", {skipped} skipped" if skipped else "")
+    )
     return 3 if failed else 0
 
 
@@ -193,8 +203,9 @@ def ensure_venv(app: AppSpec, project_dir: Path, mode: str, out: Console) -> Pat
             _create_venv(app, project_dir, venv, out)
         else:
             out.say(f"{app.name}: reusing venv {venv}")
-    if not (venv / "bin" / server).exists():
-        raise CommandError(f"{venv} has no {server}: use --venv per-app or install it", 4)
+    program = SERVER_PROGRAMS[server]
+    if not (venv / "bin" / program).exists():
+        raise CommandError(f"{venv} has no {program}: use --venv per-app or install {server}", 4)
     return venv
 
 
@@ -302,21 +313,67 @@ def _windows_site(
     project_dir: Path,
     progress: Callable[[str], None],
 ) -> Any:
+    """The Windows stand-in (`LocalWindowsHost`: Waitress services behind the rendered proxy)."""
     try:
-        from components.local_windows import LocalWindowsSite  # type: ignore[import-not-found]
+        from components.local_windows import LocalWindowsHost
     except ImportError:
         raise RuntimeError(
             "the Windows local runner (components.local_windows) is not in this version"
         ) from None
-    return LocalWindowsSite(
-        spec,
-        app.name,
-        workdir,
-        secrets=local_secrets(app),
-        venv=venv,
-        project_dir=project_dir,
-        progress=progress,
-    )
+    source = app.source_or_default
+    if source.kind != "path" or source.path is None:
+        raise RuntimeError(f"apps.{app.name}: the local stand-in runs path sources only")
+    kwargs: dict[str, Any] = {}
+    accepted = inspect.signature(LocalWindowsHost).parameters
+    if "venv" in accepted:
+        kwargs["venv"] = venv
+    if "secrets" in accepted:
+        kwargs["secrets"] = local_secrets(app)
+    workdir.mkdir(parents=True, exist_ok=True)
+    host = LocalWindowsHost(spec, app, workdir, project_dir / source.path, **kwargs)
+    return _WindowsSite(host, progress)
+
+
+class _WindowsSite:
+    """LocalWindowsHost with the small surface the smoke checks use (like LocalLinuxSite's)."""
+
+    tls_cert = None
+
+    def __init__(self, host: Any, progress: Callable[[str], None]) -> None:
+        self.host = host
+        self.layout = host.layout
+        self._progress = progress
+
+    def start(self) -> None:
+        self.host.start()
+        ports = ", ".join(str(s.port) for s in self.host.services)
+        proxy = self.app_proxy()
+        self._progress(f"Waitress on {ports}; {proxy} on {self.host.url}")
+
+    def app_proxy(self) -> str:
+        return str(self.host.app.windows.proxy)
+
+    def stop(self) -> None:
+        self.host.stop()
+
+    def url(self, path: str = "/", https: bool = False) -> str:
+        return f"{self.host.url}{path}"
+
+    @property
+    def has_proxy(self) -> bool:
+        """False for IIS: it has no stand-in here, only its Waitress services run."""
+        return self.host.proxy is not None
+
+    def service_urls(self, path: str) -> list[tuple[str, str]]:
+        return [(s.name, f"http://127.0.0.1:{s.port}{path}") for s in self.host.services]
+
+
+def windows_runner_takes_venv() -> bool:
+    try:
+        from components.local_windows import LocalWindowsHost
+    except ImportError:
+        return False
+    return "venv" in inspect.signature(LocalWindowsHost).parameters
 
 
 def _entry_url(spec: StackSpec, site: Any, app: AppSpec) -> str:
@@ -392,6 +449,17 @@ def smoke_checks(spec: StackSpec, app: AppSpec, site: Any) -> list[Check]:
 
     def status_is(expected: int) -> Callable[[_Response], str | None]:
         return lambda r: None if r.status == expected else f"expected {expected}"
+
+    if isinstance(site, _WindowsSite):
+        # Each Waitress service directly, as the proxy's health probes see them.
+        for name, target in site.service_urls(app.health_path):
+            check(f"waitress {name}", target, status_is(200))
+        if not site.has_proxy:
+            checks.append(
+                Check(app.name, "proxy: iis", "-", None, None, True,
+                      "IIS has no stand-in on Linux: only its Waitress services ran", True)
+            )  # fmt: skip
+            return checks
 
     check("health", url(app.health_path), status_is(200), headers=via_alb)
 
@@ -483,6 +551,12 @@ def _size_bytes(size: str) -> int:
     return int(size[:-1]) * units[unit] if unit in units else int(size)
 
 
+def _verdict(c: Check) -> str:
+    if c.skipped:
+        return f"SKIP: {c.detail}"
+    return "PASS" if c.ok else f"FAIL: {c.detail}"
+
+
 def format_table(checks: list[Check]) -> str:
     rows = [("APP", "CHECK", "URL", "STATUS", "LATENCY", "RESULT")]
     for c in checks:
@@ -493,7 +567,7 @@ def format_table(checks: list[Check]) -> str:
                 c.url,
                 "-" if c.status is None else str(c.status),
                 "-" if c.latency_ms is None else f"{c.latency_ms:.1f} ms",
-                "PASS" if c.ok else f"FAIL: {c.detail}",
+                _verdict(c),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

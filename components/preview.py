@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 
 from components.mocks import RecordedResource, run_under_mocks
-from components.spec import StackSpec
+from components.spec import SpecError, StackSpec
 
 PLACEHOLDER_NOTE = (
     "Pulumi mocks: nothing was created and no cloud was asked; IDs, ARNs, IP addresses, DNS "
@@ -104,7 +104,19 @@ def preview_stack(
             }
             return [stack], outputs
 
-        return preview_build(build, stack=spec.environment)
+        try:
+            return preview_build(build, stack=spec.environment)
+        except ModuleNotFoundError as error:
+            if error.name != "components.windows_tier":
+                raise
+            windows = [a.name for a in spec.apps if a.os == "windows"]
+            raise SpecError(
+                [
+                    f"apps.{name}.os: windows needs the Windows tier component "
+                    "(components.windows_tier), which this version does not have yet"
+                    for name in windows
+                ]
+            ) from None
 
 
 # -- presenting ----------------------------------------------------------------------------------

@@ -14,9 +14,8 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from components.layout import vm_layout
 from components.render import (
@@ -213,7 +212,8 @@ def _app_section(spec: StackSpec, app: AppSpec, tier: TierRender) -> list[str]:
         ("route", f"hosts {', '.join(app.hostnames) or '(any)'}, path `{app.path_prefix}`"),
     ]
     if tier.packed_size is not None:
-        limits.append(("user data", f"{tier.packed_size} of {USER_DATA_LIMIT} bytes (gzipped)"))
+        packed = " (gzipped)" if tier.tier == "linux" else ""
+        limits.append(("user data", f"{tier.packed_size} of {USER_DATA_LIMIT} bytes{packed}"))
     out = [f"## {app.name} ({app.framework}, {tier.tier})", "", "| | |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in rows]
     out += ["", "Limits:", ""]
@@ -238,33 +238,17 @@ def _relative_target(target: str) -> str:
 
 
 def _render_windows(spec: StackSpec, app: AppSpec, refs: CloudRefs) -> TierRender:
-    """The Windows tier's files, through components.windows_render when it is installed."""
-    try:
-        from components import windows_render
-    except ImportError:
-        raise SpecError(
-            [f"apps.{app.name}.os: windows rendering is not available in this version"]
-        ) from None
-    host: Callable[..., dict[str, str]] | None = getattr(
-        windows_render, "render_windows_host", None
-    )
-    user: Callable[..., str] | None = getattr(windows_render, "render_windows_user_data", None)
-    if host is None or user is None:
-        raise SpecError([f"apps.{app.name}.os: windows rendering is not complete in this version"])
-    layout = windows_render.vm_windows_layout() if hasattr(windows_render, "vm_windows_layout") \
-        else None  # fmt: skip
-    args = (spec, app, layout, refs) if layout is not None else (spec, app, refs)
-    files = host(*args)
-    user_data = user(*args)
+    """The Windows tier's files: services.json, proxy config, the bootstrap, the user data."""
+    from components.windows_layout import vm_windows_layout
+    from components.windows_render import render_windows_host, render_windows_user_data
+
+    layout = vm_windows_layout()
+    user_data = render_windows_user_data(spec, app, layout, refs)
     return TierRender(
         app=app.name,
         tier="windows",
-        user_data_name="user-data.ps1",
+        user_data_name="user-data.yaml",
         user_data=user_data,
-        files={_as_str(p): c for p, c in files.items()},
+        files=render_windows_host(spec, app, layout, refs),
         packed_size=len(user_data.encode()),
     )
-
-
-def _as_str(path: str | PurePath) -> str:
-    return str(path)
