@@ -199,24 +199,29 @@ def _workers(site: LocalLinuxSite, n: int) -> set[int]:
 
 
 def test_hup_during_load_loses_no_request(site: LocalLinuxSite) -> None:
+    """HUP (the unit's ExecReload) twice during a loop: old workers finish, new ones take over."""
     https, ctx = base(site)
-    url = site.url("/slow?seconds=0.01", https=https)
+    masters = site.app.linux.gunicorn.masters
     master = site.master_pid(1)
     before = _workers(site, 1)
+    others = set().union(*(_workers(site, m) for m in range(2, masters + 1)))
     result = run_load(
-        url,
+        site.url("/", https=https),
         400,
         threads=4,
         context=ctx,
         actions={100: lambda: site.reload_master(1), 250: lambda: site.reload_master(1)},
     )
+    served = {b["pid"] for b in result.bodies}
+    new = served - before - others
     print(
-        "\n" + result.summary(f"HUP x2 {site.app.name} masters={site.app.linux.gunicorn.masters}")
+        "\n" + result.summary(f"HUP x2 {site.app.name} masters={masters}"), f"new pids={len(new)}"
     )
     assert result.sent == 400
     assert result.marks[-1] < result.sent, "the loop must outlast the reloads"
     assert result.failed == 0, result.summary("HUP")
     assert site.master_pid(1) == master, "HUP must keep the master"
+    assert served & before and new, "the loop must be served by old and by reloaded workers"
     deadline = time.monotonic() + 10
     while (_workers(site, 1) & before or not _workers(site, 1)) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -233,7 +238,7 @@ def test_restart_one_master_during_load_loses_no_request(
     old = site.master_pid(1)
     # A graceful stop takes Gunicorn a few seconds; the loop is paced to outlast it.
     result = run_load(
-        site.url("/slow?seconds=0.04", https=https),
+        site.url("/slow?seconds=0.06", https=https),
         400,
         threads=3,
         context=ctx,
