@@ -19,7 +19,7 @@ import yaml
 
 from components.local_windows import load_services, split_windows_command_line
 from components.render import USER_DATA_LIMIT, CloudRefs
-from components.spec import AppSpec, StackSpec, parse_stack_spec
+from components.spec import AppSource, AppSpec, SpecError, StackSpec, parse_stack_spec
 from components.windows_layout import WindowsHostLayout, local_windows_layout, vm_windows_layout
 from components.windows_render import (
     render_windows_host,
@@ -104,6 +104,26 @@ def test_every_powershell_file_parses(framework: str, proxy: str, where: str) ->
     for path, script in scripts.items():
         assert script.strip(), path
         assert powershell_errors(script) == [], f"{path} does not parse as PowerShell"
+
+
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_bootstrap_for_a_pip_requirement_parses(proxy: str) -> None:
+    spec = make_spec("flask", proxy)
+    app = spec.apps[0].model_copy(update={"source": AppSource(requirement="mysite==1.4.2")})
+    bootstrap = one(render_windows_host(spec, app, vm_windows_layout(), REFS), ".ps1")
+    assert powershell_errors(bootstrap) == []
+    assert "($Pip + @('mysite==1.4.2'))" in bootstrap
+    assert "Read-S3Object -BucketName $Bucket -Key $PackageKey" not in bootstrap
+
+
+def test_git_sources_are_refused_on_windows() -> None:
+    spec = make_spec("flask", "nginx")
+    source = AppSource(git="https://example.com/site.git", ref="v1")
+    app = spec.apps[0].model_copy(update={"source": source})
+    with pytest.raises(SpecError) as e:
+        render_windows_host(spec, app, vm_windows_layout(), REFS)
+    [line] = e.value.problems
+    assert line.startswith("apps.web.source.git: ")
 
 
 def test_grammar_check_catches_broken_powershell() -> None:
