@@ -13,7 +13,9 @@ try:
     spec = load_stack_spec(raw, {app: set(v) for app, v in secret_values.items()})
 except SpecError as error:
     # A configuration mistake: one line per problem, no traceback, before any resource exists.
-    raise pulumi.RunError("invalid webstack configuration:\n  " + "\n  ".join(error.problems))
+    raise pulumi.RunError(
+        "invalid webstack configuration:\n  " + "\n  ".join(error.problems)
+    ) from None
 
 stack = WebStack(
     f"webstack-{spec.environment}",

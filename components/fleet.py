@@ -8,15 +8,17 @@ Nginx edge, replaced when its user data changes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import json
 import re
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
+
+from components.spec import AppSpec, StackSpec
 
 SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
@@ -55,6 +57,23 @@ def root_device_name(image: str) -> str:
     if image.startswith("windows"):
         return "/dev/sda1"
     return _ROOT_DEVICES.get(image, "/dev/xvda")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierArgs:
+    """What every web tier receives from the stack that composes it (IDs, names, no config)."""
+
+    spec: StackSpec
+    app: AppSpec
+    subnet_ids: Input[list[str]]
+    security_group_id: Input[str]
+    bucket_name: Input[str]
+    bucket_arn: Input[str]
+    secrets: dict[str, Input[str]] = field(default_factory=dict)
+    target_group_arn: Input[str] | None = None
+    project_root: Path = field(default_factory=Path.cwd)
+    build_dir: Path = field(default_factory=lambda: Path(".webstack-build"))
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

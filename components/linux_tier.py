@@ -6,35 +6,23 @@ It packages and uploads the app, stores its secrets as SSM SecureStrings, render
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
 from components.artifacts import store_secure_strings, upload_app_package
-from components.fleet import VmFleet, VmFleetArgs
+from components.fleet import TierArgs, VmFleet, VmFleetArgs
 from components.layout import vm_layout
 from components.render import CloudRefs, render_linux_user_data, ssm_prefix, user_data_base64
-from components.spec import AppSpec, StackSpec
 
 
 @dataclass(frozen=True, kw_only=True)
-class LinuxWebTierArgs:
-    spec: StackSpec
-    app: AppSpec
-    subnet_ids: Input[list[str]]
-    security_group_id: Input[str]
-    bucket_name: Input[str]
-    bucket_arn: Input[str]
-    secrets: dict[str, Input[str]] = field(default_factory=dict)
-    target_group_arn: Input[str] | None = None
+class LinuxWebTierArgs(TierArgs):
+    # The Nginx edge's certificate and key (the key only ever travels as an SSM SecureString).
     tls_cert_pem: Input[str] | None = None
     tls_private_key_pem: Input[str] | None = None
-    project_root: Path = field(default_factory=Path.cwd)
-    build_dir: Path = field(default_factory=lambda: Path(".webstack-build"))
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 class LinuxWebTier(pulumi.ComponentResource):

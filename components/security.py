@@ -7,7 +7,6 @@ on the edge, and admin access (SSH/RDP) only from `admin_cidrs`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from typing import Literal
 
 import pulumi

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from pathlib import Path
 
 import pulumi
@@ -17,6 +16,7 @@ from components.network import Network, NetworkArgs
 from components.security import SecurityGroups, SecurityGroupsArgs
 from components.spec import AppSpec, StackSpec
 from components.tls import Certificate, CertificateArgs
+from components.windows_tier import WindowsWebTier, WindowsWebTierArgs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,7 +138,7 @@ class WebStack(pulumi.ComponentResource):
         cert: Certificate,
         alb: Alb | None,
         tags: dict[str, str],
-    ) -> LinuxWebTier:
+    ) -> LinuxWebTier | WindowsWebTier:
         subnets = network.private_subnet_ids if alb else network.public_subnet_ids
         common = dict(
             spec=spec,
@@ -154,9 +154,7 @@ class WebStack(pulumi.ComponentResource):
             tags=tags,
         )
         if app.os == "windows":
-            from components.windows_tier import WindowsWebTier, WindowsWebTierArgs
-
-            return WindowsWebTier(  # type: ignore[return-value]
+            return WindowsWebTier(
                 f"{name}-{app.name}", WindowsWebTierArgs(**common), ResourceOptions(parent=self)
             )
         return LinuxWebTier(

@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-import base64
 import functools
-import gzip
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from components.config import spec_from_stack_file
-from components.mocks import RecordedResource, build_webstack, run_under_mocks
+from components.mocks import build_webstack, run_under_mocks
+from tests.helpers.graph import Graph, user_data_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_VALUES = {
     "APP_API_TOKEN": "tok-9f8e7d6c5b4a-dev",
     "DJANGO_SECRET_KEY": "dj-0a1b2c3d4e5f-prod",
 }
-
-
-class Graph:
-    def __init__(self, resources: list[RecordedResource], outputs: dict[str, Any]) -> None:
-        self.resources = resources
-        self.outputs = outputs
-
-    def of(self, type_: str) -> list[RecordedResource]:
-        return [r for r in self.resources if r.type == type_]
-
-    def one(self, type_: str) -> RecordedResource:
-        found = self.of(type_)
-        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
-        return found[0]
-
-    def by_output(self, key: str, value: Any) -> RecordedResource:
-        return next(r for r in self.resources if r.outputs.get(key) == value)
 
 
 @functools.cache
@@ -51,13 +32,6 @@ def graph(name: str) -> Graph:
 @pytest.fixture(params=["dev", "prod"])
 def stack(request: pytest.FixtureRequest) -> tuple[str, Graph]:
     return request.param, graph(request.param)
-
-
-def user_data_texts(g: Graph) -> list[str]:
-    blobs = [r.inputs["userData"] for r in g.of("aws:ec2/launchTemplate:LaunchTemplate")]
-    blobs += [r.inputs["userDataBase64"] for r in g.of("aws:ec2/instance:Instance")]
-    assert blobs, "every tier must carry user data"
-    return [gzip.decompress(base64.b64decode(b)).decode() for b in blobs]
 
 
 def test_imdsv2_required_everywhere(stack: tuple[str, Graph]) -> None:
