@@ -147,7 +147,10 @@ def test_nginx_accepts_rendered_config(case: str, lists: bool, short_tmp: Path) 
     out = res.stdout + res.stderr
     assert res.returncode == 0, f"nginx -t rejected the rendered config:\n{out}"
     assert "test is successful" in out, out
-    assert not re.search(r"\[(warn|emerg|alert|crit)\]", out), f"nginx -t warns:\n{out}"
+    warnings = [ln for ln in out.splitlines() if re.search(r"\[(warn|emerg|alert|crit)\]", ln)]
+    if os.geteuid() != 0:  # only root can switch to the layout's nginx user; expected when not root
+        warnings = [ln for ln in warnings if '"user" directive makes sense only if' not in ln]
+    assert not warnings, f"nginx -t warns:\n{out}"
     dump = subprocess.run(
         [nginx, "-T", "-q", "-c", conf, "-e", str(short_tmp / "log" / "early.log")],
         capture_output=True,
