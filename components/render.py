@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 
 from components.layout import HostLayout
+from components.network_plan import plan_subnets
 from components.sizing import auto_workers, vcpus_of
 from components.spec import AppSpec, SpecError, StackSpec
 
@@ -83,7 +84,13 @@ def gunicorn_workers(app: AppSpec, layout: HostLayout) -> int:
 def trusted_proxies(spec: StackSpec, layout: HostLayout) -> list[str]:
     if layout.trusted_proxy_cidrs is not None:
         return list(layout.trusted_proxy_cidrs)
-    return [spec.network.vpc_cidr] if spec.edge.mode == "alb" else []
+    if spec.edge.mode != "alb":
+        return []
+    net = spec.network
+    if net.existing is not None:
+        return [net.existing.vpc_cidr]
+    # The ALB's nodes live in the public subnets only: trust nothing else in the VPC.
+    return [p.public_cidr for p in plan_subnets(net.cidr, net.az_count)]
 
 
 def static_root(app: AppSpec, layout: HostLayout) -> PurePosixPath | None:
@@ -95,7 +102,13 @@ def static_root(app: AppSpec, layout: HostLayout) -> PurePosixPath | None:
 
 
 def app_environment(spec: StackSpec, app: AppSpec, layout: HostLayout) -> list[tuple[str, str]]:
-    allowed = [*app.hostnames, "localhost", "127.0.0.1"] if app.hostnames else ["*"]
+    if app.hostnames:
+        allowed = [*app.hostnames, "localhost", "127.0.0.1"]
+    elif spec.edge.mode == "alb":
+        # Without host names the app is reached by the ALB's DNS name only.
+        allowed = [".elb.amazonaws.com", "localhost", "127.0.0.1"]
+    else:
+        allowed = ["*"]  # Nginx edge reached by its IP: set `hostnames` to tighten this
     env: dict[str, str] = {
         "WEBSTACK_APP": app.name,
         "WEBSTACK_ENVIRONMENT": spec.environment,
@@ -181,7 +194,7 @@ def _packages(app: AppSpec) -> tuple[str, list[str]]:
 
 def render_bootstrap(spec: StackSpec, app: AppSpec, layout: HostLayout, refs: CloudRefs) -> str:
     python, packages = _packages(app)
-    server = ["gunicorn>=23.0"]
+    server = ["gunicorn>=23.0,<28"]  # the range the tests run
     if app.linux.gunicorn.worker_class == "gevent":
         server.append("gevent>=24.2")
     scheme_port = (

@@ -192,6 +192,16 @@ def test_trusted_proxy_passes_real_client_ip(name: str, request: pytest.FixtureR
     assert direct.json()["client_ip"] == "127.0.0.1"
 
 
+def test_forwarded_proto_only_from_the_trusted_proxy(django_alb1: LocalLinuxSite) -> None:
+    url = django_alb1.url("/")
+    spoofed = fetch(url, headers={"X-Forwarded-Proto": "https"}, source="127.0.0.1")
+    assert spoofed.json()["scheme"] == "http", "an untrusted client must not claim HTTPS"
+    via_alb = fetch(url, headers={"X-Forwarded-Proto": "https"}, source=TRUSTED_PROXY)
+    assert via_alb.json()["scheme"] == "https", "the ALB's X-Forwarded-Proto must reach the app"
+    junk = fetch(url, headers={"X-Forwarded-Proto": "javascript"}, source=TRUSTED_PROXY)
+    assert junk.json()["scheme"] == "http"
+
+
 # -- reloads and restarts under load ------------------------------------------------------------
 def _workers(site: LocalLinuxSite, n: int) -> set[int]:
     master = site.master_pid(n)

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from components.fleet import image_reference, is_graviton, root_device_name
-from components.network import plan_subnets
+from components.network_plan import plan_subnets
 from components.sizing import auto_workers, vcpus_of
 from components.timeouts import TimeoutOverrides, derive_timeout_chain
 
