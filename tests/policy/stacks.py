@@ -26,7 +26,7 @@ from webstack_policy.harness import Resource, link_by_value  # noqa: E402
 
 from components.config import spec_from_stack_file  # noqa: E402
 from components.mocks import RecordedResource, build_webstack, run_under_mocks  # noqa: E402
-from components.spec import StackSpec  # noqa: E402
+from components.spec import StackSpec, load_stack_spec  # noqa: E402
 
 SHIPPED_STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
 
@@ -60,6 +60,53 @@ def capture(name: str) -> Captured:
     """A shipped stack (`Pulumi.<name>.yaml`) with known secret values, under the mocks."""
     spec, placeholders = spec_from_stack_file(ROOT / f"Pulumi.{name}.yaml")
     secrets = {app: {k: known_secret(app, k) for k in names} for app, names in placeholders.items()}
+    return capture_spec(name, spec, secrets)
+
+
+# Stacks not shipped as Pulumi.<env>.yaml that still must hold every guarantee: a Windows tier
+# (IIS/Nginx/Caddy + Waitress) next to a Linux one behind the ALB, with secrets in both.
+EXTRA_STACKS: dict[str, dict[str, Any]] = {
+    "mixed": {
+        "environment": "mixed",
+        "production": True,
+        "edge": {"mode": "alb", "tls": {"mode": "self-signed"}},
+        "admin_cidrs": ["192.0.2.0/24"],
+        "apps": [
+            {
+                "name": "flask-app",
+                "framework": "flask",
+                "wsgi": "app:create_app()",
+                "source": {"path": "examples/flask_app"},
+                "secrets": ["APP_API_TOKEN"],
+                "path_prefix": "/api/",
+                "linux": {"capacity": {"min": 2, "max": 3}},
+            },
+            {
+                "name": "win-app",
+                "framework": "flask",
+                "wsgi": "app:create_app()",
+                "os": "windows",
+                "source": {"path": "examples/flask_app"},
+                "secrets": ["WIN_SECRET", "DB_PASSWORD"],
+                "env": {"APP_GREETING": "hello"},
+                "windows": {"proxy": "caddy", "instances": 2},
+            },
+        ],
+    }
+}
+ALL_STACKS = SHIPPED_STACKS + sorted(EXTRA_STACKS)
+
+
+@functools.cache
+def capture_any(name: str) -> Captured:
+    """A shipped stack, or one of EXTRA_STACKS, with known secret values."""
+    if name not in EXTRA_STACKS:
+        return capture(name)
+    spec = load_stack_spec(
+        EXTRA_STACKS[name],
+        {a["name"]: set(a.get("secrets", [])) for a in EXTRA_STACKS[name]["apps"]},
+    )
+    secrets = {a.name: {k: known_secret(a.name, k) for k in a.secrets} for a in spec.apps}
     return capture_spec(name, spec, secrets)
 
 
