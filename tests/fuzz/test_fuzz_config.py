@@ -216,12 +216,7 @@ def test_valid_config_passes_cloud_init_schema(
     )
 
 
-# -- problems the fuzzing found, pinned until fixed ---------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="spec allows nginx.rate_limit_burst: 0 but nginx rejects `burst=0` "
-    "(fix: Field(ge=1) in NginxSpec, or omit `burst=` when 0 in nginx.conf.j2)",
-)
+# -- problems the fuzzing found (fixed: nginx.conf.j2 omits `burst=` when it is 0) ---------------
 def test_rate_limit_burst_zero(tls_pair: tuple[str, str]) -> None:
     """Found by test_valid_config_passes_nginx_t: a config the spec accepts must pass nginx -t,
     or be rejected by the spec with a clear message."""
