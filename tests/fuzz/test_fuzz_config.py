@@ -241,7 +241,12 @@ def test_rate_limit_burst_zero(tls_pair: tuple[str, str]) -> None:
     root = Path(tempfile.mkdtemp(prefix="ws-fz-", dir="/tmp"))
     layout = local_layout(root, 18080, 18443)
     conf = Path(layout.staged_nginx_conf())
-    for d in (conf.parent, Path(layout.nginx_log_dir), Path(layout.nginx_state_dir)):
+    for d in (
+        conf.parent,
+        Path(layout.nginx_log_dir),
+        Path(layout.nginx_state_dir),
+        Path(layout.nginx_pid).parent,
+    ):
         d.mkdir(parents=True, exist_ok=True)
     conf.write_text(render_nginx_conf(spec, spec.apps[0], layout))
     res = subprocess.run(
