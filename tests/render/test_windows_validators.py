@@ -19,7 +19,7 @@ from components.windows_render import render_windows_host
 from tests.helpers.tools import require_tool
 
 
-def make_spec(framework: str, proxy: str, **windows: Any) -> StackSpec:
+def make_spec(framework: str, proxy: str, burst: int = 100, **windows: Any) -> StackSpec:
     wsgi = "app:create_app()" if framework == "flask" else "proj.wsgi:application"
     return parse_stack_spec(
         {
@@ -30,7 +30,7 @@ def make_spec(framework: str, proxy: str, **windows: Any) -> StackSpec:
                     "framework": framework,
                     "wsgi": wsgi,
                     "os": "windows",
-                    "linux": {"nginx": {"deny_cidrs": ["192.0.2.0/24"]}},
+                    "linux": {"nginx": {"deny_cidrs": ["192.0.2.0/24"], "rate_limit_burst": burst}},
                     "windows": {"proxy": proxy, "instances": 3, **windows},
                 }
             ],
@@ -96,9 +96,11 @@ def test_vm_caddyfile_with_trusted_alb_passes_caddy_validate(short_tmp: Path) ->
 
 
 @pytest.mark.parametrize("framework", ["flask", "django"])
-@pytest.mark.parametrize("balance", ["round_robin", "least_conn"])
-def test_nginx_conf_passes_nginx_t(framework: str, balance: str, short_tmp: Path) -> None:
-    spec = make_spec(framework, "nginx", balance=balance)
+@pytest.mark.parametrize(("balance", "burst"), [("round_robin", 100), ("least_conn", 0)])
+def test_nginx_conf_passes_nginx_t(
+    framework: str, balance: str, burst: int, short_tmp: Path
+) -> None:
+    spec = make_spec(framework, "nginx", burst, balance=balance)
     layout = local(short_tmp)
     files = render_windows_host(spec, spec.apps[0], layout, OFFLINE_REFS)
     write(files)
