@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := nginx caddy cloud-init graphviz wrk openssl curl debootstrap
+APT_PACKAGES := nginx cloud-init graphviz wrk openssl curl debootstrap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system-packages test lint demo bench rehearse-vm clean
@@ -28,7 +28,7 @@ setup: system-packages $(VENV)/.installed
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
 
 demo: setup
 	$(BIN)/webstack up --local --stack dev

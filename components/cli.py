@@ -295,9 +295,9 @@ def _describe_app(spec: StackSpec, app: object) -> str:
 
     assert isinstance(app, AppSpec)
     if app.os == "windows":
-        w = app.windows
+        w, cap = app.windows, app.windows.capacity
         return (
-            f"{app.framework} on Windows ({w.image}, {w.instance_type} x {w.min}..{w.max}), "
+            f"{app.framework} on Windows ({w.image}, {w.instance_type} x {cap.min}..{cap.max}), "
             f"{w.proxy} -> {w.instances} Waitress on ports {w.ports[0]}..{w.ports[-1]}"
         )
     t = app.linux

@@ -118,7 +118,8 @@ def _app_cluster(g: _Graph, spec: StackSpec, app: AppSpec, indent: str, edge: bo
     app_label = f"{app.name}\n{app.framework} {app.wsgi}"
     if app.os == "windows":
         w = app.windows
-        title = f"{app.name}: Windows {w.image}, {w.instance_type} x {w.min}..{w.max}"
+        cap = w.capacity
+        title = f"{app.name}: Windows {w.image}, {w.instance_type} x {cap.min}..{cap.max}"
         g.line(f"{indent}subgraph cluster_{key} {{ label={_q(title)}; style=rounded;")
         proxy = f"{key}_proxy"
         g.line(f"{indent}  {proxy} [label={_q(f'{w.proxy} :80 ({w.balance})')}];")

