@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import base64
-import hashlib
-import http.client
 import json
 import logging
 import os
@@ -23,11 +21,9 @@ import re
 import secrets
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +32,11 @@ from typing import Any
 import yaml
 
 from components.config import read_stack_file
-from components.layout import HostLayout, vm_layout
+from components.layout import vm_layout
 from components.packaging import build_package
 from components.render import CloudRefs, render_linux_user_data, ssm_prefix, user_data_base64
 from components.spec import AppSpec, StackSpec, load_stack_spec
+from components.vm_checks import check_serving
 from components.vm_guest import (
     Guest,
     RehearsalError,
@@ -47,6 +44,7 @@ from components.vm_guest import (
     ensure_base,
     free_port,
     log,
+    mounts_under,
     port_in_use,
     run,
 )
@@ -205,7 +203,7 @@ def host_extra_cas() -> list[str]:
     return [c for c in pem.findall(bundle.read_text(errors="replace")) if c not in known]
 
 
-# -- the spec, the wait, the checks ----------------------------------------------------------------
+# -- the spec and the wait ------------------------------------------------------------------------
 def rehearsal_spec(
     stack_file: Path, app_name: str | None = None, extra_packages: tuple[str, ...] = ()
 ) -> tuple[StackSpec, AppSpec, str]:
@@ -284,133 +282,6 @@ def wait_for_cloud_init(guest: Guest, timeout: float) -> str:
             p.wait(5)
 
 
-class _TLSConnection(http.client.HTTPConnection):
-    """HTTPS to 127.0.0.1 verified against the stack's certificate for `server_name` (SNI)."""
-
-    def __init__(self, port: int, server_name: str, cafile: Path) -> None:
-        super().__init__("127.0.0.1", port, timeout=10)
-        self.server_name = server_name
-        self.ctx = ssl.create_default_context(cafile=str(cafile))
-        self.ctx.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
-
-    def connect(self) -> None:
-        super().connect()
-        self.sock = self.ctx.wrap_socket(self.sock, server_hostname=self.server_name)
-
-
-def request(port: int, path: str, host: str, cafile: Path | None) -> tuple[int, dict, bytes]:
-    """GET from the host over HTTPS (when cafile is given) or HTTP: status, headers, body."""
-    if cafile:
-        conn: http.client.HTTPConnection = _TLSConnection(port, host, cafile)
-    else:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", path, headers={"Host": host, "Connection": "close"})
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
-
-
-def check_serving(
-    guest: Guest,
-    spec: StackSpec,
-    app: AppSpec,
-    layout: HostLayout,
-    cafile: Path | None,
-    secret_values: dict[str, str],
-) -> dict[str, str]:
-    """What a load balancer and an operator would verify, from the host; raises on a failure."""
-    checks: dict[str, str] = {}
-    units = ["nginx.service"]
-    units += [f"webstack-{app.name}@{m}.service" for m in range(1, app.linux.gunicorn.masters + 1)]
-
-    def expect(name: str, ok: bool, detail: str) -> None:
-        checks[name] = ("ok: " if ok else "FAILED: ") + detail
-        log(f"  check {name}: {checks[name]}")
-        if not ok:
-            raise RehearsalError(
-                f"check {name!r} failed: {detail}", guest.diagnostics(tuple(units))
-            )
-
-    host, scheme = app.health_host, "https" if cafile else "http"
-    port = layout.https_port if cafile else layout.http_port
-    status, _h, body = request(port, "/", host, cafile)
-    expect(
-        "app via nginx", status == 200, f"GET {scheme}://{host}:{port}/ -> {status} {body[:90]!r}"
-    )
-    status, _h, _b = request(port, app.health_path, host, cafile)
-    expect("health path", status == 200, f"GET {app.health_path} -> {status}")
-    if cafile:
-        status, headers, _b = request(layout.http_port, "/a/page?q=1", host, None)
-        location = headers.get("location", "")
-        ok = status == 301 and location.startswith(f"https://{host}") and "/a/page?q=1" in location
-        expect("port 80 redirects", ok, f"GET http://{host}/a/page?q=1 -> {status} {location}")
-    states = guest.inside(["systemctl", "is-active", *units], check=False).split()
-    expect(
-        "units active",
-        states == ["active"] * len(units),
-        str(dict(zip(units, states, strict=False))),
-    )
-    for unit in units[1:]:
-        expect(f"reload {unit}", *_reload_keeps_serving(guest, unit, port, host, cafile))
-    st = guest.path(str(layout.secrets_file(app.name)))
-    mode = st.stat().st_mode & 0o777 if st.exists() else None
-    owner = st.stat().st_uid if st.exists() else None
-    detail = f"{layout.secrets_file(app.name)} mode {oct(mode or 0)} uid {owner}"
-    expect("secrets file 0600", mode == 0o600 and owner == 0, detail)
-    main_pid = guest.inside(["systemctl", "show", "-p", "MainPID", "--value", units[-1]]).strip()
-    environ = guest.inside(["cat", f"/proc/{main_pid}/environ"]).split("\0")
-    for name, value in secret_values.items():
-        expect(f"{name} in the app's env", f"{name}={value}" in environ, f"{units[-1]} environ")
-        status, _h, body = request(port, f"/secret-check?name={name}", host, cafile)
-        if status == 200 and b"sha256" in body:  # the sample apps answer this; others may not
-            digest = hashlib.sha256(value.encode()).hexdigest()
-            same = json.loads(body).get("sha256") == digest
-            expect(f"app answers with {name}", same, "GET /secret-check: sha256 of the value")
-    if cafile:
-        key = guest.path(str(layout.tls_key(app.name)))
-        mode = key.stat().st_mode & 0o777 if key.exists() else None
-        expect("TLS key 0600", mode == 0o600, f"{layout.tls_key(app.name)} mode {oct(mode or 0)}")
-    return checks
-
-
-def _reload_keeps_serving(
-    guest: Guest, unit: str, port: int, host: str, cafile: Path | None
-) -> tuple[bool, str]:
-    """`systemctl reload` (Gunicorn HUP) while requests flow at 10/s (under the rate limit)."""
-    show = ["systemctl", "show", "-p", "MainPID", "--value", unit]
-    master = guest.inside(show).strip()
-
-    def workers() -> set[str]:
-        path = f"/proc/{master}/task/{master}/children"
-        return set(guest.inside(["cat", path], check=False).split())
-
-    before, statuses, stop = workers(), [], threading.Event()
-
-    def load() -> None:
-        while not stop.is_set():
-            try:
-                statuses.append(request(port, "/", host, cafile)[0])
-            except OSError as e:
-                statuses.append(repr(e))
-            time.sleep(0.1)
-
-    t = threading.Thread(target=load, daemon=True)
-    t.start()
-    time.sleep(1)
-    guest.inside(["systemctl", "reload", unit], timeout=30)
-    time.sleep(4)
-    stop.set()
-    t.join(15)
-    after = guest.inside(show).strip()
-    active = guest.inside(["systemctl", "is-active", unit], check=False).strip()
-    bad, replaced = [s for s in statuses if s != 200], bool(workers() - before)
-    ok = not bad and len(statuses) >= 20 and after == master and active == "active" and replaced
-    detail = f"{len(statuses)} requests, non-200: {bad[:3]}, master {master}->{after}, "
-    return ok, detail + f"workers replaced: {replaced}, {active}"
-
-
 # -- the rehearsal ---------------------------------------------------------------------------------
 def preflight(ports: list[int]) -> None:
     if os.geteuid() != 0:
@@ -426,6 +297,13 @@ def preflight(ports: list[int]) -> None:
                 "shares the host's network and its Nginx needs the port: stop the host's server "
                 "first (e.g. `systemctl stop nginx`)"
             )
+
+
+def prune_stale_runs(cache_dir: Path, older_than: float = 6 * 3600) -> None:
+    """Remove run/build dirs a killed rehearsal left (their guests died with it: pdeathsig)."""
+    for d in [*cache_dir.glob("run-*"), *cache_dir.glob("build-*")]:
+        if time.time() - d.stat().st_mtime > older_than and not mounts_under(d):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def rehearse(
@@ -446,6 +324,7 @@ def rehearse(
     """
     r = result or Rehearsal(stack)
     t, cloud = r.timings, None
+    prune_stale_runs(cache_dir)
     fresh = os.environ.get("CI") == "true" if fresh_base is None else fresh_base
     try:
         with t.phase("preflight + spec"):
@@ -498,7 +377,7 @@ def rehearse(
         for name, secs in step_durations(guest.path("/var/log/cloud-init-output.log")):
             t.phases[f"  bootstrap: {name}"] = secs
         with t.phase("checks from the host"):
-            r.checks = check_serving(guest, spec, app, layout, cafile, values)
+            r.checks = check_serving(guest, app, layout, cafile, values)
         return r
     except RehearsalError as e:
         log(f"FAILED: {e}\n{e.diagnostics}".rstrip())

@@ -1,0 +1,121 @@
+"""Boot rehearsal: the dev stack's exact Linux user data boots a Debian 12 root and serves.
+
+Root only (debootstrap, namespaces, mounts); the guest uses the host's ports 80 and 443. Under CI
+(CI=true) the base root is debootstrapped fresh once per run, otherwise the cached one is reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from components.vm_guest import (
+    Guest,
+    RehearsalError,
+    mounts_under,
+    ns_inode,
+    processes_in_namespace,
+    systemd_cgroups,
+)
+from components.vm_rehearsal import Rehearsal, rehearse
+
+pytestmark = [
+    pytest.mark.vm,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the boot rehearsal needs root"),
+]
+
+EXPECTED_CHECKS = {
+    "app via nginx",
+    "health path",
+    "port 80 redirects",
+    "units active",
+    "reload webstack-flask-app@1.service",
+    "secrets file 0600",
+    "APP_API_TOKEN in the app's env",
+    "app answers with APP_API_TOKEN",
+    "TLS key 0600",
+}
+
+
+def leftovers(guest: Guest, cgroups_before: set[str]) -> list[str]:
+    """Anything of the guest still on the host: processes, its mount namespace, mounts, cgroups."""
+    found: list[str] = []
+    assert guest.pid_ns and guest.mnt_ns, "the guest never booted"
+    if pids := processes_in_namespace(guest.pid_ns):
+        found.append(f"processes in the guest's PID namespace: {pids}")
+    holders = [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and ns_inode(int(p.name), "mnt") == guest.mnt_ns
+    ]
+    if holders:
+        found.append(f"processes holding the guest's mount namespace: {holders}")
+    if mounts := mounts_under(guest.run_dir):
+        found.append(f"mounts under {guest.run_dir}: {mounts}")
+    if guest.run_dir.exists():
+        found.append(f"{guest.run_dir} was not removed")
+    if cgroups := systemd_cgroups() - cgroups_before:
+        found.append(f"cgroups: {sorted(cgroups)[:5]}")
+    info = Path("/proc/self/mountinfo").read_text().splitlines()
+    cgroup_root = [ln for ln in info if ln.split()[4] == "/sys/fs/cgroup"]
+    if any(" ro," in ln or ln.endswith(" ro") for ln in cgroup_root):
+        found.append("the host's /sys/fs/cgroup became read-only")
+    return found
+
+
+def show_timings(request: pytest.FixtureRequest, title: str, r: Rehearsal) -> None:
+    """Print the phase timings even under output capture (CI logs show what the VM tests cost)."""
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+        print(f"\n{title}\n{r.timings.table()}")
+
+
+@pytest.fixture(scope="module")
+def cgroups_before() -> set[str]:
+    return systemd_cgroups()
+
+
+@pytest.fixture(scope="module")
+def booted(request: pytest.FixtureRequest, cgroups_before: set[str]) -> Iterator[Rehearsal]:
+    r = Rehearsal("dev")
+    rehearse("dev", timeout=600, result=r)
+    show_timings(request, "boot rehearsal (dev, debian-12):", r)
+    yield r
+
+
+def test_user_data_boots_and_serves(booted: Rehearsal) -> None:
+    failed = {k: v for k, v in booted.checks.items() if not v.startswith("ok")}
+    assert not failed, f"checks failed: {failed}"
+    missing = EXPECTED_CHECKS - set(booted.checks)
+    assert not missing, f"checks that never ran: {missing}"
+    assert 0 < booted.user_data_bytes <= 16 * 1024, "the gzipped user data must fit AWS's 16 KiB"
+
+
+def test_teardown_leaves_nothing(booted: Rehearsal, cgroups_before: set[str]) -> None:
+    assert booted.guest is not None
+    assert booted.guest.closed
+    assert leftovers(booted.guest, cgroups_before) == [], "a rehearsal must not leak into the host"
+
+
+def test_wrong_package_fails_fast_with_the_log_tail(
+    request: pytest.FixtureRequest, cgroups_before: set[str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong package name, injected through the spec, fails the boot loudly and quickly."""
+    r = Rehearsal("dev")
+    with pytest.raises(RehearsalError) as failure:
+        rehearse("dev", extra_packages=("no-such-package-xyz",), timeout=600, result=r)
+    elapsed = r.timings.phases["cloud-init + bootstrap"]
+    show_timings(request, "boot rehearsal with a wrong package (expected to fail):", r)
+    diagnostics = failure.value.diagnostics
+    assert "tail of /var/log/cloud-init-output.log" in diagnostics
+    assert "Unable to locate package no-such-package-xyz" in diagnostics
+    assert "bootstrap FAILED" in diagnostics, "the bootstrap must say which step failed"
+    assert "cloud-final.service" in diagnostics, "the failed unit's journal must be shown"
+    assert "no-such-package-xyz" in capfd.readouterr().err, "the log tail must be printed"
+    assert elapsed < 240, f"a failing bootstrap must fail fast, not hang ({elapsed:.0f}s)"
+    assert r.guest is not None
+    assert leftovers(r.guest, cgroups_before) == []
