@@ -290,8 +290,7 @@ def waitress_kill(proxy: str) -> Figures:
                     "framework": "flask",
                     "wsgi": "app:create_app()",
                     "os": "windows",
-                    "linux": {"nginx": NO_LIMITS},
-                    "windows": {"proxy": proxy, "instances": 3},
+                    "windows": {"proxy": proxy, "instances": 3, "limits": NO_LIMITS},
                 }
             ],
         }

@@ -158,8 +158,9 @@ FINDINGS = """\
   exhaust a gthread worker's threads while it still looks healthy; apps need their own timeouts
   (database/HTTP clients), documented next to `gunicorn.timeout`.
 - **A crashed master's orphaned workers** (no supervisor) finish their graceful shutdown while Nginx
-  may still send them requests on kept-alive upstream connections, which wait until the worker
-  exits. On the VM, systemd's `KillMode=mixed` (rendered unit) SIGKILLs them as soon as the master
+  may still send them requests on kept-alive upstream connections, which then wait until the
+  worker exits (seen once during development: one request hung 15 s, the client's timeout; most
+  runs, like the one above, lose nothing because Nginx retries on the other master). On the VM, systemd's `KillMode=mixed` (rendered unit) SIGKILLs them as soon as the master
   dies and `Restart=always` brings the master back after 2 s: that path loses nothing.
 - **Nginx retries the in-flight requests of a killed worker** even with one master: the failure is
   on a cached keep-alive upstream connection, which Nginx retries without spending one of
