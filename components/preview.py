@@ -283,7 +283,7 @@ def _action(actions: list[dict[str, Any]] | None) -> str | None:
 def _user_data_size(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
-    return f"{len(value) * 3 // 4} bytes gzipped"
+    return f"{len(value) * 3 // 4 - value.count('=')} of 16384 bytes"
 
 
 def key_properties(type_: str, i: dict[str, Any]) -> dict[str, Any]:

@@ -125,3 +125,23 @@ def test_text_tree(webstack) -> None:
     assert "├─ " in result.out and "tls_policy=" + TLS_POLICY in result.out
     assert result.out.rstrip().splitlines()[-1].startswith(tuple("0123456789"))
     assert " resources: " in result.out.rstrip().splitlines()[-1]
+
+
+def test_mixed_stack_has_a_tier_per_app_on_one_alb(webstack, mixed_stack) -> None:
+    pytest.importorskip("components.windows_tier")
+    result = webstack("preview", "--json", "--stack-file", mixed_stack, "--project", ROOT)
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    tiers = {r["name"].rsplit("-", 1)[-1]: r["type"] for r in doc["resources"]
+             if r["type"].endswith(("LinuxWebTier", "WindowsWebTier"))}  # fmt: skip
+    assert tiers == {
+        "shop": "webstack:linux:LinuxWebTier",
+        "reports": "webstack:windows:WindowsWebTier",
+        "backoffice": "webstack:windows:WindowsWebTier",
+    }
+    assert len(of_type(doc, "LoadBalancer")) == 1
+    assert len(of_type(doc, "TargetGroup")) == 3 and len(of_type(doc, "ListenerRule")) == 3
+    paths = sorted(p for r in of_type(doc, "ListenerRule") for p in r["properties"]["paths"])
+    assert paths == ["/*", "/backoffice/*", "/reports/*"]
+    images = sorted(r["properties"]["image"] for r in of_type(doc, "LaunchTemplate"))
+    assert sum("Windows_Server" in i for i in images) == 2, images
