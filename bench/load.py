@@ -195,3 +195,21 @@ class SlowClients:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
+
+
+# -- CPU time of a process tree -----------------------------------------------------------------
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(roots: list[int]) -> float:
+    """User + system CPU of a tree so far, including its reaped children (cutime/cstime), so a
+    worker that exits during a run (max_requests recycling) still counts."""
+    total = 0
+    for pid in tree(roots):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / CLK_TCK

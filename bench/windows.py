@@ -1,0 +1,118 @@
+"""The Windows tier's stand-in: N rendered Waitress services behind the rendered Nginx or Caddy
+(LocalWindowsHost runs them as services.json defines them for NSSM), against one Waitress.
+
+References: one Waitress with its defaults (`waitress-serve --call app:create_app`: 4 threads,
+connection_limit 100, https://docs.pylonsproject.org/projects/waitress/en/stable/arguments.html)
+and one Waitress with the tier's threads, each alone on its port.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.targets import (
+    APP_DIR,
+    STATIC_PATH,
+    VENV_BIN,
+    Proc,
+    ProcessTarget,
+    SharedPath,
+    Target,
+)
+from components.local_windows import LocalWindowsHost, load_services
+from components.render import CloudRefs
+from components.spec import StackSpec, parse_stack_spec
+from components.windows_render import render_windows_host
+
+REFS = CloudRefs(
+    region="us-east-1", bucket="bench", package_key="apps/bench.tar.gz", ssm_prefix="/b"
+)
+FACTORY = "app:create_app"
+
+
+def windows_spec(proxy: str) -> StackSpec:
+    """The sample Flask app on the Windows tier with every default but the proxy."""
+    return parse_stack_spec(
+        {
+            "environment": "bench",
+            "apps": [
+                {
+                    "name": "flask-app",
+                    "framework": "flask",
+                    "wsgi": "app:create_app()",
+                    "os": "windows",
+                    "windows": {"proxy": proxy},
+                }
+            ],
+        }
+    )
+
+
+@dataclass
+class RenderedWindows(Target):
+    """The rendered services and proxy. 127.0.0.1 plays the ALB (the only trusted proxy), so the
+    client IP, and with it the per-client rate limit, comes from X-Forwarded-For."""
+
+    proxy: str = "nginx"
+    host: LocalWindowsHost | None = None
+
+    def start(self) -> None:
+        spec = windows_spec(self.proxy)
+        app = spec.apps[0]
+        self.tmp = Path(tempfile.mkdtemp(prefix="wsb-win-", dir="/tmp"))
+        host = LocalWindowsHost(spec, app, self.tmp, APP_DIR)
+        host.layout = dataclasses.replace(host.layout, trusted_proxy_cidrs=("127.0.0.1/32",))
+        host.files = render_windows_host(spec, app, host.layout, REFS)
+        host.services, host.proxy = load_services(
+            host.files[str(host.layout.services_file(app.name))]
+        )
+        self.host = host.start()
+        self.port = host.layout.http_port
+
+    def stop(self) -> None:
+        if self.host is not None:
+            self.host.stop()
+            self.host = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def roots(self) -> list[int]:
+        return [p.pid for p in self.host.processes.values()] if self.host else []
+
+    def settings(self) -> str:
+        tier = windows_spec(self.proxy).apps[0].windows
+        return f"{tier.instances} x Waitress threads={tier.threads}, {self.proxy} ({tier.balance})"
+
+
+def waitress(threads: int | None) -> object:
+    def build(t: ProcessTarget, tmp: Path) -> list[Proc]:
+        args = [str(VENV_BIN / "waitress-serve"), f"--listen=127.0.0.1:{t.port}"]
+        if threads is not None:
+            args.append(f"--threads={threads}")
+        return [Proc([*args, "--call", FACTORY], cwd=APP_DIR, ready_port=t.port)]
+
+    return build
+
+
+def windows_targets() -> list[Target]:
+    tier = windows_spec("nginx").apps[0].windows
+    nginx = RenderedWindows(
+        f"webstack Windows: Nginx -> {tier.instances} Waitress", "windows", proxy="nginx"
+    )
+    caddy = RenderedWindows(
+        f"webstack Windows: Caddy -> {tier.instances} Waitress", "windows", proxy="caddy"
+    )
+    return [
+        nginx,
+        caddy,
+        ProcessTarget("one Waitress, defaults", "windows-peer", build=waitress(None)),
+        ProcessTarget(
+            f"one Waitress, tier's threads ({tier.threads})",
+            "windows-peer",
+            build=waitress(tier.threads),
+        ),
+        SharedPath("webstack Windows: Nginx, static file", "windows", path=STATIC_PATH, base=nginx),
+    ]
