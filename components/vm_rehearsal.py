@@ -143,7 +143,11 @@ class CloudStandIn:
             "AWS_SECRET_ACCESS_KEY": "rehearsal",
             "AWS_EC2_METADATA_DISABLED": "true",
         }
-        return env | {k: os.environ[k] for k in PASS_ENV if os.environ.get(k)}
+        env |= {k: os.environ[k] for k in PASS_ENV if os.environ.get(k)}
+        if any(k.lower().endswith("_proxy") for k in env):  # moto is reached directly
+            for k in ("no_proxy", "NO_PROXY"):
+                env[k] = ",".join(filter(None, [env.get(k), "127.0.0.1", "localhost"]))
+        return env
 
     def stop(self) -> None:
         if not self.stopped:
@@ -174,8 +178,8 @@ def prepare_guest(guest: Guest, user_data: bytes, hostname: str, env: dict[str, 
     dropin = "/etc/systemd/system/cloud-final.service.d/50-webstack-rehearsal.conf"
     guest.write(dropin, f"[Service]\n{lines}", 0o600)
     guest.write("/etc/resolv.conf", Path("/etc/resolv.conf").read_text())
-    # This network's own CAs (e.g. a TLS-inspecting egress): the guest's ca-certificates adds them
-    # when the bootstrap installs it, as a VM on this network would need.
+    # This network's own CAs (e.g. a TLS-inspecting egress), trusted as a VM on it would need:
+    # in the image's bundle, and kept by any later update-ca-certificates.
     extra = host_extra_cas()
     for i, pem in enumerate(extra):
         guest.write(f"/usr/local/share/ca-certificates/webstack-rehearsal-{i}.crt", pem + "\n")
@@ -417,7 +421,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"boot rehearsal of {r.stack}/{r.app} passed ({r.user_data_bytes} bytes of user data):")
     for name, outcome in r.checks.items():
         print(f"  {name}: {outcome}")
-    print(r.timings.table())
     return 0
 
 
