@@ -503,8 +503,11 @@ def smoke_checks(spec: StackSpec, app: AppSpec, site: Any) -> list[Check]:
 
         check("http -> https", str(site.url(app.path_prefix)), redirects)
 
-    if app.os == "linux":
-        limit = app.linux.nginx.client_max_body_size
+    limit = app.linux.nginx.client_max_body_size if app.os == "linux" else None
+    # Nginx refuses on Content-Length alone; Caddy would read the body first (not checked here).
+    if app.os == "windows" and app.windows.proxy == "nginx":
+        limit = app.windows.limits.client_max_body_size
+    if limit is not None:
         too_big = _size_bytes(limit) + 1
         check(
             f"body > {limit} refused",
@@ -513,6 +516,7 @@ def smoke_checks(spec: StackSpec, app: AppSpec, site: Any) -> list[Check]:
             method="POST",
             headers={**via_alb, "Content-Length": str(too_big)},
         )
+    if app.os == "linux":
         masters = app.linux.gunicorn.masters
         if masters > 1 and hasattr(site, "direct_request"):
             for n in range(1, masters + 1):

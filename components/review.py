@@ -176,10 +176,23 @@ def _app_section(spec: StackSpec, app: AppSpec, tier: TierRender) -> list[str]:
             ("Waitress", f"{w.instances} services x {w.threads} threads"),
             ("ports", ", ".join(f"`127.0.0.1:{p}`" for p in w.ports)),
         ]
+        lim = w.limits
         limits += [
+            ("client_max_body_size", lim.client_max_body_size),
             ("channel_timeout", f"{w.channel_timeout}s"),
             ("connection_limit", str(w.connection_limit)),
         ]
+        if w.proxy == "nginx":
+            limits.append(
+                (
+                    "rate limit",
+                    f"{lim.rate_limit_rps} r/s per client IP, burst {lim.rate_limit_burst}",
+                )
+            )
+        if lim.allow_cidrs:
+            limits.append(("allow", ", ".join(lim.allow_cidrs)))
+        if lim.deny_cidrs:
+            limits.append(("deny", ", ".join(lim.deny_cidrs)))
     else:
         t, g = app.linux, app.linux.gunicorn
         layout = vm_layout(t.family)
