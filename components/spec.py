@@ -115,9 +115,17 @@ class GunicornSpec(Model):
         None, ge=1, le=300, description="Idle keep-alive (s). Default: from the timeout chain."
     )
     max_requests: int = Field(
-        2000, ge=0, description="Recycle a worker after this many requests (0 = never)."
+        10000,
+        ge=0,
+        description="Recycle a worker after this many requests (0 = never). Each recycle re-imports "
+        "the app in a new worker, so a low value costs CPU on every request (docs/performance.md).",
     )
-    max_requests_jitter: int = Field(200, ge=0, description="Random spread added to max_requests.")
+    max_requests_jitter: int = Field(1000, ge=0, description="Random spread added to max_requests.")
+    access_log: bool = Field(
+        False,
+        description="Gunicorn's own access log line per request (to the journal). Nginx's access "
+        "log already records every request; this duplicate costs CPU per request.",
+    )
     preload: bool = Field(False, description="Load the app in the master before forking.")
     masters: int = Field(
         1, description="1, or 2 masters on two sockets behind one upstream for rolling restarts."
