@@ -213,7 +213,14 @@ def rolling_restart() -> Figures:
             max_seconds=55,
         )
         after = {site.master_pid(1), site.master_pid(2)}
-        f.notes.append(f"both masters replaced: {before.isdisjoint(after)}")
+        log = Path(site.layout.nginx_log_dir) / "error.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        f.extra["no_live_upstreams"] = text.count("no live upstreams")
+        f.notes.append(
+            f"both masters replaced: {before.isdisjoint(after)}; Nginx logged "
+            f"{text.count('no live upstreams')} x 'no live upstreams', "
+            f"{text.count('Connection refused')} x 'Connection refused'"
+        )
         f.extra["replaced"] = before.isdisjoint(after)
     return f
 
