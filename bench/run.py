@@ -122,7 +122,7 @@ def _one(row: Row, sample: Sample, slow: bool) -> None:
         with PeakRss(roots) as rss:
             if slow:
                 with SlowClients("127.0.0.1", t.port, SLOW):
-                    time.sleep(1.0)  # let them connect and start trickling
+                    time.sleep(0.5)  # let them start trickling
                     res = run_wrk(t.url, SECONDS, CONNECTIONS)
             else:
                 cpu0 = cpu_seconds(roots)
@@ -453,7 +453,30 @@ PEERS_TEXT = [
 ]
 
 TUNING_TEXT = [
-    "None yet.",
+    "The first runs had the rendered stack ahead of every peer on req/s but behind the"
+    " DigitalOcean and Elastic Beanstalk setups on p99 (338-409 ms against 170-300 ms), and its"
+    " CPU per request no better than theirs. Three Gunicorn choices were changed (commit"
+    ' "gunicorn tuning from the bench"), each measured with 6 interleaved runs on this machine:',
+    "",
+    "- `templates/linux/gunicorn.conf.py.j2`: gthread workers get `worker_connections = threads`."
+    " A worker then takes a connection from the shared socket only when one of its threads is"
+    " free, so requests wait in one queue for the next free thread. Before, each worker accepted"
+    " up to 1000 connections and kept Nginx's upstream connections alive: a worker that was"
+    " busy (or descheduled) held a fixed share of them, and their requests waited behind it."
+    " p99 338-409 ms -> 144-212 ms, at or below every peer's; it costs the keep-alive to Nginx"
+    " (a new unix-socket connection per request).",
+    "- `components/spec.py` `linux.gunicorn.access_log` (new, default `false`) and the template:"
+    " Gunicorn no longer writes its own access line per request. Nginx's access log already"
+    " records every request with the upstream time; the duplicate cost about 0.2 ms of CPU per"
+    " request (about 20% of the stack's CPU per request for the sample app; 100-250 us per"
+    " `access()` call measured on its own).",
+    "- `components/spec.py` `linux.gunicorn.max_requests` 2000 -> 10000, `max_requests_jitter`"
+    " 200 -> 1000: each recycle starts a worker that imports the app again (about 0.2 s CPU), which"
+    " at 2000 requests cost about 0.09 ms per request; workers are still recycled.",
+    "",
+    "Together, in the last tuning run: 725-856 -> 967-1030 req/s (peers 450-790), p99 as above."
+    " Nothing in the rendered Nginx needed to change: it serves the static file at the ceiling's"
+    " rate and keeps its req/s under slow clients.",
 ]
 
 

@@ -111,12 +111,12 @@ class RenderedLinux(Target):
 
     def start(self) -> None:
         workdir = Path(tempfile.mkdtemp(prefix="wsb-", dir="/tmp"))
+        self._workdir = workdir
         self.site = LocalLinuxSite(
             bench_spec(), workdir=workdir, trusted_proxy_cidrs=("127.0.0.1/32",), timeout=60
         )
         self.site.start()
         self.port = self.site.http_port
-        self._workdir = workdir
 
     def stop(self) -> None:
         if self.site is not None:
