@@ -155,11 +155,11 @@ FINDINGS = """\
   whose upstream read timed out: the client waits 2 x `proxy_read_timeout` (16 s with
   request_timeout 3: gunicorn 3 s, nginx 8 s, ALB 13 s), longer than the ALB idle timeout, and the
   stuck request occupies a thread in *both* masters. Fix in
-  `templates/linux/nginx-proxy.conf.j2`: drop `timeout` from `proxy_next_upstream` and bound the
-  retries by the chain:
-  `proxy_next_upstream error http_502 http_503;` and
-  `proxy_next_upstream_timeout {{ chain.nginx_read_timeout }}s;`
-  (pinned by the xfail test `test_hung_request_with_two_masters_stays_within_the_chain`).
+  `templates/linux/nginx-proxy.conf.j2`: drop `timeout` from `proxy_next_upstream`:
+  `proxy_next_upstream error http_502 http_503;` (verified: the same hung request then gets 504
+  after 8.0 s, later requests 200); optionally also bound all retries by the chain with
+  `proxy_next_upstream_timeout {{ chain.nginx_read_timeout }}s;`.
+  Pinned by the strict xfail test `test_hung_request_with_two_masters_stays_within_the_chain`.
 - **gthread workers are not recycled for a hung request.** Gunicorn's `timeout` is a heartbeat of
   the worker's main loop; with `worker_class: gthread` (the default) a request thread that hangs
   never stops the heartbeat, so Gunicorn never kills it: Nginx answers 504 at
