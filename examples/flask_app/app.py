@@ -46,9 +46,7 @@ def create_app() -> Flask:
     def secret_check() -> Response:
         name = request.args.get("name", "")
         value = os.environ.get(name) if name else None
-        digest = (
-            hashlib.sha256(value.encode()).hexdigest() if value is not None else None
-        )
+        digest = hashlib.sha256(value.encode()).hexdigest() if value is not None else None
         return jsonify(name=name, present=value is not None, sha256=digest)
 
     @app.get("/slow")
