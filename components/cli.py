@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="webstack",
         description="Review a webstack stack offline and run its apps on this machine.",
+        epilog="Offline commands never decrypt secrets. Exit codes: 0 fine, 1 a configuration "
+        "problem (one line per problem), 2 usage, 3 a smoke check failed, 4 a tool is missing.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
