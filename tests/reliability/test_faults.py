@@ -36,8 +36,16 @@ def assert_no_loss(f: Figures) -> None:
 
 @pytest.mark.parametrize("masters", [1, 2])
 def test_worker_sigkill_loses_no_idempotent_request(masters: int) -> None:
+    """Only the killed workers' in-flight requests may fail, each as a clean, fast 502/503 (one
+    master: no other server to retry on); everything else succeeds."""
     f = worker_kill(masters)
-    assert_no_loss(f)
+    print("\n" + f.summary())
+    assert f.sent >= 300 and f.extra["faults_done_at"][-1] < f.sent
+    assert not f.errors and set(f.statuses) <= {200, 502, 503}, f"unclean failures: {f.summary()}"
+    assert f.failed <= f.extra["in_flight_bound"], f"more than the in-flight lost: {f.summary()}"
+    assert max(f.latencies) < SLOWEST_OK_SECONDS, f"a request hung: {f.summary()}"
+    if masters == 2:
+        assert f.failed == 0, "with two masters Nginx retries in-flight requests on the other"
     assert f.extra["respawned"], "the master must replace the killed workers"
 
 
@@ -48,13 +56,6 @@ def test_master_sigkill_fails_over_to_the_other_master() -> None:
     assert f.extra["orphans_gone"] and f.extra["restarted"]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="upstream `max_fails=1 fail_timeout=2s`: a restarted master's stale keep-alive "
-    "connections mark it down for 2 s, so restarting the second master right after leaves no live "
-    "upstream (502 for seconds; timing-dependent). Fix in nginx.conf.j2: `server unix:... "
-    "max_fails=0;` (proxy_next_upstream still retries each request on the other master)",
-)
 def test_rolling_restart_of_both_masters_loses_no_request() -> None:
     f = rolling_restart()
     assert_no_loss(f)
@@ -97,13 +98,6 @@ def test_hung_request_gthread_gets_504_at_nginx_read_timeout() -> None:
     _assert_hung(f, f.extra["chain"].nginx_read_timeout)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="proxy_next_upstream `timeout` retries the hung request on master 2: the client waits "
-    "2 x proxy_read_timeout, past the ALB idle timeout. Fix in nginx-proxy.conf.j2: "
-    "`proxy_next_upstream error http_502 http_503;` + "
-    "`proxy_next_upstream_timeout {{ chain.nginx_read_timeout }}s;`",
-)
 def test_hung_request_with_two_masters_stays_within_the_chain() -> None:
     f = hung_request(2, "gthread")
     _assert_hung(f, f.extra["chain"].nginx_read_timeout)
