@@ -161,7 +161,10 @@ def worker_kill(masters: int) -> Figures:
             f"killed workers {killed}; master respawned them: {respawned}; Nginx logged "
             f"{retried} upstream error(s) (in-flight requests it retried on another connection)"
         )
-        f.extra.update(respawned=respawned, upstream_errors=retried)
+        threads = site.app.linux.gunicorn.threads
+        f.extra.update(
+            respawned=respawned, upstream_errors=retried, in_flight_bound=len(killed) * threads
+        )
     return f
 
 
