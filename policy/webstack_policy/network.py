@@ -171,15 +171,29 @@ rules_described = ResourceValidationPolicy(
 
 
 # -- no inline rules mixed with rule resources --------------------------------------------------
+def _rule_key(rule: Mapping[str, Any]) -> tuple[Any, ...]:
+    rng = port_range(rule)
+    desc = get(rule, "description")
+    return (rng if rng is not UNKNOWN else None, desc.strip() if isinstance(desc, str) else None)
+
+
 def validate_no_mixed_rules(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Stack policies see outputs, and after a deploy the provider reads a group's rules back into
+    its `ingress`/`egress` outputs, separate rule resources included: only entries that no
+    separate rule accounts for are inline rules."""
     index = StackIndex(args.resources)
     for sg in index.of_type(*SG_TYPES):
+        separate = index.rules_of(sg)
+        known = {_rule_key(r.props) for r in separate}
         inline = [
             d
             for d in ("ingress", "egress")
-            if [r for r in elements(get(sg.props, d)) if r is not UNKNOWN]
+            if [
+                r
+                for r in elements(get(sg.props, d))
+                if isinstance(r, Mapping) and _rule_key(r) not in known
+            ]
         ]
-        separate = index.rules_of(sg)
         if inline and separate:
             report(
                 f"{label(sg.resource_type, sg.name)} has inline {'/'.join(inline)} rules and "

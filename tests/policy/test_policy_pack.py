@@ -433,6 +433,32 @@ def test_nginx_edge_vm_may_be_public_but_a_second_public_vm_may_not() -> None:
     assert {"no-public-ip-on-app-instances", "sg-world-ingress-edge-only"} <= policies
 
 
+def test_rules_read_back_after_deploy_are_not_inline_rules() -> None:
+    """After `pulumi up`, a group's outputs list its rules (read back from AWS), separate rule
+    resources included; that must not count as mixing inline and separate rules."""
+    resources = to_policy_resources(capture("prod").resources)
+    ids = {r.name: r.id for r in capture("prod").resources}
+    for sg in [r for r in resources if r.type == SG]:
+        read_back: dict[str, list[dict[str, Any]]] = {"ingress": [], "egress": []}
+        for rule in resources:
+            if (
+                rule.type.startswith("aws:vpc/securityGroup")
+                and rule.inputs.get("securityGroupId") == ids[sg.name]
+            ):
+                entry = {
+                    "protocol": rule.inputs["ipProtocol"],
+                    "fromPort": rule.inputs["fromPort"],
+                    "toPort": rule.inputs["toPort"],
+                    "cidrBlocks": [rule.inputs["cidrIpv4"]] if "cidrIpv4" in rule.inputs else [],
+                    "description": rule.inputs["description"],
+                }
+                read_back["ingress" if "Ingress" in rule.type else "egress"].append(entry)
+        assert sg.outputs is not None
+        sg.outputs.update(read_back)
+    violations = evaluate(resources, stack="prod", stack_tags=stack_tags("prod"))
+    assert not violations, show(violations)
+
+
 # -- the secret detector on the real rendered user data -----------------------------------------
 @pytest.mark.parametrize("name", ALL_STACKS)
 def test_rendered_user_data_has_no_false_positive(name: str) -> None:
