@@ -51,7 +51,11 @@ def make_spec(
                     "name": name,
                     "framework": framework,
                     "wsgi": wsgi,
-                    "linux": {"gunicorn": {"masters": masters, "workers": 2}, "nginx": nginx},
+                    # Gunicorn's access log (off by default) proves which requests reached it.
+                    "linux": {
+                        "gunicorn": {"masters": masters, "workers": 2, "access_log": True},
+                        "nginx": nginx,
+                    },
                     **app,
                 }
             ],
