@@ -57,6 +57,8 @@ def test_master_sigkill_fails_over_to_the_other_master() -> None:
 
 
 def test_rolling_restart_of_both_masters_loses_no_request() -> None:
+    """Regression: with `max_fails=1` a restarted master's stale keep-alive connections marked it
+    down, and restarting the other one right after left no live upstream (502s for seconds)."""
     f = rolling_restart()
     assert_no_loss(f)
     assert f.extra["replaced"], "both masters must have been replaced"
@@ -99,5 +101,7 @@ def test_hung_request_gthread_gets_504_at_nginx_read_timeout() -> None:
 
 
 def test_hung_request_with_two_masters_stays_within_the_chain() -> None:
+    """Regression: `proxy_next_upstream ... timeout` retried the hung request on the second
+    master, so the client waited 2 x proxy_read_timeout, past the ALB idle timeout."""
     f = hung_request(2, "gthread")
     _assert_hung(f, f.extra["chain"].nginx_read_timeout)
