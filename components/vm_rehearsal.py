@@ -290,12 +290,13 @@ def wait_for_cloud_init(guest: Guest, timeout: float) -> str:
 def preflight(ports: list[int]) -> None:
     if os.geteuid() != 0:
         raise RehearsalError("the boot rehearsal needs root (debootstrap, namespaces, mounts)")
-    tools = ("debootstrap", "unshare", "nsenter", "setpriv", "openssl", "ss")
+    tools = ("debootstrap", "unshare", "nsenter", "setpriv", "openssl")
     if missing := [c for c in tools if shutil.which(c) is None]:
         raise RehearsalError(f"missing {' '.join(missing)}: apt-get install debootstrap openssl")
     for port in ports:
         if port_in_use(port):
-            who = run(["ss", "-Hltnp", f"sport = :{port}"], 10, check=False).strip()
+            ss = ["ss", "-Hltnp", f"sport = :{port}"]
+            who = run(ss, 10, check=False).strip() if shutil.which("ss") else ""
             raise RehearsalError(
                 f"port {port} is in use on this host ({who or 'unknown listener'}); the guest "
                 "shares the host's network and its Nginx needs the port: stop the host's server "
