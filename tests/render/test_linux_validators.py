@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from components.layout import HostLayout, vm_layout
-from components.local_linux import LocalLinuxSite, parse_env_file, parse_unit
+from components.local_linux import LocalLinuxSite
 from components.render import (
     USER_DATA_LIMIT,
     CloudRefs,
@@ -26,6 +26,7 @@ from components.render import (
     ssm_prefix,
 )
 from components.spec import SpecError, StackSpec, parse_stack_spec
+from components.systemd_unit import parse_env_file, parse_unit
 from tests.helpers.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
