@@ -85,6 +85,7 @@ class Target:
     path: str = "/"
     description: str = ""
     port: int = 0
+    slow_clients: bool = True  # also measured with slow clients held open
 
     def start(self) -> None:
         raise NotImplementedError

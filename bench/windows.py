@@ -32,6 +32,8 @@ REFS = CloudRefs(
     region="us-east-1", bucket="bench", package_key="apps/bench.tar.gz", ssm_prefix="/b"
 )
 FACTORY = "app:create_app"
+IO_PATH = "/slow?seconds=0.02"
+IO_LABEL = "20 ms wait"
 
 
 def windows_spec(proxy: str) -> StackSpec:
@@ -105,14 +107,23 @@ def windows_targets() -> list[Target]:
     caddy = RenderedWindows(
         f"webstack Windows: Caddy -> {tier.instances} Waitress", "windows", proxy="caddy"
     )
-    return [
+    single = ProcessTarget("one Waitress, defaults", "windows-peer", build=waitress(None))
+    single_tier = ProcessTarget(
+        f"one Waitress, tier's threads ({tier.threads})",
+        "windows-peer",
+        build=waitress(tier.threads),
+    )
+    main: list[Target] = [
         nginx,
         caddy,
-        ProcessTarget("one Waitress, defaults", "windows-peer", build=waitress(None)),
-        ProcessTarget(
-            f"one Waitress, tier's threads ({tier.threads})",
-            "windows-peer",
-            build=waitress(tier.threads),
-        ),
+        single,
+        single_tier,
         SharedPath("webstack Windows: Nginx, static file", "windows", path=STATIC_PATH, base=nginx),
     ]
+    # The same four on a request that waits 20 ms (a database call's worth) and uses little CPU:
+    # here the instances x threads of the tier matter, not the CPU cost of a hop.
+    waiting = [
+        SharedPath(f"{t.name}, {IO_LABEL}", t.kind, path=IO_PATH, base=t, slow_clients=False)
+        for t in (nginx, caddy, single, single_tier)
+    ]
+    return main + waiting
