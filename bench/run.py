@@ -497,8 +497,8 @@ WINDOWS_TEXT = [
     " that waits (`/slow`), concurrency decides: 4 instances x 8 threads serve 32 requests at"
     " once against the single Waitress's 4. The single Waitress also serves nothing while 300"
     " slow clients hold its connections (connection_limit 100), which the proxy absorbs.",
-    "In a tuning run on this machine, `balance: least_conn` cut the Nginx stand-in's p99 on `/`"
-    " from 347-373 ms to 113-144 ms at the same req/s, and 2 threads per instance instead of 8"
+    "In a tuning run on this machine (4 rounds), `balance: least_conn` cut the Nginx stand-in's"
+    " p99 on `/` from 373 ms to 144 ms at the same req/s, and 2 threads per instance instead of 8"
     " gave about 8% more req/s on `/`; the second is not proposed as a default (it would cut the"
     " concurrency that wins on `/slow`), the first is (components/windows_spec.py is not this"
     " bench's to change).",
