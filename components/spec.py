@@ -18,7 +18,27 @@ from pydantic import (
     model_validator,
 )
 
-from components.spec_common import Capacity, Cidr, Model, NginxSpec, _check_cidr
+from components.spec_common import (  # noqa: F401 - re-exported: `from components.spec import ...`
+    HOSTNAME_PATTERN,
+    Capacity,
+    Cidr,
+    Model,
+    NginxSpec,
+    _check_cidr,
+)
+from components.spec_linux import (  # noqa: F401 - re-exported
+    AMI_PATTERN,
+    IMAGE_DEFAULT_PYTHON,
+    IMAGE_PYTHONS,
+    GunicornSpec,
+    LinuxTier,
+)
+from components.spec_network import (  # noqa: F401 - re-exported
+    EdgeSpec,
+    ExistingNetwork,
+    NetworkSpec,
+    TlsSpec,
+)
 from components.timeouts import TimeoutChain, TimeoutOverrides, derive_timeout_chain
 from components.windows_spec import WindowsTier
 
@@ -26,19 +46,7 @@ NAME_PATTERN = r"^[a-z][a-z0-9-]{0,23}$"
 WSGI_PATTERN = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\(\))?$"
 )
-AMI_PATTERN = re.compile(r"^ami-[0-9a-f]{8,17}$")
-HOSTNAME_PATTERN = re.compile(
-    r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$"
-)
 SECRET_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
-
-# Which Python each named image ships (or installs as a package), so a mismatch fails before deploy.
-IMAGE_PYTHONS: dict[str, tuple[str, ...]] = {
-    "ubuntu-24.04": ("3.12",),
-    "debian-12": ("3.11",),
-    "al2023": ("3.9", "3.11", "3.12"),
-}
-IMAGE_DEFAULT_PYTHON = {"ubuntu-24.04": "3.12", "debian-12": "3.11", "al2023": "3.11"}
 
 
 class AppSource(Model):
@@ -96,100 +104,6 @@ class StaticFiles(Model):
         pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$",
         description="Folder inside the app (Flask). Django collects into its STATIC_ROOT instead.",
     )
-
-
-class GunicornSpec(Model):
-    workers: int | Literal["auto"] = Field(
-        "auto",
-        description="Worker processes per master; `auto` = 2 x vCPU + 1 of the instance type.",
-    )
-    threads: int = Field(4, ge=1, le=64, description="Threads per worker (gthread).")
-    worker_class: Literal["sync", "gthread", "gevent"] = Field(
-        "gthread", description="sync | gthread | gevent (gevent is installed when chosen)."
-    )
-    timeout: int | None = Field(
-        None, ge=1, description="Worker timeout (s). Default: from the timeout chain."
-    )
-    graceful_timeout: int = Field(30, ge=1, le=3600, description="Seconds workers get to finish.")
-    keepalive: int | None = Field(
-        None, ge=1, le=300, description="Idle keep-alive (s). Default: from the timeout chain."
-    )
-    max_requests: int = Field(
-        10000,
-        ge=0,
-        description="Recycle a worker after this many requests (0 = never). Each recycle re-imports "
-        "the app in a new worker, so a low value costs CPU on every request (docs/performance.md).",
-    )
-    max_requests_jitter: int = Field(1000, ge=0, description="Random spread added to max_requests.")
-    access_log: bool = Field(
-        False,
-        description="Gunicorn's own access log line per request (to the journal). Nginx's access "
-        "log already records every request; this duplicate costs CPU per request.",
-    )
-    preload: bool = Field(False, description="Load the app in the master before forking.")
-    masters: int = Field(
-        1, description="1, or 2 masters on two sockets behind one upstream for rolling restarts."
-    )
-
-    @field_validator("workers")
-    @classmethod
-    def _workers(cls, v: int | str) -> int | str:
-        if isinstance(v, int) and not 1 <= v <= 64:
-            raise ValueError("workers must be 1..64 or 'auto'")
-        return v
-
-    @field_validator("masters")
-    @classmethod
-    def _masters(cls, v: int) -> int:
-        if v not in (1, 2):
-            raise ValueError("masters must be 1 or 2")
-        return v
-
-    @model_validator(mode="after")
-    def _jitter(self) -> GunicornSpec:
-        if self.max_requests and self.max_requests_jitter >= self.max_requests:
-            raise ValueError("max_requests_jitter must be smaller than max_requests")
-        return self
-
-
-class LinuxTier(Model):
-    image: str = Field(
-        "ubuntu-24.04", description="ubuntu-24.04 | debian-12 | al2023 | an AMI ID (ami-...)."
-    )
-    image_family: Literal["debian", "rhel"] | None = Field(
-        None, description="Package family of a custom AMI (apt = debian, dnf = rhel)."
-    )
-    instance_type: str = Field(
-        "t3.small", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type."
-    )
-    capacity: Capacity = Field(default_factory=Capacity, description="Instance count.")
-    root_volume_gb: int = Field(20, ge=8, le=1024, description="Encrypted gp3 root volume size.")
-    extra_packages: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.+-]{0,80}$")]] = Field(
-        default_factory=list, description="OS packages installed before the app."
-    )
-    gunicorn: GunicornSpec = Field(default_factory=GunicornSpec)
-    nginx: NginxSpec = Field(default_factory=NginxSpec)
-
-    @field_validator("image")
-    @classmethod
-    def _image(cls, v: str) -> str:
-        if v not in IMAGE_PYTHONS and not AMI_PATTERN.match(v):
-            raise ValueError(
-                f"{v!r} is not one of {', '.join(IMAGE_PYTHONS)} or an AMI ID (ami-...)"
-            )
-        return v
-
-    @model_validator(mode="after")
-    def _custom_ami(self) -> LinuxTier:
-        if AMI_PATTERN.match(self.image) and self.image_family is None:
-            raise ValueError("a custom AMI needs image_family: debian or rhel")
-        return self
-
-    @property
-    def family(self) -> Literal["debian", "rhel"]:
-        if self.image_family:
-            return self.image_family
-        return "rhel" if self.image == "al2023" else "debian"
 
 
 class AppSpec(Model):
@@ -304,88 +218,6 @@ class AppSpec(Model):
     @property
     def source_or_default(self) -> AppSource:
         return self.source or AppSource(path=f"examples/{self.name.replace('-', '_')}")
-
-
-class ExistingNetwork(Model):
-    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="Existing VPC ID.")
-    vpc_cidr: Cidr = Field(description="The VPC's CIDR (Nginx trusts client IPs only from it).")
-    public_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]]
-    private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]]
-
-    @field_validator("vpc_cidr")
-    @classmethod
-    def _cidr(cls, v: str) -> str:
-        return _check_cidr(v)
-
-
-class NetworkSpec(Model):
-    cidr: Cidr = Field("10.40.0.0/16", description="VPC CIDR when the stack creates the VPC.")
-    az_count: int = Field(2, ge=1, le=6, description="Availability zones to span.")
-    nat: Literal["none", "single", "per-az"] = Field(
-        "single", description="NAT gateways for private subnets: none | single | per-az."
-    )
-    existing: ExistingNetwork | None = Field(None, description="Adopt an existing VPC instead.")
-
-    @field_validator("cidr")
-    @classmethod
-    def _cidr(cls, v: str) -> str:
-        v = _check_cidr(v)
-        net = ipaddress.ip_network(v)
-        if net.version != 4 or not 16 <= net.prefixlen <= 24 or not net.is_private:
-            raise ValueError(f"{v} must be a private IPv4 block from /16 to /24")
-        return v
-
-    @property
-    def vpc_cidr(self) -> str:
-        return self.existing.vpc_cidr if self.existing else self.cidr
-
-    @property
-    def public_az_count(self) -> int:
-        return len(self.existing.public_subnet_ids) if self.existing else self.az_count
-
-    @property
-    def private_az_count(self) -> int:
-        return len(self.existing.private_subnet_ids) if self.existing else self.az_count
-
-
-class TlsSpec(Model):
-    mode: Literal["acm", "existing", "self-signed"] = Field(
-        "self-signed", description="acm (DNS-validated in a Route53 zone) | existing | self-signed."
-    )
-    domain: str | None = Field(None, description="Certificate domain (acm).")
-    zone_id: str | None = Field(
-        None, pattern=r"^Z[0-9A-Z]{4,32}$", description="Route53 zone (acm)."
-    )
-    certificate_arn: str | None = Field(
-        None, pattern=r"^arn:aws[a-z-]*:acm:", description="Existing ACM certificate ARN."
-    )
-
-    @model_validator(mode="after")
-    def _mode(self) -> TlsSpec:
-        if self.mode == "acm" and not (self.domain and self.zone_id):
-            raise ValueError(
-                "mode acm needs domain and zone_id (the Route53 zone that validates it)"
-            )
-        if self.mode == "existing" and not self.certificate_arn:
-            raise ValueError("mode existing needs certificate_arn")
-        if self.mode != "existing" and self.certificate_arn:
-            raise ValueError("certificate_arn is only used with mode existing")
-        if self.domain and not HOSTNAME_PATTERN.match(self.domain):
-            raise ValueError(f"domain {self.domain!r} is not a host name")
-        return self
-
-
-class EdgeSpec(Model):
-    mode: Literal["alb", "nginx"] = Field(
-        "alb", description="alb: ALB terminates TLS | nginx: one public VM, Nginx terminates TLS."
-    )
-    tls: TlsSpec = Field(default_factory=TlsSpec)
-    deletion_protection: bool | None = Field(
-        None, description="ALB deletion protection (default: on when the stack is production)."
-    )
-    health_check_url: bool = Field(
-        True, description="After deploy, check the public URL answers the health path with 200."
-    )
 
 
 class StackSpec(Model):

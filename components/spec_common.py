@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SIZE_PATTERN = r"^[0-9]{1,6}[kmgKMG]?$"
+HOSTNAME_PATTERN = re.compile(
+    r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$"
+)
 
 
 class Model(BaseModel):

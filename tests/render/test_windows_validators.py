@@ -126,5 +126,6 @@ def test_nginx_conf_passes_nginx_t(
     text = conf.read_text()
     assert text.count("server 127.0.0.1:") == 3
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in text
-    assert "proxy_next_upstream error timeout" in text
+    assert "proxy_next_upstream error http_502 http_503;" in text
+    assert f"proxy_next_upstream_timeout {spec.chain.nginx_read_timeout}s;" in text
     assert f"proxy_read_timeout {spec.chain.nginx_read_timeout}s;" in text
