@@ -263,7 +263,8 @@ class VmFleet(pulumi.ComponentResource):
                 monitoring=True,
                 user_data_base64=args.user_data_base64,
                 user_data_replace_on_change=True,
-                tags={**args.tags, "Name": name},
+                # The one instance the internet may reach directly (policies key on this tag).
+                tags={**args.tags, "Name": name, "webstack:role": "edge"},
                 # A newer public AMI must not replace a running VM on an unrelated `pulumi up`.
                 opts=ResourceOptions(parent=self, ignore_changes=["ami"]),
             )

@@ -361,6 +361,8 @@ def parse_stack_spec(data: dict[str, Any]) -> StackSpec:
             where = _loc(tuple(err["loc"]), data)
             if err["type"] == "extra_forbidden":
                 msg = "unknown setting (check the spelling; see the config reference)"
+            elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+                msg = f"must be a mapping of settings, not {err.get('input')!r}"
             elif err["type"] == "string_pattern_mismatch":
                 pattern = (err.get("ctx") or {}).get("pattern", "")
                 msg = f"{err.get('input')!r} is not in the allowed form {pattern}"
