@@ -6,7 +6,7 @@ import pulumi
 
 from components.config import raw_from_pulumi
 from components.spec import SpecError, load_stack_spec
-from components.webstack import WebStack, WebStackArgs
+from components.webstack import build_stack
 
 try:
     raw, secret_values = raw_from_pulumi()
@@ -17,21 +17,7 @@ except SpecError as error:
         "invalid webstack configuration:\n  " + "\n  ".join(error.problems)
     ) from None
 
-stack = WebStack(
-    f"webstack-{spec.environment}",
-    WebStackArgs(
-        spec=spec,
-        secrets={
-            app: {name: pulumi.Output.secret(value) for name, value in values.items()}
-            for app, values in secret_values.items()
-        },
-        project_root=Path(__file__).resolve().parent,
-        build_dir=Path(__file__).resolve().parent / ".webstack-build",
-    ),
-)
-
-pulumi.export("urls", stack.urls)
-pulumi.export("alb_dns_name", stack.alb_dns_name)
-pulumi.export("edge_public_ip", stack.edge_public_ip)
-pulumi.export("artifact_bucket", stack.bucket_name)
-pulumi.export("vpc_id", stack.vpc_id)
+root = Path(__file__).resolve().parent
+_, outputs = build_stack(spec, secret_values, root, root / ".webstack-build")
+for key, value in outputs.items():
+    pulumi.export(key, value)

@@ -196,26 +196,8 @@ def build_webstack(
     """A `build` for run_under_mocks that composes the WebStack of a spec and returns its outputs."""
 
     def build() -> dict[str, Any]:
-        from components.webstack import WebStack, WebStackArgs
+        from components.webstack import build_stack
 
-        stack = WebStack(
-            f"webstack-{spec.environment}",
-            WebStackArgs(
-                spec=spec,
-                secrets={
-                    app: {k: pulumi.Output.secret(v) for k, v in vals.items()}
-                    for app, vals in secrets.items()
-                },
-                project_root=project_root,
-                build_dir=build_dir,
-            ),
-        )
-        return {
-            "urls": stack.urls,
-            "alb_dns_name": stack.alb_dns_name,
-            "edge_public_ip": stack.edge_public_ip,
-            "artifact_bucket": stack.bucket_name,
-            "vpc_id": stack.vpc_id,
-        }
+        return build_stack(spec, secrets, project_root, build_dir)[1]
 
     return build

@@ -78,30 +78,12 @@ def preview_stack(
     spec: StackSpec, secrets: dict[str, dict[str, str]], project_root: Path
 ) -> PreviewResult:
     """The WebStack of a spec under mocks (app packages are built in a temp dir, then removed)."""
-    from components.webstack import WebStack, WebStackArgs
+    from components.webstack import build_stack
 
     with tempfile.TemporaryDirectory(prefix="webstack-preview-") as build_dir:
 
         def build() -> tuple[list[pulumi.Resource], dict[str, Any]]:
-            stack = WebStack(
-                f"webstack-{spec.environment}",
-                WebStackArgs(
-                    spec=spec,
-                    secrets={
-                        app: {k: pulumi.Output.secret(v) for k, v in vals.items()}
-                        for app, vals in secrets.items()
-                    },
-                    project_root=project_root,
-                    build_dir=Path(build_dir),
-                ),
-            )
-            outputs = {
-                "urls": stack.urls,
-                "alb_dns_name": stack.alb_dns_name,
-                "edge_public_ip": stack.edge_public_ip,
-                "artifact_bucket": stack.bucket_name,
-                "vpc_id": stack.vpc_id,
-            }
+            stack, outputs = build_stack(spec, secrets, project_root, Path(build_dir))
             return [stack], outputs
 
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_command as command
@@ -185,3 +186,33 @@ class WebStack(pulumi.ComponentResource):
             triggers=[getattr(tier, "user_data", url)],
             opts=ResourceOptions(parent=self, depends_on=[tier]),
         )
+
+
+def build_stack(
+    spec: StackSpec, secrets: dict[str, dict[str, str]], project_root: Path, build_dir: Path
+) -> tuple[WebStack, dict[str, Any]]:
+    """The WebStack of a spec (plain secret values become secret Outputs) and its stack outputs.
+
+    One place for `__main__.py`, the mocks harness and `webstack preview`, so all three build the
+    same thing and export the same names.
+    """
+    stack = WebStack(
+        f"webstack-{spec.environment}",
+        WebStackArgs(
+            spec=spec,
+            secrets={
+                app: {name: Output.secret(value) for name, value in values.items()}
+                for app, values in secrets.items()
+            },
+            project_root=project_root,
+            build_dir=build_dir,
+        ),
+    )
+    outputs: dict[str, Any] = {
+        "urls": stack.urls,
+        "alb_dns_name": stack.alb_dns_name,
+        "edge_public_ip": stack.edge_public_ip,
+        "artifact_bucket": stack.bucket_name,
+        "vpc_id": stack.vpc_id,
+    }
+    return stack, outputs
