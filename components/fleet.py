@@ -18,6 +18,8 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from components.artifacts import store_secure_strings, upload_app_package
+from components.render import CloudRefs, ssm_prefix
 from components.spec import AppSpec, StackSpec
 
 SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
@@ -74,6 +76,44 @@ class TierArgs:
     project_root: Path = field(default_factory=Path.cwd)
     build_dir: Path = field(default_factory=lambda: Path(".webstack-build"))
     tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StagedApp:
+    """What a tier's VMs will ask for at boot, staged before they exist."""
+
+    ssm_prefix: str
+    refs: Output[CloudRefs]  # region, bucket, package key, SSM prefix (and the edge certificate)
+    depends_on: list[pulumi.Resource]  # SecureStrings and package: a VM must boot after them
+
+
+def stage_app(
+    name: str,
+    args: TierArgs,
+    parent: pulumi.Resource,
+    extra_secrets: dict[str, Input[str]] | None = None,
+    tls_cert_pem: Input[str] | None = None,
+) -> StagedApp:
+    """Store the app's secrets as SecureStrings and upload its package, for either tier."""
+    app = args.app
+    prefix = ssm_prefix(args.spec.environment, app.name)
+    secret_values = {**{k: args.secrets[k] for k in app.secrets}, **(extra_secrets or {})}
+    params = store_secure_strings(name, prefix, secret_values, app.name, args.tags, parent)
+    package_key, uploads = upload_app_package(
+        name, app, args.bucket_name, args.project_root, args.build_dir, parent
+    )
+    region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
+    cert = tls_cert_pem if tls_cert_pem is not None else ""
+    refs = Output.all(region, args.bucket_name, cert).apply(
+        lambda v: CloudRefs(
+            region=v[0],
+            bucket=v[1],
+            package_key=package_key,
+            ssm_prefix=prefix,
+            tls_cert_pem=v[2] or None,
+        )
+    )
+    return StagedApp(ssm_prefix=prefix, refs=refs, depends_on=[*params, *uploads])
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,13 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
-from components.artifacts import store_secure_strings, upload_app_package
-from components.fleet import TierArgs, VmFleet, VmFleetArgs
+from components.fleet import TierArgs, VmFleet, VmFleetArgs, stage_app
 from components.layout import vm_layout
-from components.render import CloudRefs, render_linux_user_data, ssm_prefix, user_data_base64
+from components.render import render_linux_user_data, user_data_base64
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,32 +35,20 @@ class LinuxWebTier(pulumi.ComponentResource):
     ) -> None:
         super().__init__("webstack:linux:LinuxWebTier", name, None, opts)
         spec, app = args.spec, args.app
-        prefix = ssm_prefix(spec.environment, app.name)
-
-        secret_values = {k: args.secrets[k] for k in app.secrets}
-        if args.tls_private_key_pem is not None:
-            secret_values["tls-private-key"] = args.tls_private_key_pem
-        params = store_secure_strings(name, prefix, secret_values, app.name, args.tags, self)
-        package_key, uploads = upload_app_package(
-            name, app, args.bucket_name, args.project_root, args.build_dir, self
+        staged = stage_app(
+            name,
+            args,
+            self,
+            extra_secrets=(
+                {"tls-private-key": args.tls_private_key_pem}
+                if args.tls_private_key_pem is not None
+                else None
+            ),
+            tls_cert_pem=args.tls_cert_pem,
         )
-
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         layout = vm_layout(app.linux.family)
-        cert = args.tls_cert_pem if args.tls_cert_pem is not None else ""
-        self.user_data = Output.all(region, args.bucket_name, cert).apply(
-            lambda v: render_linux_user_data(
-                spec,
-                app,
-                layout,
-                CloudRefs(
-                    region=v[0],
-                    bucket=v[1],
-                    package_key=package_key,
-                    ssm_prefix=prefix,
-                    tls_cert_pem=v[2] or None,
-                ),
-            )
+        self.user_data = staged.refs.apply(
+            lambda refs: render_linux_user_data(spec, app, layout, refs)
         )
         cap = app.linux.capacity
         fleet = VmFleet(
@@ -78,7 +64,7 @@ class LinuxWebTier(pulumi.ComponentResource):
                 user_data_base64=self.user_data.apply(lambda ud: user_data_base64(ud, app.name)),
                 artifact_bucket_arn=args.bucket_arn,
                 artifact_prefixes=[f"apps/{app.name}"],
-                ssm_prefix=prefix,
+                ssm_prefix=staged.ssm_prefix,
                 mode="single" if spec.edge.mode == "nginx" else "asg",
                 min_size=cap.min,
                 max_size=cap.max,
@@ -87,7 +73,7 @@ class LinuxWebTier(pulumi.ComponentResource):
                 tags={**args.tags, "webstack:app": app.name},
             ),
             # Secrets and the package exist before any VM boots and asks for them.
-            opts=ResourceOptions(parent=self, depends_on=params + uploads),
+            opts=ResourceOptions(parent=self, depends_on=staged.depends_on),
         )
         self.role_arn = fleet.role_arn
         self.asg_name = fleet.asg_name

@@ -15,9 +15,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Output, ResourceOptions
 
-from components.artifacts import store_secure_strings, upload_app_package
-from components.fleet import TierArgs, VmFleet, VmFleetArgs
-from components.render import CloudRefs, ssm_prefix
+from components.fleet import TierArgs, VmFleet, VmFleetArgs, stage_app
 from components.windows_layout import vm_windows_layout
 from components.windows_render import render_windows_user_data, windows_bootstrap_object
 
@@ -45,20 +43,9 @@ class WindowsWebTier(pulumi.ComponentResource):
         spec, app = args.spec, args.app
         if spec.edge.mode != "alb":
             raise ValueError("a Windows tier sits behind the ALB (edge.mode alb)")
-        prefix = ssm_prefix(spec.environment, app.name)
-        params = store_secure_strings(
-            name, prefix, {k: args.secrets[k] for k in app.secrets}, app.name, args.tags, self
-        )
-        package_key, uploads = upload_app_package(
-            name, app, args.bucket_name, args.project_root, args.build_dir, self
-        )
+        staged = stage_app(name, args, self)
         layout = vm_windows_layout()
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
-        refs = Output.all(region, args.bucket_name).apply(
-            lambda v: CloudRefs(
-                region=v[0], bucket=v[1], package_key=package_key, ssm_prefix=prefix
-            )
-        )
+        refs = staged.refs
         bootstrap = refs.apply(lambda r: windows_bootstrap_object(spec, app, layout, r))
         self.bootstrap_key = bootstrap.apply(lambda b: b[0])
         bootstrap_object = aws.s3.BucketObjectv2(
@@ -86,7 +73,7 @@ class WindowsWebTier(pulumi.ComponentResource):
                 ),
                 artifact_bucket_arn=args.bucket_arn,
                 artifact_prefixes=[f"apps/{app.name}", f"windows/{app.name}"],
-                ssm_prefix=prefix,
+                ssm_prefix=staged.ssm_prefix,
                 mode="asg",
                 min_size=tier.capacity.min,
                 max_size=tier.capacity.max,
@@ -96,7 +83,7 @@ class WindowsWebTier(pulumi.ComponentResource):
                 tags={**args.tags, "webstack:app": app.name},
             ),
             # The bootstrap, package and secrets exist before a VM boots and asks for them.
-            opts=ResourceOptions(parent=self, depends_on=[*params, *uploads, bootstrap_object]),
+            opts=ResourceOptions(parent=self, depends_on=[*staged.depends_on, bootstrap_object]),
         )
         self.role_arn = fleet.role_arn
         self.asg_name = fleet.asg_name
