@@ -508,15 +508,16 @@ TUNING_TEXT = [
     "The first runs had the rendered stack ahead of every peer on req/s but behind the"
     " DigitalOcean and Elastic Beanstalk setups on p99 (338-409 ms against 170-300 ms), and its"
     " CPU per request no better than theirs. Three Gunicorn choices were changed (commit"
-    ' "gunicorn tuning from the bench"), each measured with 6 interleaved runs on this machine:',
+    ' "gunicorn tuning from the bench"), each measured with 6 interleaved runs on this machine'
+    " while it was heavily shared (load average 8-12):",
     "",
     "- `templates/linux/gunicorn.conf.py.j2`: gthread workers get `worker_connections = threads`."
     " A worker then takes a connection from the shared socket only when one of its threads is"
     " free, so requests wait in one queue for the next free thread. Before, each worker accepted"
     " up to 1000 connections and kept Nginx's upstream connections alive: a worker that was"
     " busy (or descheduled) held a fixed share of them, and their requests waited behind it."
-    " p99 338-409 ms -> 144-212 ms, at or below every peer's; it costs the keep-alive to Nginx"
-    " (a new unix-socket connection per request).",
+    " p99 338-409 ms -> 144-212 ms, then at or below every peer's; it costs the keep-alive to"
+    " Nginx (a new unix-socket connection per request) and about 0.3 ms CPU per request.",
     "- `components/spec.py` `linux.gunicorn.access_log` (new, default `false`) and the template:"
     " Gunicorn no longer writes its own access line per request. Nginx's access log already"
     " records every request with the upstream time; the duplicate cost about 0.2 ms of CPU per"
@@ -527,8 +528,16 @@ TUNING_TEXT = [
     " at 2000 requests cost about 0.09 ms per request; workers are still recycled.",
     "",
     "Together, in the last tuning run: 725-856 -> 967-1030 req/s (peers 450-790), p99 as above."
-    " Nothing in the rendered Nginx needed to change: it serves the static file at the ceiling's"
-    " rate and keeps its req/s under slow clients.",
+    " Nothing in the rendered Nginx needed to change: it serves the static file close to the"
+    " ceiling's rate and keeps its req/s under slow clients.",
+    "",
+    "Open: when the machine is quieter, the sync-worker peers (Gunicorn defaults, the"
+    " DigitalOcean setup) spend 0.75-0.9 ms CPU per request against the rendered gthread"
+    " workers' 1.0-1.25 ms, and the single sync worker behind Nginx has the tightest p99 (it"
+    " serves one request at a time from one FIFO queue). gthread is the default for apps that"
+    " wait on I/O (4 threads per worker); a `worker_class: sync` default, or fewer threads, would"
+    " win this CPU-only benchmark but serve fewer waiting requests at once. That trade-off is"
+    " left to a decision, not made here.",
 ]
 
 
