@@ -10,14 +10,13 @@ from pulumi_policy import (
     PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
 
 from .graph import EDGE_TAG_KEY, EDGE_TAG_VALUE, INSTANCE, LAUNCH_TEMPLATE, StackIndex
-from .props import UNKNOWN, WORLD_CIDRS, as_bool, as_int, config, elements, get, label
+from .props import UNKNOWN, WORLD_CIDRS, as_bool, as_int, config, elements, get, label, mandatory
 
 LAUNCH_CONFIGURATION = "aws:ec2/launchConfiguration:LaunchConfiguration"
 EBS_VOLUME = "aws:ebs/volume:Volume"
@@ -74,16 +73,13 @@ def validate_imdsv2(args: ResourceValidationArgs, report: ReportViolation) -> No
         )
 
 
-imdsv2_required = ResourceValidationPolicy(
-    name="imdsv2-required",
-    description="Launch templates and instances require IMDSv2 (httpTokens: required) with a "
+imdsv2_required = mandatory(
+    "imdsv2-required",
+    "Launch templates and instances require IMDSv2 (httpTokens: required) with a "
     "hop limit of at most 2.",
-    validate=validate_imdsv2,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    config_schema=PolicyConfigSchema(
-        properties={"maxHopLimit": {"type": "integer", "minimum": 1, "maximum": 64, "default": 2}}
-    ),
+    validate_imdsv2,
+    Severity.HIGH,
+    config={"maxHopLimit": {"type": "integer", "minimum": 1, "maximum": 64, "default": 2}},
 )
 
 
@@ -144,12 +140,11 @@ def validate_ebs_encrypted(args: ResourceValidationArgs, report: ReportViolation
                 )
 
 
-ebs_encrypted = ResourceValidationPolicy(
-    name="ebs-encrypted",
-    description="Every EBS device (launch templates, instances, volumes) is encrypted.",
-    validate=validate_ebs_encrypted,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
+ebs_encrypted = mandatory(
+    "ebs-encrypted",
+    "Every EBS device (launch templates, instances, volumes) is encrypted.",
+    validate_ebs_encrypted,
+    Severity.HIGH,
 )
 
 

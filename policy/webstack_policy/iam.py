@@ -7,15 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     Severity,
 )
 
-from .props import UNKNOWN, config, elements, get, label, plain
+from .props import UNKNOWN, config, elements, get, label, mandatory, plain
 
 # Resource type -> properties holding a policy document.
 POLICY_DOCUMENTS = {
@@ -90,16 +87,13 @@ def validate_no_wildcard_actions(args: ResourceValidationArgs, report: ReportVio
                 report(f"{what}: managedPolicyArns includes {arn}: {why}.", None)
 
 
-no_wildcard_actions = ResourceValidationPolicy(
-    name="iam-no-wildcard-actions",
-    description="IAM policies grant no '*' or '*:*' action (nor everything via NotAction), and no "
+no_wildcard_actions = mandatory(
+    "iam-no-wildcard-actions",
+    "IAM policies grant no '*' or '*:*' action (nor everything via NotAction), and no "
     "AdministratorAccess-style managed policy is attached.",
-    validate=validate_no_wildcard_actions,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.CRITICAL,
-    config_schema=PolicyConfigSchema(
-        properties={"forbiddenManagedPolicies": {"type": "array", "items": {"type": "string"}}}
-    ),
+    validate_no_wildcard_actions,
+    Severity.CRITICAL,
+    config={"forbiddenManagedPolicies": {"type": "array", "items": {"type": "string"}}},
 )
 
 POLICIES: list[Any] = [no_wildcard_actions]

@@ -11,14 +11,13 @@ from pulumi_policy import (
     PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
 
 from .graph import ASG, LISTENER_RULE_TYPES, LISTENER_TYPES, LOAD_BALANCER_TYPES, StackIndex
-from .props import UNKNOWN, as_bool, config, elements, get, label
+from .props import UNKNOWN, as_bool, config, elements, get, label, mandatory
 
 TARGET_GROUP_TYPES = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
 
@@ -126,15 +125,12 @@ def validate_tls_policy(args: ResourceValidationArgs, report: ReportViolation) -
     )
 
 
-tls_policy = ResourceValidationPolicy(
-    name="alb-https-tls-policy",
-    description="HTTPS listeners name an allowed TLS 1.2+ security policy.",
-    validate=validate_tls_policy,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    config_schema=PolicyConfigSchema(
-        properties={"allowedPolicies": {"type": "array", "items": {"type": "string"}}}
-    ),
+tls_policy = mandatory(
+    "alb-https-tls-policy",
+    "HTTPS listeners name an allowed TLS 1.2+ security policy.",
+    validate_tls_policy,
+    Severity.HIGH,
+    config={"allowedPolicies": {"type": "array", "items": {"type": "string"}}},
 )
 
 
@@ -152,12 +148,11 @@ def validate_drop_invalid_headers(args: ResourceValidationArgs, report: ReportVi
         )
 
 
-drop_invalid_headers = ResourceValidationPolicy(
-    name="alb-drop-invalid-headers",
-    description="Application load balancers drop invalid HTTP header fields.",
-    validate=validate_drop_invalid_headers,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.MEDIUM,
+drop_invalid_headers = mandatory(
+    "alb-drop-invalid-headers",
+    "Application load balancers drop invalid HTTP header fields.",
+    validate_drop_invalid_headers,
+    Severity.MEDIUM,
 )
 
 
@@ -174,12 +169,11 @@ def validate_desync(args: ResourceValidationArgs, report: ReportViolation) -> No
         )
 
 
-desync = ResourceValidationPolicy(
-    name="alb-desync-mitigation",
-    description="Application load balancers don't use desync mitigation mode 'monitor'.",
-    validate=validate_desync,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.MEDIUM,
+desync = mandatory(
+    "alb-desync-mitigation",
+    "Application load balancers don't use desync mitigation mode 'monitor'.",
+    validate_desync,
+    Severity.MEDIUM,
 )
 
 
@@ -242,14 +236,13 @@ def validate_deletion_protection(args: ResourceValidationArgs, report: ReportVio
         )
 
 
-deletion_protection = ResourceValidationPolicy(
-    name="alb-deletion-protection",
-    description="Load balancers in production stacks (policy config `production`, stack tag "
+deletion_protection = mandatory(
+    "alb-deletion-protection",
+    "Load balancers in production stacks (policy config `production`, stack tag "
     "webstack:production=true, or stack config webstack:production) have deletion protection.",
-    validate=validate_deletion_protection,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.MEDIUM,
-    config_schema=PolicyConfigSchema(properties={"production": {"type": "boolean"}}),
+    validate_deletion_protection,
+    Severity.MEDIUM,
+    config={"production": {"type": "boolean"}},
 )
 
 
@@ -280,12 +273,11 @@ def validate_health_check_path(args: ResourceValidationArgs, report: ReportViola
         )
 
 
-health_check_path = ResourceValidationPolicy(
-    name="target-group-health-check-path",
-    description="HTTP(S) target groups have an enabled health check with an explicit path.",
-    validate=validate_health_check_path,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.MEDIUM,
+health_check_path = mandatory(
+    "target-group-health-check-path",
+    "HTTP(S) target groups have an enabled health check with an explicit path.",
+    validate_health_check_path,
+    Severity.MEDIUM,
 )
 
 
@@ -305,12 +297,11 @@ def validate_asg_launch_template(args: ResourceValidationArgs, report: ReportVio
         report(f"{what} has no launch template (nothing defines its instances' hardening).", None)
 
 
-asg_launch_template = ResourceValidationPolicy(
-    name="asg-launch-template",
-    description="Auto scaling groups launch from a launch template.",
-    validate=validate_asg_launch_template,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.MEDIUM,
+asg_launch_template = mandatory(
+    "asg-launch-template",
+    "Auto scaling groups launch from a launch template.",
+    validate_asg_launch_template,
+    Severity.MEDIUM,
 )
 
 
@@ -338,12 +329,11 @@ def validate_asg_elb_health(args: ResourceValidationArgs, report: ReportViolatio
         )
 
 
-asg_elb_health = ResourceValidationPolicy(
-    name="asg-elb-health-check",
-    description="Auto scaling groups use ELB health checks (and are attached to a target group).",
-    validate=validate_asg_elb_health,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.MEDIUM,
+asg_elb_health = mandatory(
+    "asg-elb-health-check",
+    "Auto scaling groups use ELB health checks (and are attached to a target group).",
+    validate_asg_elb_health,
+    Severity.MEDIUM,
 )
 
 

@@ -11,7 +11,6 @@ from pulumi_policy import (
     PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     Severity,
     StackValidationArgs,
     StackValidationPolicy,
@@ -35,6 +34,7 @@ from .props import (
     elements,
     get,
     label,
+    mandatory,
     port_range,
     world_sources,
 )
@@ -86,19 +86,15 @@ def validate_world_ingress_http_only(args: ResourceValidationArgs, report: Repor
         )
 
 
-world_ingress_http_only = ResourceValidationPolicy(
-    name="sg-world-ingress-http-only",
-    description="Security group rules open to the world (0.0.0.0/0, ::/0) allow only TCP 80 and "
-    "443.",
-    validate=validate_world_ingress_http_only,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "allowedWorldPorts": {"type": "array", "items": {"type": "integer"}},
-            "worldCidrs": {"type": "array", "items": {"type": "string"}},
-        }
-    ),
+world_ingress_http_only = mandatory(
+    "sg-world-ingress-http-only",
+    "Security group rules open to the world (0.0.0.0/0, ::/0) allow only TCP 80 and 443.",
+    validate_world_ingress_http_only,
+    Severity.HIGH,
+    config={
+        "allowedWorldPorts": {"type": "array", "items": {"type": "integer"}},
+        "worldCidrs": {"type": "array", "items": {"type": "string"}},
+    },
 )
 
 
@@ -127,15 +123,12 @@ def validate_no_world_admin(args: ResourceValidationArgs, report: ReportViolatio
             )
 
 
-no_world_admin = ResourceValidationPolicy(
-    name="sg-no-world-admin-ports",
-    description="SSH (22) and RDP (3389) are never open to the world.",
-    validate=validate_no_world_admin,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.CRITICAL,
-    config_schema=PolicyConfigSchema(
-        properties={"worldCidrs": {"type": "array", "items": {"type": "string"}}}
-    ),
+no_world_admin = mandatory(
+    "sg-no-world-admin-ports",
+    "SSH (22) and RDP (3389) are never open to the world.",
+    validate_no_world_admin,
+    Severity.CRITICAL,
+    config={"worldCidrs": {"type": "array", "items": {"type": "string"}}},
 )
 
 
@@ -161,12 +154,11 @@ def validate_rules_described(args: ResourceValidationArgs, report: ReportViolati
                     report(f"{what}: inline {direction}[{i}] has no description: {why}.", None)
 
 
-rules_described = ResourceValidationPolicy(
-    name="sg-rules-described",
-    description="Every security group rule (separate or inline) has a description.",
-    validate=validate_rules_described,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.LOW,
+rules_described = mandatory(
+    "sg-rules-described",
+    "Every security group rule (separate or inline) has a description.",
+    validate_rules_described,
+    Severity.LOW,
 )
 
 

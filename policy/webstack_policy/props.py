@@ -179,3 +179,23 @@ def describe_ports(rng: tuple[str, int, int]) -> str:
     if lo < 0:
         return f"protocol {proto}"
     return f"{proto} {lo}" if lo == hi else f"{proto} {lo}-{hi}"
+
+
+def mandatory(
+    name: str,
+    description: str,
+    validate: Any,
+    severity: Any,
+    config: dict[str, Any] | None = None,
+) -> Any:
+    """A mandatory resource policy; its level is configurable per policy through policy config."""
+    from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy
+
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        severity=severity,
+        config_schema=PolicyConfigSchema(properties=config) if config else None,
+    )
