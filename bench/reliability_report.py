@@ -170,7 +170,7 @@ Found by these scenarios and fixed in the templates (commit 22bd3a0); the scenar
 Observed, not bugs of the rendered config:
 
 - **gthread workers are not recycled for a hung request.** Gunicorn's `timeout` is a heartbeat of
-  the worker's main loop; with `worker_class: gthread` (the default) a request thread that hangs
+  the worker's main loop; with `worker_class: gthread` (opt-in; `sync` is the default) a request thread that hangs
   never stops the heartbeat, so Gunicorn never kills it: Nginx answers 504 at
   `proxy_read_timeout` and the thread stays busy until the app returns. `sync` workers are killed
   at the Gunicorn timeout (the client gets Gunicorn's own 500, not a 502/504). Repeated hangs can

@@ -25,9 +25,15 @@ class GunicornSpec(Model):
         "auto",
         description="Worker processes per master; `auto` = 2 x vCPU + 1 of the instance type.",
     )
-    threads: int = Field(4, ge=1, le=64, description="Threads per worker (gthread).")
+    threads: int = Field(
+        4, ge=1, le=64, description="Threads per worker (used only by `worker_class: gthread`)."
+    )
     worker_class: Literal["sync", "gthread", "gevent"] = Field(
-        "gthread", description="sync | gthread | gevent (gevent is installed when chosen)."
+        "sync",
+        description="sync | gthread | gevent (gevent is installed when chosen). `sync` (Gunicorn's "
+        "own default) serves one request per worker behind Nginx's buffering and is the fastest for "
+        "CPU-bound requests; choose `gthread` (with `threads`) or `gevent` for apps that wait on "
+        "I/O (docs/performance.md).",
     )
     timeout: int | None = Field(
         None, ge=1, description="Worker timeout (s). Default: from the timeout chain."

@@ -301,7 +301,8 @@ def test_gunicorn_checks_config(case: str, short_tmp: Path) -> None:
         _gunicorn_settings(site, m, "--check-config")
         cfg = _gunicorn_settings(site, m, "--print-config")
         assert int(cfg["workers"]) == expected_workers
-        assert int(cfg["threads"]) == g.threads
+        # Only gthread gets `threads`: Gunicorn turns sync workers with threads > 1 into gthread.
+        assert int(cfg["threads"]) == (g.threads if g.worker_class == "gthread" else 1)
         assert cfg["worker_class"] == g.worker_class
         assert int(cfg["timeout"]) == timeout == (g.timeout or spec.chain.gunicorn_timeout)
         assert int(cfg["keepalive"]) == keepalive
