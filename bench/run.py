@@ -560,10 +560,12 @@ TUNING_TEXT = [
     " ms in every variant and 0.157-0.163 ms for the DigitalOcean Nginx, and the variants' req/s"
     " moved by less than the run-to-run spread (+-15% on this shared machine): no directive had"
     " a cost that could be told from noise, so the rate limit, the real client IP, the"
-    " X-Forwarded-Proto gate, the retries and the timeouts all stay. The rest of the gap to the"
-    " DigitalOcean setup is on the Gunicorn side (5 workers against 3 on 2 cores, and the"
-    " `max_requests` recycling, about 0.02 ms per request), which is kept: `workers: auto` is"
-    " 2 x vCPU + 1 and recycling bounds a leaking app's memory.",
+    " X-Forwarded-Proto gate, the retries and the timeouts all stay. The remaining gap to the"
+    " DigitalOcean setup is NOT explained yet: Nginx's CPU per request matches, so it is probably"
+    " on the Gunicorn side (untested suspects: 5 sync workers against 3 on 2 cores waking on"
+    " every new connection, and `max_requests` recycling); a dedicated A/B judged on CPU per"
+    " request is the next step. Kept meanwhile: `workers: auto` is 2 x vCPU + 1 and recycling"
+    " bounds a leaking app's memory.",
 ]
 
 
