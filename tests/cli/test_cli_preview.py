@@ -128,7 +128,6 @@ def test_text_tree(webstack) -> None:
 
 
 def test_mixed_stack_has_a_tier_per_app_on_one_alb(webstack, mixed_stack) -> None:
-    pytest.importorskip("components.windows_tier")
     result = webstack("preview", "--json", "--stack-file", mixed_stack, "--project", ROOT)
     assert result.code == 0, result.err
     doc = json.loads(result.out)

@@ -75,7 +75,6 @@ def test_dev_tree_has_the_tls_certificate_placeholder(webstack, tmp_path: Path) 
 
 
 def test_windows_apps_get_their_files(webstack, tmp_path: Path, mixed_stack: Path) -> None:
-    pytest.importorskip("components.windows_render")
     out = tmp_path / "out"
     result = webstack("render", "--stack-file", mixed_stack, "--project", ROOT, "--out", out)
     assert result.code == 0, result.err

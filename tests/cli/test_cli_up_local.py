@@ -149,7 +149,6 @@ def test_venv_is_reused_only_while_what_it_holds_is_unchanged(tmp_path: Path) ->
 
 def test_windows_apps_run_behind_their_proxy_stand_in(mixed_stack: Path) -> None:
     """Waitress services behind the rendered Caddy; IIS has no stand-in and says so."""
-    pytest.importorskip("components.local_windows")
     result = run_module(
         "up", "--local", "--stack-file", mixed_stack, "--project", ROOT, "--venv", "current",
         "--app", "reports", "--app", "backoffice", timeout=180,
