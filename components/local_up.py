@@ -110,11 +110,12 @@ def run_local(
             print()
             failed = [c for c in checks if not c.ok]
             if serve and started:
-                print("serving (Ctrl-C stops every process):")
-                for app, site in started:
-                    print(f"  {app.name}: {_entry_url(spec, site, app)}")
-                print(f"  logs: {root}", flush=True)
+                # Ctrl-C from here on is the normal way to stop serving, even mid-print.
                 with contextlib.suppress(KeyboardInterrupt):
+                    print("serving (Ctrl-C stops every process):")
+                    for app, site in started:
+                        print(f"  {app.name}: {_entry_url(spec, site, app)}")
+                    print(f"  logs: {root}", flush=True)
                     while True:
                         time.sleep(3600)
                 print()
