@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -39,7 +39,6 @@ class HostLayout:
     vcpus: int | None = None
     # Who may set X-Forwarded-For in front of Nginx; None = the VPC CIDR (ALB) / nobody (nginx edge).
     trusted_proxy_cidrs: tuple[str, ...] | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     # -- per-app paths -------------------------------------------------------------------------
     def app_dir(self, app: str) -> PurePosixPath:

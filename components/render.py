@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import functools
 import gzip
-import shlex
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -50,7 +49,6 @@ def jinja_env() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["systemd_quote"] = _systemd_quote
-    env.filters["shquote"] = shlex.quote
     return env
 
 

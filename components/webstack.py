@@ -169,7 +169,7 @@ class WebStack(pulumi.ComponentResource):
         )
 
     def _smoke_check(
-        self, name: str, app: AppSpec, target: Output[str], tier: pulumi.ComponentResource
+        self, name: str, app: AppSpec, target: Output[str], tier: LinuxWebTier | WindowsWebTier
     ) -> None:
         """After deploy, the public URL must answer the health path with 200, or `pulumi up` fails."""
         url = Output.concat("https://", target, app.health_path)
@@ -183,7 +183,7 @@ class WebStack(pulumi.ComponentResource):
         command.local.Command(
             f"{name}-{app.name}-smoke",
             create=script,
-            triggers=[getattr(tier, "user_data", url)],
+            triggers=[tier.user_data],
             opts=ResourceOptions(parent=self, depends_on=[tier]),
         )
 
