@@ -23,7 +23,7 @@ IMAGE_DEFAULT_PYTHON = {"ubuntu-24.04": "3.12", "debian-12": "3.11", "al2023": "
 class GunicornSpec(Model):
     workers: int | Literal["auto"] = Field(
         "auto",
-        description="Worker processes per master; `auto` = 2 x vCPU + 1 of the instance type.",
+        description="Worker processes per master; `auto` = vCPU + 1 of the instance type (measured against 2 x vCPU + 1 in docs/performance.md).",
     )
     threads: int = Field(
         4, ge=1, le=64, description="Threads per worker (used only by `worker_class: gthread`)."
@@ -43,12 +43,12 @@ class GunicornSpec(Model):
         None, ge=1, le=300, description="Idle keep-alive (s). Default: from the timeout chain."
     )
     max_requests: int = Field(
-        10000,
+        100000,
         ge=0,
         description="Recycle a worker after this many requests (0 = never). Each recycle re-imports "
         "the app in a new worker, so a low value costs CPU on every request (docs/performance.md).",
     )
-    max_requests_jitter: int = Field(1000, ge=0, description="Random spread added to max_requests.")
+    max_requests_jitter: int = Field(10000, ge=0, description="Random spread added to max_requests.")
     access_log: bool = Field(
         False,
         description="Gunicorn's own access log line per request (to the journal). Nginx's access "

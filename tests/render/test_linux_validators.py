@@ -296,7 +296,7 @@ def test_gunicorn_checks_config(case: str, short_tmp: Path) -> None:
     site = staged(spec, short_tmp)
     layout: HostLayout = site.layout
     timeout, keepalive = spec.gunicorn_timeouts(app)
-    expected_workers = g.workers if g.workers != "auto" else 2 * (os.cpu_count() or 1) + 1
+    expected_workers = g.workers if g.workers != "auto" else (os.cpu_count() or 1) + 1
     for m in range(1, g.masters + 1):
         _gunicorn_settings(site, m, "--check-config")
         cfg = _gunicorn_settings(site, m, "--print-config")

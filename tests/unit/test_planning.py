@@ -81,7 +81,7 @@ def test_unknown_size_asks_for_explicit_workers() -> None:
 
 
 def test_auto_workers_rule() -> None:
-    assert [auto_workers(n) for n in (1, 2, 4)] == [3, 5, 9]
+    assert [auto_workers(n) for n in (1, 2, 4, 16)] == [2, 3, 5, 17]
 
 
 def test_image_references() -> None:
