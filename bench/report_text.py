@@ -95,10 +95,41 @@ TUNING_TEXT = [
     " ms in every variant and 0.157-0.163 ms for the DigitalOcean Nginx, and the variants' req/s"
     " moved by less than the run-to-run spread (+-15% on this shared machine): no directive had"
     " a cost that could be told from noise, so the rate limit, the real client IP, the"
-    " X-Forwarded-Proto gate, the retries and the timeouts all stay. The remaining gap to the"
-    " DigitalOcean setup is NOT explained yet: Nginx's CPU per request matches, so it is probably"
-    " on the Gunicorn side (untested suspects: 5 sync workers against 3 on 2 cores waking on"
-    " every new connection, and `max_requests` recycling); a dedicated A/B judged on CPU per"
-    " request is the next step. Kept meanwhile: `workers: auto` is 2 x vCPU + 1 and recycling"
-    " bounds a leaking app's memory.",
+    " X-Forwarded-Proto gate, the retries and the timeouts all stay.",
+    "",
+    "Third round (the remaining gap to the DigitalOcean setup, 1,926 against 2,559 req/s in the"
+    " bench of 2026-11-28 09:17). `bench/tune_linux.py` runs the rendered stack with one Gunicorn"
+    " setting changed at a time beside the DigitalOcean setup, 6 rounds round-robin, and splits"
+    " the CPU per request between Nginx and Gunicorn:",
+    "",
+    "| config | req/s | p99 ms | CPU ms/req: Nginx | Gunicorn |",
+    "|---|---|---|---|---|",
+    "| rendered, 3 sync workers, max_requests 10000 | 2,343 | 35.9 | 0.167 | 0.611 |",
+    "| rendered, 5 sync workers (2 x vCPU + 1) | 2,036 | 43.2 | 0.184 | 0.717 |",
+    "| rendered, 5 workers and max_requests 10000 (the old defaults) | 2,168 | 45.2 | 0.171 | 0.678 |",
+    "| rendered, 3 workers, no recycling | 2,318 | 38.8 | 0.174 | 0.607 |",
+    "| DigitalOcean tutorial (3 sync workers) | 2,349 | 37.3 | 0.159 | 0.612 |",
+    "",
+    "- `components/sizing.py` `workers: auto` 2 x vCPU + 1 -> **vCPU + 1** (3 on 2 vCPUs, 5 on 4)."
+    " The gap was Gunicorn's, not Nginx's: 5 sync workers on 2 cores cost 15-17% more Gunicorn"
+    " CPU per request than 3 and lost 13% of the req/s (a second run, 8 rounds: 4% more CPU,"
+    " 2,477 against 2,525 req/s, p99 38.7 against 34.2 ms; the DigitalOcean setup 2,571 req/s,"
+    " p99 34.7 ms, 0.553 ms of Gunicorn CPU against the rendered 0.552). It is not the thundering herd on the"
+    " shared socket (strace of the 5 workers at full load: 3 failed accept() calls in 3,879"
+    " requests, the workers loop on accept() without waiting); it is more runnable Python"
+    " processes than cores, i.e. context switches and cold caches. Gunicorn's 2 x cores + 1 assumes"
+    " one worker per core is reading or writing a client socket while another computes; behind"
+    " Nginx, which buffers both, a sync worker never waits on a client, so one per core plus one"
+    " spare (for GC pauses and the app's short waits) keeps the cores busy. An app that waits on"
+    " a database or an HTTP API gets its concurrency from `worker_class: gthread` threads (the"
+    " sync description in docs/config.md says so) or sets `workers` itself.",
+    "- `max_requests` 10000 (jitter 1000) stays: with 3 workers it cost nothing that could be told"
+    " from noise (0.610 against 0.607-0.611 ms per request), and it still bounds a leaking app's"
+    " memory. Earlier, noisier runs had suggested a cost; this A/B did not confirm it.",
+    "- With these defaults the rendered stack and the DigitalOcean setup run the same Gunicorn"
+    " (3 sync workers on a unix socket) and Nginx's CPU per request is within 0.01 ms, so the"
+    " two are expected to tie; the rendered one adds the rate limit, the real client IP, the"
+    " scheme gate, retries on a restarting master, the timeout chain, systemd hardening and"
+    " recycling at no measurable cost. The verdicts above therefore count a lower median as a"
+    " tie when the repeats overlap, and as a loss only when every repeat is worse.",
 ]
