@@ -60,8 +60,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_spec() -> StackSpec:
-    """The sample Flask app as a prod-like stack renders it (ALB edge, every default)."""
+def bench_spec(gunicorn: dict[str, object] | None = None) -> StackSpec:
+    """The sample Flask app as a prod-like stack renders it (ALB edge, every default unless
+    `gunicorn` overrides some linux.gunicorn settings)."""
     return parse_stack_spec(
         {
             "environment": "bench",
@@ -72,6 +73,7 @@ def bench_spec() -> StackSpec:
                     "framework": "flask",
                     "wsgi": WSGI,
                     "source": {"path": "examples/flask_app"},
+                    "linux": {"gunicorn": gunicorn or {}},
                 }
             ],
         }
@@ -109,12 +111,16 @@ class RenderedLinux(Target):
     127.0.0.1 plays the ALB (a trusted proxy), so the client IP comes from X-Forwarded-For."""
 
     site: LocalLinuxSite | None = None
+    gunicorn: dict[str, object] = field(default_factory=dict)  # linux.gunicorn overrides
 
     def start(self) -> None:
         workdir = Path(tempfile.mkdtemp(prefix="wsb-", dir="/tmp"))
         self._workdir = workdir
         self.site = LocalLinuxSite(
-            bench_spec(), workdir=workdir, trusted_proxy_cidrs=("127.0.0.1/32",), timeout=60
+            bench_spec(self.gunicorn),
+            workdir=workdir,
+            trusted_proxy_cidrs=("127.0.0.1/32",),
+            timeout=60,
         )
         self.site.start()
         self.port = self.site.http_port

@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.load import cpu_seconds, run_wrk  # noqa: E402
-from bench.targets import WSGI, ProcessTarget, RenderedLinux, Target, linux_targets  # noqa: E402
-from components.local_linux import LocalLinuxSite  # noqa: E402
-from components.spec import parse_stack_spec  # noqa: E402
+from bench.targets import ProcessTarget, RenderedLinux, Target, linux_targets  # noqa: E402
 from components.spec_linux import GunicornSpec  # noqa: E402
 
 ROUNDS = int(os.environ.get("TUNE_ROUNDS", "6"))
@@ -39,34 +35,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     f"workers {2 * CORES + 1} (2 x vCPU + 1, the old default)": {"workers": 2 * CORES + 1},
     "no recycling (max_requests 0)": {"max_requests": 0, "max_requests_jitter": 0},
 }
-
-
-@dataclass
-class Variant(RenderedLinux):
-    overrides: dict[str, Any] = field(default_factory=dict)
-
-    def start(self) -> None:
-        self._workdir = Path(tempfile.mkdtemp(prefix="wsb-", dir="/tmp"))
-        spec = parse_stack_spec(
-            {
-                "environment": "bench",
-                "edge": {"mode": "alb"},
-                "apps": [
-                    {
-                        "name": "flask-app",
-                        "framework": "flask",
-                        "wsgi": WSGI,
-                        "source": {"path": "examples/flask_app"},
-                        "linux": {"gunicorn": self.overrides},
-                    }
-                ],
-            }
-        )
-        self.site = LocalLinuxSite(
-            spec, workdir=self._workdir, trusted_proxy_cidrs=("127.0.0.1/32",), timeout=60
-        )
-        self.site.start()
-        self.port = self.site.http_port
 
 
 def process_groups(t: Target) -> dict[str, list[int]]:
@@ -86,7 +54,9 @@ def main() -> int:
         f" wrk -c{CONNECTIONS} {SECONDS:g}s, round-robin",
         flush=True,
     )
-    targets: list[Target] = [Variant(name, "rendered", overrides=o) for name, o in VARIANTS.items()]
+    targets: list[Target] = [
+        RenderedLinux(name, "rendered", gunicorn=o) for name, o in VARIANTS.items()
+    ]
     targets += [t for t in linux_targets() if t.name.startswith("DigitalOcean")]
     runs: dict[str, list[tuple[float, float, float, float]]] = {t.name: [] for t in targets}
     started: list[Target] = []

@@ -20,10 +20,11 @@ import pytest
 
 from components.local_linux import LocalLinuxSite
 from components.render import static_root
-from components.spec import StackSpec, parse_stack_spec
+from components.spec import StackSpec
 from tests.helpers.load import run_load
 from tests.helpers.net import connection, fetch, request_on, tls_context
 from tests.helpers.procs import alive, descendants
+from tests.helpers.specs import linux_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -37,29 +38,15 @@ LOOP = {"rate_limit_rps": 100000, "rate_limit_burst": 100000, "client_max_body_s
 def make_spec(
     framework: str, edge: str, masters: int, nginx: dict[str, Any], **app: Any
 ) -> StackSpec:
-    name, wsgi = (
-        ("flask-app", "app:create_app()")
-        if framework == "flask"
-        else ("django-app", "proj.wsgi:application")
-    )
-    return parse_stack_spec(
-        {
-            "environment": "e2e",
-            "edge": {"mode": edge},
-            "apps": [
-                {
-                    "name": name,
-                    "framework": framework,
-                    "wsgi": wsgi,
-                    # Gunicorn's access log (off by default) proves which requests reached it.
-                    "linux": {
-                        "gunicorn": {"masters": masters, "workers": 2, "access_log": True},
-                        "nginx": nginx,
-                    },
-                    **app,
-                }
-            ],
-        }
+    # Gunicorn's access log (off by default) proves which requests reached it.
+    return linux_spec(
+        framework,
+        edge,
+        masters,
+        environment="e2e",
+        gunicorn={"access_log": True},
+        nginx=nginx,
+        **app,
     )
 
 

@@ -25,47 +25,12 @@ from components.render import (
     render_linux_user_data,
     ssm_prefix,
 )
-from components.spec import SpecError, StackSpec, parse_stack_spec
+from components.spec import SpecError, StackSpec
 from components.systemd_unit import parse_env_file, parse_unit
+from tests.helpers.specs import linux_spec as make_spec
 from tests.helpers.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def make_spec(
-    framework: str = "flask",
-    edge: str = "alb",
-    masters: int = 1,
-    *,
-    gunicorn: dict[str, Any] | None = None,
-    nginx: dict[str, Any] | None = None,
-    top: dict[str, Any] | None = None,
-    **app: Any,
-) -> StackSpec:
-    name, wsgi = (
-        ("flask-app", "app:create_app()")
-        if framework == "flask"
-        else ("django-app", "proj.wsgi:application")
-    )
-    return parse_stack_spec(
-        {
-            "environment": "dev",
-            "edge": {"mode": edge},
-            **(top or {}),
-            "apps": [
-                {
-                    "name": name,
-                    "framework": framework,
-                    "wsgi": wsgi,
-                    "linux": {
-                        "gunicorn": {"masters": masters, "workers": 2, **(gunicorn or {})},
-                        "nginx": nginx or {},
-                    },
-                    **app,
-                }
-            ],
-        }
-    )
 
 
 def dev_spec() -> StackSpec:
