@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from cli_support import ROOT, run_module
 
-from components.local_up import _processes_under, venv_key
+from components.local_up import _processes_under
+from components.local_venv import venv_key
 from components.spec import parse_stack_spec
 
 pytestmark = pytest.mark.e2e
