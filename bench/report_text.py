@@ -37,8 +37,8 @@ WINDOWS_TEXT = [
     "In a tuning run on this machine (4 rounds), `balance: least_conn` cut the Nginx stand-in's"
     " p99 on `/` from 373 ms to 144 ms at the same req/s, and 2 threads per instance instead of 8"
     " gave about 8% more req/s on `/`; the second is not proposed as a default (it would cut the"
-    " concurrency that wins on `/slow`), the first is (components/windows_spec.py is not this"
-    " bench's to change).",
+    " concurrency that wins on `/slow`), the first is now the default (`windows.balance:"
+    " least_conn`, so the rows above use it).",
 ]
 
 TUNING_TEXT = [

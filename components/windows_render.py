@@ -33,6 +33,7 @@ from components.windows_proxy_render import (
     render_windows_template,
     static_root,
 )
+from components.windows_spec import WindowsTier
 
 
 # -- the Waitress services ---------------------------------------------------------------------
@@ -74,8 +75,15 @@ def waitress_arguments(spec: StackSpec, app: AppSpec, port: int) -> list[str]:
 
 
 def _service(
-    name: str, application: PurePath, args: list[str], directory: PurePath, log_dir: PurePath
+    name: str,
+    application: PurePath,
+    args: list[str],
+    directory: PurePath,
+    log_dir: PurePath,
+    tier: WindowsTier,
+    writable: tuple[PurePath, ...] = (),
 ) -> dict[str, Any]:
+    virtual = tier.service_account == "virtual"
     return {
         "name": name,
         "application": str(application),
@@ -83,6 +91,10 @@ def _service(
         "app_directory": str(directory),
         "stdout": str(log_dir / f"{name}.out.log"),
         "stderr": str(log_dir / f"{name}.err.log"),
+        # A virtual account per service (sc.exe config obj=): it reads the code, writes only
+        # these folders (NSSM writes the stdout/stderr logs as the service) and its own secrets.
+        "account": f"NT SERVICE\\{name}" if virtual else "LocalSystem",
+        "writable": [str(d) for d in (log_dir, *writable)] if virtual else [],
     }
 
 
@@ -100,6 +112,7 @@ def service_definitions(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout
             waitress_arguments(spec, app, port),
             layout.code_dir(app.name),
             logs,
+            tier,
         )
         svc |= {
             "instance": n,
@@ -114,12 +127,16 @@ def service_definitions(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout
     if tier.proxy == "nginx":
         prefix = forward_slashes(layout.nginx_dir()) + "/"
         args = ["-p", prefix, "-c", forward_slashes(conf / "nginx.conf")]
-        proxy = _service(f"{app.name}-nginx", layout.nginx(), args, layout.nginx_dir(), logs)
+        # Nginx for Windows opens <prefix>/logs/error.log before it reads its config.
+        own = (layout.proxy_dir(app.name), layout.nginx_dir() / "logs", layout.nginx_dir() / "temp")
+        proxy = _service(
+            f"{app.name}-nginx", layout.nginx(), args, layout.nginx_dir(), logs, tier, own
+        )
         proxy["environment"] = {}
     elif tier.proxy == "caddy":
         args = ["run", "--config", forward_slashes(conf / "Caddyfile"), "--adapter", "caddyfile"]
         state = layout.proxy_dir(app.name)
-        proxy = _service(f"{app.name}-caddy", layout.caddy(), args, state, logs)
+        proxy = _service(f"{app.name}-caddy", layout.caddy(), args, state, logs, tier, (state,))
         proxy["environment"] = {
             "XDG_DATA_HOME": str(state / "data"),
             "XDG_CONFIG_HOME": str(state / "config"),
@@ -253,6 +270,7 @@ def render_windows_bootstrap(
         proxy_ports=windows_proxy_ports(app, layout),
         proxy_health_url=f"{scheme_port}{app.health_path}" if proxy_port is None else scheme_port,
         iis=_iis_context(spec, app, layout),
+        tier=tier,
     )
     if not text.isascii():
         raise SpecError([f"apps.{app.name}.env: Windows PowerShell 5.1 needs ASCII values"])

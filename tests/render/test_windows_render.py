@@ -342,3 +342,70 @@ def test_command_line_round_trip() -> None:
         'c"d',
         "e\\f g",
     ]
+
+
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_each_service_runs_as_its_own_virtual_account(proxy: str) -> None:
+    spec = make_spec("flask", proxy)
+    app = spec.apps[0]
+    layout = vm_windows_layout()
+    data = json.loads(one(render_windows_host(spec, app, layout, REFS), "services.json"))
+    services = data["services"] + ([data["proxy"]] if data["proxy"] else [])
+    assert len(services) == app.windows.instances + (proxy != "iis")
+    logs = str(layout.log_dir("web"))
+    for svc in services:
+        assert svc["account"] == f"NT SERVICE\\{svc['name']}", svc["name"]
+        # NSSM writes the service's stdout/stderr as the service: the log folder must be writable.
+        assert svc["writable"][0] == logs
+        assert str(layout.code_dir("web")) not in svc["writable"]
+        assert str(layout.root) not in svc["writable"]
+    if proxy == "nginx":
+        assert data["proxy"]["writable"] == [
+            logs,
+            str(layout.proxy_dir("web")),
+            str(layout.nginx_dir() / "logs"),
+            str(layout.nginx_dir() / "temp"),
+        ]
+    if proxy == "caddy":  # its certificates and config live in the proxy folder
+        assert data["proxy"]["writable"] == [logs, str(layout.proxy_dir("web"))]
+    for svc in data["services"]:  # Waitress writes nothing but its logs
+        assert svc["writable"] == [logs]
+
+
+def test_bootstrap_locks_the_root_and_sets_accounts_before_starting_services() -> None:
+    spec = make_spec("flask", "nginx")
+    bootstrap = one(render_windows_host(spec, spec.apps[0], vm_windows_layout(), REFS), ".ps1")
+    body = bootstrap[bootstrap.index("\ntry {") :]
+    protect = body.index("Protect-Root -Path 'C:\\webstack'")
+    assert protect < body.index("Write-Step 'configuration files'")
+    # SYSTEM and Administrators full control, Users read: by SID, on any Windows language.
+    assert "'/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'" in (
+        bootstrap
+    )
+    assert "'*S-1-5-32-545:(OI)(CI)RX'" in bootstrap
+    install = bootstrap[bootstrap.index("function Install-NssmService") :]
+    install = install[: install.index("\n}\n")]
+    # The account may read its own parameters (NSSM reads them as the service), then is set.
+    assert "RegistryAccessRule($Definition.account, 'ReadKey'" in install
+    assert "Set-ServiceAccount -Name $name -Account $Definition.account" in install
+    assert "'config', $Name, 'obj=', $Account" in bootstrap
+    assert "\"$($Account):(OI)(CI)M\"" in bootstrap
+    assert not powershell_errors(bootstrap)
+
+
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_localsystem_is_an_explicit_opt_out(proxy: str) -> None:
+    spec = make_spec("flask", proxy, service_account="localsystem")
+    files = render_windows_host(spec, spec.apps[0], vm_windows_layout(), REFS)
+    data = json.loads(one(files, "services.json"))
+    for svc in data["services"] + ([data["proxy"]] if data["proxy"] else []):
+        assert (svc["account"], svc["writable"]) == ("LocalSystem", [])
+    assert "Protect-Root -Path" not in one(files, ".ps1")
+    assert make_spec("flask", proxy).apps[0].windows.service_account == "virtual"
+
+
+def test_unknown_service_account_is_a_clear_error() -> None:
+    with pytest.raises(SpecError) as err:
+        make_spec("flask", "nginx", service_account="admin")
+    assert "service_account" in str(err.value)
+    assert "virtual" in str(err.value) and "localsystem" in str(err.value)
