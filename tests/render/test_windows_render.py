@@ -389,7 +389,7 @@ def test_bootstrap_locks_the_root_and_sets_accounts_before_starting_services() -
     assert "RegistryAccessRule($Definition.account, 'ReadKey'" in install
     assert "Set-ServiceAccount -Name $name -Account $Definition.account" in install
     assert "'config', $Name, 'obj=', $Account" in bootstrap
-    assert "\"$($Account):(OI)(CI)M\"" in bootstrap
+    assert '"$($Account):(OI)(CI)M"' in bootstrap
     assert not powershell_errors(bootstrap)
 
 
