@@ -44,6 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from components.local_linux import LocalLinuxSite  # noqa: E402
+from components.local_procs import free_port  # noqa: E402
 from components.spec import StackSpec, parse_stack_spec  # noqa: E402
 
 APP_DIR = REPO / "examples" / "flask_app"
@@ -52,12 +53,6 @@ STATIC_PATH = "/static/hello.txt"
 VENV_BIN = Path(sys.prefix) / "bin"
 MIME_TYPES = "/etc/nginx/mime.types"
 Kind = Literal["rendered", "peer", "reference", "ceiling", "windows", "windows-peer"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def bench_spec(gunicorn: dict[str, object] | None = None) -> StackSpec:

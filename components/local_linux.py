@@ -13,13 +13,11 @@ nginx.conf. Used by the e2e tests, `webstack up --local` and the benchmarks:
 from __future__ import annotations
 
 import atexit
-import contextlib
 import http.client
 import os
 import pwd
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -27,9 +25,20 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Self
+from typing import Self
 
 from components.layout import HostLayout, local_layout
+from components.local_procs import (
+    SYSTEMD_PATH,
+    UnixHTTPConnection,
+    free_port,
+    open_log,
+    port_open,
+    require_tool,
+    run_checked,
+    terminate,
+    write_private,
+)
 from components.render import (
     CloudRefs,
     _systemd_quote,
@@ -48,7 +57,6 @@ from components.systemd_unit import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _BLANKS = " \t\n\r"
 UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the NUL
 Progress = Callable[[str], None]
@@ -115,7 +123,7 @@ class LocalLinuxSite:
         shutil.copytree(
             src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git", "collected-*")
         )
-        _write_private(Path(self.layout.secrets_file(self.app.name)), self._secrets_text())
+        write_private(Path(self.layout.secrets_file(self.app.name)), self._secrets_text())
         Path(self.layout.nginx_state_dir).mkdir(parents=True, exist_ok=True)
         Path(self.layout.nginx_log_dir).mkdir(parents=True, exist_ok=True)
         if self.app.framework == "django" and self.app.static:
@@ -147,7 +155,7 @@ class LocalLinuxSite:
     def stop(self) -> None:
         """Stop Nginx, then every master: TERM, KILL after the timeout. Leaves no process behind."""
         if self._nginx is not None:
-            _terminate(self._nginx, signal.SIGTERM, 10.0)
+            terminate(self._nginx, signal.SIGTERM, 10.0)
             self._nginx = None
         for n in sorted(self._masters):
             self._stop_master(n)
@@ -208,7 +216,7 @@ class LocalLinuxSite:
         self, n: int, path: str, headers: Mapping[str, str] | None = None
     ) -> tuple[int, dict[str, str], bytes]:
         """GET `path` from master n's socket, bypassing Nginx: (status, headers, body)."""
-        conn = _UnixHTTPConnection(str(self.layout.socket(self.app.name, n)), timeout=5.0)
+        conn = UnixHTTPConnection(str(self.layout.socket(self.app.name, n)), timeout=5.0)
         try:
             conn.request("GET", path, headers={"Host": self.app.health_host, **(headers or {})})
             resp = conn.getresponse()
@@ -266,8 +274,8 @@ class LocalLinuxSite:
         cert = key.with_suffix(".selfsigned.pem")
         if not cert.exists():
             key.parent.mkdir(parents=True, exist_ok=True)
-            _run(
-                [_tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt",
+            run_checked(
+                [require_tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt",
                  "ec_paramgen_curve:prime256v1", "-nodes", "-days", "7", "-subj", "/CN=localhost",
                  "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
                  "-keyout", str(key), "-out", str(cert)],
@@ -313,7 +321,7 @@ class LocalLinuxSite:
         env = self._service_env(unit)
         cmd = [str(self.venv / "bin" / "python"), "-m", "django", "collectstatic", "--noinput",
                "--clear", "--verbosity", "0"]  # fmt: skip
-        _run(cmd, "django collectstatic", cwd=unit.working_directory, env=env)
+        run_checked(cmd, "django collectstatic", cwd=unit.working_directory, env=env)
         self._say("collectstatic done")
 
     def _master(self, n: int) -> subprocess.Popen[bytes]:
@@ -339,7 +347,7 @@ class LocalLinuxSite:
         if notify:
             env["NOTIFY_SOCKET"] = notify.address
         argv = _expand_vars(unit.exec_start, env)
-        log = _open_log(Path(self.layout.log_dir) / f"{self.app.name}-{n}.log")
+        log = open_log(Path(self.layout.log_dir) / f"{self.app.name}-{n}.log")
         try:
             proc = subprocess.Popen(
                 argv,
@@ -377,13 +385,13 @@ class LocalLinuxSite:
         if proc is None:
             return
         timeout = self.unit(n).stop_timeout if self.files else 10.0
-        _terminate(proc, signal.SIGTERM, timeout)  # KillMode=mixed: TERM main, KILL the rest
+        terminate(proc, signal.SIGTERM, timeout)  # KillMode=mixed: TERM main, KILL the rest
         shutil.rmtree(self.layout.runtime_dir(self.app.name, n), ignore_errors=True)
         self._say(f"gunicorn master {n} stopped")
 
     def _start_nginx(self) -> bool:
         """Start Nginx on the staged config; False if a listen port was taken meanwhile."""
-        nginx = _tool("nginx")
+        nginx = require_tool("nginx")
         conf = str(self.layout.staged_nginx_conf())
         errlog = Path(self.layout.nginx_log_dir) / "error.log"
         test = subprocess.run(
@@ -392,7 +400,7 @@ class LocalLinuxSite:
         if test.returncode != 0:
             raise SiteError(f"nginx -t failed:\n{test.stderr}")
         size = errlog.stat().st_size if errlog.exists() else 0
-        log = _open_log(Path(self.layout.log_dir) / "nginx-stderr.log")
+        log = open_log(Path(self.layout.log_dir) / "nginx-stderr.log")
         try:
             self._nginx = subprocess.Popen(
                 [nginx, "-c", conf, "-e", str(errlog), "-g", "daemon off;"],
@@ -413,7 +421,7 @@ class LocalLinuxSite:
                 if clash:
                     return False
                 raise SiteError(f"nginx exited:\n{self.log_tail()}")
-            if all(_port_open(p) for p in self._ports()):
+            if all(port_open(p) for p in self._ports()):
                 self._say(f"nginx listening on {self.url('/')}")
                 return True
             time.sleep(0.05)
@@ -467,71 +475,3 @@ def _check_secrets(app: AppSpec, values: Mapping[str, str]) -> None:
         raise ValueError(
             f"apps.{app.name}.secrets: values missing for {missing}, not declared: {extra}"
         )
-
-
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _port_open(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-        return True
-    return False
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path=SYSTEMD_PATH)
-    if not path:
-        raise SiteError(f"{name} is not installed (apt-get install {name})")
-    return path
-
-
-def _run(cmd: list[str], what: str, **kw: object) -> None:
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)  # type: ignore[call-overload]
-    if res.returncode != 0:
-        raise SiteError(f"{what} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
-
-
-def _open_log(path: Path) -> IO[bytes]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("ab")
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    path.chmod(0o600)
-
-
-def _terminate(proc: subprocess.Popen[bytes], sig: signal.Signals, timeout: float) -> None:
-    """Signal the main process, wait, then SIGKILL its whole process group (no orphans)."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(5)

@@ -170,12 +170,6 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def ns_inode(pid: int, ns: str) -> int | None:
     try:
         return os.stat(f"/proc/{pid}/ns/{ns}").st_ino

@@ -33,6 +33,7 @@ import yaml
 
 from components.config import read_stack_file
 from components.layout import vm_layout
+from components.local_procs import free_port
 from components.packaging import build_package
 from components.render import CloudRefs, render_linux_user_data, ssm_prefix, user_data_base64
 from components.spec import AppSpec, StackSpec, load_stack_spec
@@ -42,7 +43,6 @@ from components.vm_guest import (
     RehearsalError,
     Timings,
     ensure_base,
-    free_port,
     log,
     mounts_under,
     port_in_use,
