@@ -131,5 +131,12 @@ TUNING_TEXT = [
     " two are expected to tie; the rendered one adds the rate limit, the real client IP, the"
     " scheme gate, retries on a restarting master, the timeout chain, systemd hardening and"
     " recycling at no measurable cost. The verdicts above therefore count a lower median as a"
-    " tie when the repeats overlap, and as a loss only when every repeat is worse.",
+    " tie when the repeats overlap, and as a loss only when every repeat is worse. With 3"
+    " repeats of 5 s that still happened once (a run at 11:02 UTC: 2,013-2,166 against"
+    " 2,302-2,569 req/s, CPU per request 0.84 against 0.75 ms), while the runs just before and"
+    " after had the rendered stack ahead: 6 interleaved rounds of the rendered stack, the"
+    " DigitalOcean setup and the DigitalOcean Nginx in front of the rendered Gunicorn gave 2,469,"
+    " 2,354 and 2,212 req/s, i.e. no side of the stack is consistently slower. So the bench now"
+    " runs 5 repeats of 3 s (in the same time), which spreads each config over more positions"
+    " of the rotation and more minutes of the machine.",
 ]
