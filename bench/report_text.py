@@ -31,7 +31,7 @@ WINDOWS_TEXT = [
     " while the single process is held to one core by the GIL. On a 2-core machine that also"
     " runs the load generator these cancel out, so N instances tie or lose on `/`; they pull"
     " ahead as cores are added (each instance is one more core's worth of Python). On a request"
-    " that waits (`/slow`), concurrency decides: 4 instances x 8 threads serve 32 requests at"
+    " that waits (`/slow`), concurrency decides: N instances x 8 threads serve 8N requests at"
     " once against the single Waitress's 4. The single Waitress also serves nothing while 300"
     " slow clients hold its connections (connection_limit 100), which the proxy absorbs.",
     "In a tuning run on this machine (4 rounds), `balance: least_conn` cut the Nginx stand-in's"
@@ -39,6 +39,13 @@ WINDOWS_TEXT = [
     " gave about 8% more req/s on `/`; the second is not proposed as a default (it would cut the"
     " concurrency that wins on `/slow`), the first is now the default (`windows.balance:"
     " least_conn`, so the rows above use it).",
+    "`windows.instances` is now `auto` = vCPU + 1 (3 on this machine and on the default"
+    " t3.medium), the rule the Linux tier uses for Gunicorn workers, instead of a fixed 4: in 6"
+    " interleaved rounds (3 s each) 3 instances beat 4 behind both proxies, Caddy 1,735 against"
+    " 1,520 req/s (1.08 against 1.24 ms CPU per request) and Nginx 2,799 against 2,497 (0.66"
+    " against 0.75 ms), against 1,541 req/s for the single Waitress. With 4, the Caddy stand-in"
+    " lost to the single Waitress in one full bench (1,528 against 1,610 req/s); more Python"
+    " processes than cores only add switching.",
 ]
 
 TUNING_TEXT = [

@@ -488,7 +488,7 @@ def _windows_settings() -> str:
         from bench.windows import windows_spec
 
         tier = windows_spec("nginx").apps[0].windows
-        return f"{tier.instances} instances x {tier.threads} threads, balance {tier.balance}"
+        return f"{tier.instance_count} instances x {tier.threads} threads, balance {tier.balance}"
     except ImportError:
         return "n/a"
 

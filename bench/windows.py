@@ -36,8 +36,9 @@ IO_PATH = "/slow?seconds=0.02"
 IO_LABEL = "20 ms wait"
 
 
-def windows_spec(proxy: str) -> StackSpec:
-    """The sample Flask app on the Windows tier with every default but the proxy."""
+def windows_spec(proxy: str, overrides: dict[str, object] | None = None) -> StackSpec:
+    """The sample Flask app on the Windows tier with every default but the proxy (and any
+    `overrides` of other windows settings)."""
     return parse_stack_spec(
         {
             "environment": "bench",
@@ -47,7 +48,7 @@ def windows_spec(proxy: str) -> StackSpec:
                     "framework": "flask",
                     "wsgi": "app:create_app()",
                     "os": "windows",
-                    "windows": {"proxy": proxy},
+                    "windows": {**(overrides or {}), "proxy": proxy},
                 }
             ],
         }
@@ -61,9 +62,10 @@ class RenderedWindows(Target):
 
     proxy: str = "nginx"
     host: LocalWindowsHost | None = None
+    overrides: dict[str, object] = dataclasses.field(default_factory=dict)  # windows settings
 
     def start(self) -> None:
-        spec = windows_spec(self.proxy)
+        spec = windows_spec(self.proxy, self.overrides)
         app = spec.apps[0]
         self.tmp = Path(tempfile.mkdtemp(prefix="wsb-win-", dir="/tmp"))
         host = LocalWindowsHost(spec, app, self.tmp, APP_DIR)
@@ -86,7 +88,7 @@ class RenderedWindows(Target):
 
     def settings(self) -> str:
         tier = windows_spec(self.proxy).apps[0].windows
-        return f"{tier.instances} x Waitress threads={tier.threads}, {self.proxy} ({tier.balance})"
+        return f"{tier.instance_count} x Waitress threads={tier.threads}, {self.proxy} ({tier.balance})"
 
 
 def waitress(threads: int | None) -> object:
@@ -102,10 +104,10 @@ def waitress(threads: int | None) -> object:
 def windows_targets() -> list[Target]:
     tier = windows_spec("nginx").apps[0].windows
     nginx = RenderedWindows(
-        f"webstack Windows: Nginx -> {tier.instances} Waitress", "windows", proxy="nginx"
+        f"webstack Windows: Nginx -> {tier.instance_count} Waitress", "windows", proxy="nginx"
     )
     caddy = RenderedWindows(
-        f"webstack Windows: Caddy -> {tier.instances} Waitress", "windows", proxy="caddy"
+        f"webstack Windows: Caddy -> {tier.instance_count} Waitress", "windows", proxy="caddy"
     )
     single = ProcessTarget("one Waitress, defaults", "windows-peer", build=waitress(None))
     single_tier = ProcessTarget(

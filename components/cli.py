@@ -300,7 +300,7 @@ def _describe_app(spec: StackSpec, app: object) -> str:
         w, cap = app.windows, app.windows.capacity
         return (
             f"{app.framework} on Windows ({w.image}, {w.instance_type} x {cap.min}..{cap.max}), "
-            f"{w.proxy} -> {w.instances} Waitress on ports {w.ports[0]}..{w.ports[-1]}"
+            f"{w.proxy} -> {w.instance_count} Waitress on ports {w.ports[0]}..{w.ports[-1]}"
         )
     t = app.linux
     g = t.gunicorn

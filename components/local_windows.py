@@ -146,7 +146,7 @@ class LocalWindowsHost:
     """Render, write and run one Windows app locally; `stop()` ends every process it started."""
 
     def __init__(self, spec: StackSpec, app: AppSpec, root: Path, source: Path) -> None:
-        ports = free_ports(app.windows.instances + 1)
+        ports = free_ports(app.windows.instance_count + 1)
         self.spec, self.app, self.root, self.source = spec, app, root, source
         self.layout: WindowsHostLayout = local_windows_layout(
             root, http_port=ports[0], waitress_ports=tuple(ports[1:]), venv=Path(sys.prefix)

@@ -173,7 +173,7 @@ def _app_section(spec: StackSpec, app: AppSpec, tier: TierRender) -> list[str]:
         rows += [
             ("VM", f"{w.instance_type} x {w.capacity.min}..{w.capacity.max}, image `{w.image}`"),
             ("proxy", f"{w.proxy} on `:80` ({w.balance})"),
-            ("Waitress", f"{w.instances} services x {w.threads} threads"),
+            ("Waitress", f"{w.instance_count} services x {w.threads} threads"),
             ("ports", ", ".join(f"`127.0.0.1:{p}`" for p in w.ports)),
         ]
         lim = w.limits

@@ -112,10 +112,10 @@ class WindowsHostLayout:
     def ports(self, tier: WindowsTier) -> list[int]:
         if self.waitress_ports is None:
             return tier.ports
-        if len(self.waitress_ports) != tier.instances:
+        if len(self.waitress_ports) != tier.instance_count:
             raise ValueError(
                 f"layout has {len(self.waitress_ports)} Waitress ports for "
-                f"{tier.instances} instances"
+                f"{tier.instance_count} instances"
             )
         return list(self.waitress_ports)
 

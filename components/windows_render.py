@@ -193,7 +193,7 @@ def _iis_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> di
             {"product": "IIS URL Rewrite Module*", "installer": inst.url_rewrite},
             {"product": "Microsoft Application Request Routing*", "installer": inst.arr},
         ],
-        "aliases": [instance_alias(app.name, n) for n in range(1, app.windows.instances + 1)],
+        "aliases": [instance_alias(app.name, n) for n in range(1, app.windows.instance_count + 1)],
         "farm": farm_name(app.name),
         "rule_prefix": f"{farm_name(app.name)}:",
         "fragment": str(_iis_fragment_path(app, layout)),

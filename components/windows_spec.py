@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from components.sizing import auto_workers, vcpus_of
 from components.spec_common import Capacity, NginxSpec
 from components.timeouts import NGINX_UPSTREAM_KEEPALIVE
 
@@ -105,7 +106,12 @@ class WindowsTier(_Model):
     )
     capacity: Capacity = Field(default_factory=Capacity, description="Instance count.")
     root_volume_gb: int = Field(50, ge=30, le=1024, description="Encrypted gp3 root volume.")
-    instances: int = Field(4, description="Waitress processes per VM (1..16), ports base_port+i.")
+    instances: int | Literal["auto"] = Field(
+        "auto",
+        description="Waitress processes per VM (1..16), ports base_port+i; `auto` = vCPU + 1 of "
+        "the instance type, as for Gunicorn (4 on a 2-vCPU VM cost 10-15% more CPU per request "
+        "than 3, docs/performance.md).",
+    )
     base_port: int = Field(5001, ge=1024, le=65000, description="Port of Waitress instance 1.")
     threads: int = Field(8, ge=1, le=256, description="Waitress threads per instance.")
     channel_timeout: int = Field(
@@ -141,8 +147,8 @@ class WindowsTier(_Model):
 
     @field_validator("instances")
     @classmethod
-    def _instances(cls, v: int) -> int:
-        if not 1 <= v <= 16:
+    def _instances(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and not 1 <= v <= 16:
             raise ValueError(f"must be 1..16 Waitress processes per VM (got {v})")
         return v
 
@@ -155,7 +161,15 @@ class WindowsTier(_Model):
 
     @model_validator(mode="after")
     def _ports(self) -> WindowsTier:
-        last = self.base_port + self.instances - 1
+        if self.instances == "auto":
+            try:
+                vcpus_of(self.instance_type)
+            except ValueError:
+                raise ValueError(
+                    f"instances: cannot tell the vCPUs of {self.instance_type}; set "
+                    "windows.instances to a number (1..16)"
+                ) from None
+        last = self.base_port + self.instance_count - 1
         if last > 65535:
             raise ValueError(f"base_port: ports {self.base_port}..{last} run past 65535")
         clash = [f"{p} ({RESERVED_PORTS[p]})" for p in sorted(RESERVED_PORTS) if p in self.ports]
@@ -175,8 +189,15 @@ class WindowsTier(_Model):
         return self
 
     @property
+    def instance_count(self) -> int:
+        """How many Waitress services a VM runs (`auto` resolved for the instance type)."""
+        if self.instances == "auto":
+            return min(auto_workers(vcpus_of(self.instance_type)), 16)
+        return self.instances
+
+    @property
     def ports(self) -> list[int]:
-        return [self.base_port + i for i in range(self.instances)]
+        return [self.base_port + i for i in range(self.instance_count)]
 
     @property
     def stop_window_ms(self) -> int:

@@ -60,7 +60,7 @@ def make_spec(framework: str = "flask", proxy: str = "nginx", **windows: Any) ->
 
 
 def local_layout(app: AppSpec) -> WindowsHostLayout:
-    ports = tuple(range(18001, 18001 + app.windows.instances))
+    ports = tuple(range(18001, 18001 + app.windows.instance_count))
     return local_windows_layout(Path("/tmp/ws-win"), 18000, ports, Path(sys.prefix))
 
 
@@ -351,7 +351,7 @@ def test_each_service_runs_as_its_own_virtual_account(proxy: str) -> None:
     layout = vm_windows_layout()
     data = json.loads(one(render_windows_host(spec, app, layout, REFS), "services.json"))
     services = data["services"] + ([data["proxy"]] if data["proxy"] else [])
-    assert len(services) == app.windows.instances + (proxy != "iis")
+    assert len(services) == app.windows.instance_count + (proxy != "iis")
     logs = str(layout.log_dir("web"))
     for svc in services:
         assert svc["account"] == f"NT SERVICE\\{svc['name']}", svc["name"]

@@ -38,7 +38,9 @@ def test_the_base_windows_app_is_valid() -> None:
     spec = parse_stack_spec(copy.deepcopy(BASE))
     app = spec.apps[0]
     assert app.wsgi_server == "waitress"
-    assert app.windows.ports == [5001, 5002, 5003, 5004]
+    # instances: auto on the default t3.medium (2 vCPUs) = vCPU + 1
+    assert app.windows.instance_count == 3
+    assert app.windows.ports == [5001, 5002, 5003]
 
 
 @pytest.mark.parametrize(
