@@ -144,6 +144,6 @@ TUNING_TEXT = [
     " after had the rendered stack ahead: 6 interleaved rounds of the rendered stack, the"
     " DigitalOcean setup and the DigitalOcean Nginx in front of the rendered Gunicorn gave 2,469,"
     " 2,354 and 2,212 req/s, i.e. no side of the stack is consistently slower. So the bench now"
-    " runs 5 repeats of 3 s (in the same time), which spreads each config over more positions"
+    " runs 5 repeats of 3 s (in about the same time), which spreads each config over more positions"
     " of the rotation and more minutes of the machine.",
 ]

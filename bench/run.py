@@ -40,7 +40,8 @@ from components.windows_layout import local_caddy  # noqa: E402
 # positions of the round, so a few slow minutes of the shared machine cannot land on one config only.
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
-SLOW_ROUNDS = int(os.environ.get("BENCH_SLOW_ROUNDS", "3"))  # rounds that also run slow clients
+# Rounds that also run slow clients (each pair is 2 runs: the ratio is noisier than one run).
+SLOW_ROUNDS = int(os.environ.get("BENCH_SLOW_ROUNDS", str(REPEATS)))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 SLOW = int(os.environ.get("BENCH_SLOW_CLIENTS", "300"))
 WARMUP = 1.0
