@@ -43,12 +43,15 @@ class GunicornSpec(Model):
         None, ge=1, le=300, description="Idle keep-alive (s). Default: from the timeout chain."
     )
     max_requests: int = Field(
-        10000,
+        100000,
         ge=0,
-        description="Recycle a worker after this many requests (0 = never). Each recycle re-imports "
-        "the app in a new worker, so a low value costs CPU on every request (docs/performance.md).",
+        description="Recycle a worker after this many requests (0 = never), a bound on a leaking "
+        "app's memory. Each recycle re-imports the app in a new worker and leaves the host one "
+        "worker short meanwhile, so a low value costs CPU and p99 (docs/performance.md).",
     )
-    max_requests_jitter: int = Field(1000, ge=0, description="Random spread added to max_requests.")
+    max_requests_jitter: int = Field(
+        10000, ge=0, description="Random spread added to max_requests."
+    )
     access_log: bool = Field(
         False,
         description="Gunicorn's own access log line per request (to the journal). Nginx's access "
