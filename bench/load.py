@@ -15,11 +15,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 HERE = Path(__file__).resolve().parent
 WRK_SCRIPT = HERE / "wrk_report.lua"
 SLOW_CLIENTS = HERE / "slow_clients.py"
 PAGE = os.sysconf("SC_PAGE_SIZE")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,13 @@ def run_wrk(url: str, seconds: float, connections: int, threads: int = 2) -> Wrk
         errors=sum(detail.values()),
         error_detail=detail,
     )
+
+
+def rotated(items: list[T], r: int) -> list[T]:
+    """Round r's order: every item takes every position in turn, so a slow spell of the
+    machine does not always fall on the same config."""
+    k = r % len(items) if items else 0
+    return items[k:] + items[:k]
 
 
 # -- process trees and memory -------------------------------------------------------------------

@@ -30,7 +30,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.load import PeakRss, Sample, SlowClients, WrkResult, cpu_seconds, run_wrk  # noqa: E402
+from bench.load import (  # noqa: E402
+    PeakRss,
+    Sample,
+    SlowClients,
+    WrkResult,
+    cpu_seconds,
+    rotated,
+    run_wrk,
+)
 from bench.program import ProgramSpeed, measure_program  # noqa: E402
 from bench.report_text import PEERS_TEXT, TUNING_TEXT, WINDOWS_TEXT  # noqa: E402
 from bench.targets import RenderedLinux, Target, linux_targets  # noqa: E402
@@ -98,7 +106,7 @@ def measure(rows: list[Row]) -> None:
             slow_round = r < SLOW_ROUNDS
             then = f", then with {SLOW} slow clients" if slow_round else ""
             say(f"  round {r + 1}/{REPEATS}: each config unloaded{then}")
-            for row in _rotated(live, r):
+            for row in rotated(live, r):
                 plain = _one(row, row.unloaded, slow=False)
                 if not (slow_round and row.target.slow_clients):
                     continue
@@ -121,11 +129,6 @@ def _start(t: Target) -> None:
         say(f"  {t.name}: start failed ({str(e).splitlines()[0]}), retrying once")
         t.stop()
         t.start()
-
-
-def _rotated(rows: list[Row], r: int) -> list[Row]:
-    k = r % len(rows) if rows else 0
-    return rows[k:] + rows[:k]
 
 
 def _one(row: Row, sample: Sample, slow: bool) -> WrkResult | None:

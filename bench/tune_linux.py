@@ -20,7 +20,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.load import cpu_seconds, run_wrk  # noqa: E402
+from bench.load import cpu_seconds, rotated, run_wrk  # noqa: E402
 from bench.targets import ProcessTarget, RenderedLinux, Target, linux_targets  # noqa: E402
 from components.spec_linux import GunicornSpec  # noqa: E402
 
@@ -68,8 +68,7 @@ def main() -> int:
         for t in targets:
             run_wrk(t.url, 1, CONNECTIONS)  # warm-up
         for r in range(ROUNDS):
-            k = r % len(targets)
-            for t in targets[k:] + targets[:k]:
+            for t in rotated(targets, r):
                 groups = process_groups(t)
                 before = {g: cpu_seconds(p) for g, p in groups.items()}
                 w = run_wrk(t.url, SECONDS, CONNECTIONS)

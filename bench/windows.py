@@ -86,10 +86,6 @@ class RenderedWindows(Target):
     def roots(self) -> list[int]:
         return [p.pid for p in self.host.processes.values()] if self.host else []
 
-    def settings(self) -> str:
-        tier = windows_spec(self.proxy).apps[0].windows
-        return f"{tier.instance_count} x Waitress threads={tier.threads}, {self.proxy} ({tier.balance})"
-
 
 def waitress(threads: int | None) -> object:
     def build(t: ProcessTarget, tmp: Path) -> list[Proc]:
