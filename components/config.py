@@ -21,6 +21,7 @@ SPEC_KEYS = (
     "request_timeout",
     "timeouts",
     "admin_cidrs",
+    "insecure_allow_wide_admin_cidrs",
     "network",
     "edge",
     "apps",
@@ -36,6 +37,25 @@ def _secret_names(secrets: Any) -> dict[str, set[str]]:
     return {app: set(values) for app, values in secrets.items()}
 
 
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", type(None): "empty"}.get(type(value), repr(value))
+
+
+def pulumi_top_level(value: Any) -> Any:
+    """A top-level value as the program sees it. `pulumi config set KEY VALUE` stores top-level
+    entries as strings (https://www.pulumi.com/docs/iac/cli/commands/pulumi_config_set/: "Top
+    level entries are always treated as strings"; values set with --path keep true/false and
+    integers typed), and the program reads a string back and decodes it as JSON (raw_from_pulumi).
+    So `webstack:request_timeout: "30"` in a stack file is the number 30, exactly as in `pulumi up`;
+    nested values keep their YAML type."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
 def read_stack_file(path: Path) -> tuple[dict[str, Any], dict[str, set[str]]]:
     """Raw spec dict and the secret names of a stack file (secrets stay encrypted)."""
     if not path.is_file():
@@ -44,7 +64,15 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], dict[str, set[str]]]:
         doc = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e:
         raise SpecError([f"{path.name}: not valid YAML ({e})".replace("\n", " ")]) from None
+    if not isinstance(doc, dict):
+        raise SpecError(
+            [f"config: {path.name} must be a mapping with a `config:` key, not {_kind(doc)}"]
+        )
     config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise SpecError(
+            [f"config: must be a mapping of `webstack:<setting>: value`, not {_kind(config)}"]
+        )
     raw: dict[str, Any] = {}
     for key, value in config.items():
         ns, _, name = str(key).partition(":")
@@ -52,7 +80,7 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], dict[str, set[str]]]:
             continue
         if name not in SPEC_KEYS:
             raise SpecError([f"{name}: unknown setting webstack:{name} in {path.name}"])
-        raw[name] = value
+        raw[name] = pulumi_top_level(value)
     raw.setdefault("environment", path.stem.split(".", 1)[-1])
     return raw, _secret_names(config.get(f"{NAMESPACE}:secrets"))
 
@@ -75,10 +103,7 @@ def raw_from_pulumi() -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
         value = get_config(f"{NAMESPACE}:{key}")
         if value is None:
             continue
-        try:
-            raw[key] = json.loads(value)
-        except json.JSONDecodeError:
-            raw[key] = value
+        raw[key] = pulumi_top_level(value)
     raw.setdefault("environment", pulumi.get_stack())
     secrets_raw = get_config(f"{NAMESPACE}:secrets")
     secrets = json.loads(secrets_raw) if secrets_raw else {}

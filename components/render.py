@@ -91,6 +91,12 @@ def trusted_proxies(spec: StackSpec, layout: HostLayout) -> list[str]:
     return [p.public_cidr for p in plan_subnets(net.cidr, net.az_count)]
 
 
+def health_peers(spec: StackSpec, layout: HostLayout) -> list[str]:
+    """Who may call the health path without limits: the trusted proxies and this host itself."""
+    peers = [*trusted_proxies(spec, layout), "127.0.0.1/32", "::1/128"]
+    return list(dict.fromkeys(peers))
+
+
 def static_root(app: AppSpec, layout: HostLayout) -> PurePosixPath | None:
     if app.static is None:
         return None
@@ -137,6 +143,8 @@ def render_nginx_conf(spec: StackSpec, app: AppSpec, layout: HostLayout) -> str:
         sockets=[layout.socket(app.name, m) for m in range(1, masters + 1)],
         server_names=" ".join(app.hostnames) or "_",
         health_host=app.health_host,
+        health_peers=health_peers(spec, layout),
+        hsts='"max-age=63072000"' if spec.edge.mode == "nginx" else "$webstack_hsts",
         static_root=root,
     )
 

@@ -7,7 +7,6 @@ documented default, so a minimal stack file stays short.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -18,6 +17,9 @@ from pydantic import (
     model_validator,
 )
 
+from components.cidrs import admin_cidr_problem
+from components.paths import check_url_path, url_within
+from components.routes import Route, route_conflicts
 from components.spec_common import (  # noqa: F401 - re-exported: `from components.spec import ...`
     HOSTNAME_PATTERN,
     Capacity,
@@ -39,6 +41,7 @@ from components.spec_network import (  # noqa: F401 - re-exported
     NetworkSpec,
     TlsSpec,
 )
+from components.spec_sources import AppSource, StaticFiles
 from components.timeouts import TimeoutChain, TimeoutOverrides, derive_timeout_chain
 from components.windows_spec import WindowsTier
 
@@ -47,63 +50,6 @@ WSGI_PATTERN = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\(\))?$"
 )
 SECRET_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
-
-
-class AppSource(Model):
-    """Where the app's code comes from. Exactly one of path, requirement, git."""
-
-    path: str | None = Field(
-        None,
-        description="Local folder (relative to the project) packaged and uploaded to the artifact "
-        "bucket. The default when no source is given is `examples/<app name>`.",
-    )
-    requirement: str | None = Field(
-        None,
-        description="A pip requirement, e.g. `mysite==1.4.2`, installed from the package index.",
-    )
-    git: str | None = Field(
-        None, description="An https git URL installed with pip (`git+URL@ref`)."
-    )
-    ref: str | None = Field(
-        None, description="Git ref (tag or commit) to install; required with git."
-    )
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> AppSource:
-        chosen = [k for k in ("path", "requirement", "git") if getattr(self, k)]
-        if len(chosen) != 1:
-            raise ValueError(
-                f"give exactly one of path, requirement, git (got {', '.join(chosen) or 'none'})"
-            )
-        if self.git:
-            if not self.git.startswith("https://"):
-                raise ValueError("git must be an https:// URL")
-            if not self.ref or not re.fullmatch(r"[A-Za-z0-9._/-]{1,100}", self.ref):
-                raise ValueError("git needs a ref (tag, branch or commit) of [A-Za-z0-9._/-]")
-        if self.ref and not self.git:
-            raise ValueError("ref is only allowed with git")
-        if self.requirement and not re.fullmatch(
-            r"[A-Za-z0-9._\-\[\],<>=!~ ]{1,200}", self.requirement
-        ):
-            raise ValueError("requirement must be a plain pip requirement such as `mysite==1.2`")
-        return self
-
-    @property
-    def kind(self) -> Literal["path", "requirement", "git"]:
-        if self.path:
-            return "path"
-        return "requirement" if self.requirement else "git"
-
-
-class StaticFiles(Model):
-    """Static files served by the proxy, never by the app."""
-
-    url: str = Field("/static/", pattern=r"^/[A-Za-z0-9._/-]*/$", description="URL prefix.")
-    folder: str = Field(
-        "static",
-        pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$",
-        description="Folder inside the app (Flask). Django collects into its STATIC_ROOT instead.",
-    )
 
 
 class AppSpec(Model):
@@ -131,12 +77,14 @@ class AppSpec(Model):
     static: StaticFiles | None = Field(
         default_factory=StaticFiles, description="Static files (null to disable)."
     )
-    health_path: str = Field("/healthz", pattern=r"^/[A-Za-z0-9._/-]*$", description="Health URL.")
+    health_path: str = Field(
+        "/healthz", description="Health URL path (normalised, e.g. /healthz; answered by the app)."
+    )
     hostnames: list[str] = Field(
         default_factory=list, max_length=4, description="Host names the app answers (at most 4)."
     )
     path_prefix: str = Field(
-        "/", pattern=r"^/([A-Za-z0-9._-]+/)*$", description="ALB path rule (`/` = everything)."
+        "/", description="ALB path rule, e.g. /api/ (`/` = everything; normalised, ends with /)."
     )
     linux: LinuxTier = Field(default_factory=LinuxTier, description="The Linux tier.")
     windows: WindowsTier = Field(default_factory=WindowsTier, description="The Windows tier.")
@@ -155,9 +103,23 @@ class AppSpec(Model):
     @classmethod
     def _hostnames(cls, v: list[str]) -> list[str]:
         for h in v:
+            if h != h.lower():
+                raise ValueError(f"{h!r}: write host names in lowercase (DNS ignores case)")
             if not HOSTNAME_PATTERN.match(h):
                 raise ValueError(f"{h!r} is not a host name such as www.example.com")
+        if len(set(v)) != len(v):
+            raise ValueError("a host name is listed twice")
         return v
+
+    @field_validator("health_path")
+    @classmethod
+    def _health_path(cls, v: str) -> str:
+        return check_url_path(v, trailing_slash=False)
+
+    @field_validator("path_prefix")
+    @classmethod
+    def _path_prefix(cls, v: str) -> str:
+        return check_url_path(v, trailing_slash=True)
 
     @field_validator("env")
     @classmethod
@@ -178,6 +140,11 @@ class AppSpec(Model):
             )
         if self.os == "linux" and self.server == "waitress":
             raise ValueError("server: the Linux tier runs Gunicorn; waitress is for os: windows")
+        if self.static and url_within(self.health_path, self.static.url):
+            raise ValueError(
+                f"health_path: {self.health_path} lies under static.url {self.static.url}, so "
+                "Nginx would answer it from the static folder and never ask the app; move one"
+            )
         clash = set(self.env) & set(self.secrets)
         if clash:
             raise ValueError(f"env: {', '.join(sorted(clash))} is both in env and secrets")
@@ -233,7 +200,14 @@ class StackSpec(Model):
     )
     timeouts: TimeoutOverrides = Field(default_factory=TimeoutOverrides)
     admin_cidrs: list[Cidr] = Field(
-        default_factory=list, description="CIDRs allowed SSH (22). Empty: no SSH; use SSM."
+        default_factory=list,
+        description="CIDRs allowed SSH (22) / RDP (3389). Empty: none; use SSM. Their union may "
+        "admit at most a /16 of public IPv4 (a /48 of IPv6) addresses.",
+    )
+    insecure_allow_wide_admin_cidrs: bool = Field(
+        False,
+        description="INSECURE: accept admin_cidrs wider than a public /16 (IPv6 /48). Never the "
+        "whole internet. The policy pack needs its own opt-in (policy/README.md).",
     )
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     edge: EdgeSpec = Field(default_factory=EdgeSpec)
@@ -242,14 +216,13 @@ class StackSpec(Model):
     @field_validator("admin_cidrs")
     @classmethod
     def _admin(cls, v: list[str]) -> list[str]:
-        out = [_check_cidr(c) for c in v]
-        for c in out:
-            if ipaddress.ip_network(c).prefixlen == 0:
-                raise ValueError(f"{c} opens SSH to the whole internet; give your office/VPN range")
-        return out
+        return [_check_cidr(c) for c in v]
 
     @model_validator(mode="after")
     def _cross(self) -> StackSpec:
+        wide = admin_cidr_problem(self.admin_cidrs, self.insecure_allow_wide_admin_cidrs)
+        if wide:
+            raise ValueError(f"admin_cidrs: {wide}")
         names = [a.name for a in self.apps]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -266,9 +239,11 @@ class StackSpec(Model):
                     "network.nat: private instances need a NAT gateway (single or per-az) to install "
                     "packages"
                 )
-            routes = [(tuple(sorted(a.hostnames)), a.path_prefix) for a in self.apps]
-            if len(set(routes)) != len(routes):
-                raise ValueError("apps: two apps have the same hostnames and path_prefix")
+            conflicts = route_conflicts(
+                [Route(a.name, tuple(a.hostnames), a.path_prefix) for a in self.apps]
+            )
+            if conflicts:
+                raise ValueError(conflicts[0])
         else:
             if self.apps[0].os != "linux":
                 raise ValueError(
@@ -347,6 +322,20 @@ def _loc(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
     return path.lstrip(".") or "config"
 
 
+_TYPE_NAMES = {
+    "int_type": "a whole number (not a string or true/false)",
+    "bool_type": "true or false (not a string or number)",
+    "string_type": 'a string (quote numbers, e.g. "3.12")',
+    "list_type": "a list",
+    "dict_type": "a mapping",
+}
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 _SETTING_PREFIX = re.compile(r"^[a-z_][a-z0-9_.\-]*: ")
 
 
@@ -366,6 +355,8 @@ def parse_stack_spec(data: dict[str, Any]) -> StackSpec:
             elif err["type"] == "string_pattern_mismatch":
                 pattern = (err.get("ctx") or {}).get("pattern", "")
                 msg = f"{err.get('input')!r} is not in the allowed form {pattern}"
+            elif err["type"] in _TYPE_NAMES:
+                msg = f"must be {_TYPE_NAMES[err['type']]}, not {_short(err.get('input'))}"
             elif err["type"] == "literal_error":
                 msg = f"{err.get('input')!r} is not allowed; {msg[0].lower()}{msg[1:]}"
             # Cross-field rules already name their setting; keep the path relative to where it was raised.

@@ -8,16 +8,34 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from components.cidrs import allow_deny_problem
+
 SIZE_PATTERN = r"^[0-9]{1,6}[kmgKMG]?$"
+MIN_BODY, MAX_BODY = 1024, 10 * 1024**3
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def nginx_size_bytes(value: str) -> int:
+    """Bytes of an Nginx size such as `10m` (SIZE_PATTERN form)."""
+    unit = value[-1].lower() if value[-1].isalpha() else ""
+    return int(value[: len(value) - len(unit)]) * _UNITS[unit]
+
+
 HOSTNAME_PATTERN = re.compile(
     r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$"
 )
 
 
-class Model(BaseModel):
-    """Strict base: unknown keys are errors (a typo must not silently fall back to a default)."""
+# Strict: unknown keys are errors (a typo must not silently fall back to a default), and no type is
+# coerced into another (`request_timeout: true` is not 1 second, "30" is not 30). Pulumi's own
+# typing of config values is applied where the config is read (components/config.py).
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+class Model(BaseModel):
+    """Strict base of every config model."""
+
+    model_config = ConfigDict(**STRICT, populate_by_name=True)
 
 
 def _check_cidr(v: str) -> str:
@@ -42,12 +60,50 @@ class NginxSpec(Model):
         default_factory=list, description="If set, only these client CIDRs may connect."
     )
     deny_cidrs: list[Cidr] = Field(default_factory=list, description="Client CIDRs refused (403).")
+    max_connections_per_ip: int = Field(
+        100,
+        ge=1,
+        le=100000,
+        description="Requests one client IP may have in progress at once (Nginx `limit_conn`, "
+        "429 beyond; Linux tier). A browser uses 6 at most; an office behind one NAT more.",
+    )
     gzip: bool = Field(True, description="Compress text responses.")
 
     @field_validator("allow_cidrs", "deny_cidrs")
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
-        return [_check_cidr(c) for c in v]
+        out = [_check_cidr(c) for c in v]
+        if len(set(out)) != len(out):
+            raise ValueError("a CIDR is listed twice")
+        return out
+
+    @field_validator("deny_cidrs")
+    @classmethod
+    def _deny_world(cls, v: list[str]) -> list[str]:
+        world = [c for c in v if ipaddress.ip_network(c).prefixlen == 0]
+        if world:
+            raise ValueError(
+                f"{world[0]} refuses every client; to admit only some, list them in allow_cidrs"
+            )
+        return v
+
+    @field_validator("client_max_body_size")
+    @classmethod
+    def _body_size(cls, v: str) -> str:
+        size = nginx_size_bytes(v)
+        if not MIN_BODY <= size <= MAX_BODY:
+            raise ValueError(
+                f"{v!r} is outside 1k..10g (0 would switch Nginx's body limit off; more than 10g "
+                "is no web request)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _contradictions(self) -> NginxSpec:
+        problem = allow_deny_problem(self.allow_cidrs, self.deny_cidrs)
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 class Capacity(Model):

@@ -21,7 +21,7 @@ GUNICORN_KEEPALIVE = 75
 class TimeoutOverrides(BaseModel):
     """Explicit timeouts (seconds). Each defaults to the value derived from request_timeout."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     gunicorn: int | None = Field(None, ge=1, le=3600, description="Gunicorn worker timeout.")
     nginx_read: int | None = Field(None, ge=1, le=3600, description="Nginx proxy_read_timeout.")

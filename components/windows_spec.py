@@ -22,7 +22,7 @@ WAITRESS_SHUTDOWN_SECONDS = 5  # waitress waits this long for busy threads when 
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Installer(_Model):
