@@ -9,6 +9,7 @@ keys, whole sections replaced by junk.
 from __future__ import annotations
 
 import copy
+import ipaddress
 from typing import Any
 
 from hypothesis import strategies as st
@@ -57,6 +58,22 @@ JUNK: st.SearchStrategy[Any] = st.one_of(
 
 
 @st.composite
+def allow_deny(draw: st.DrawFn) -> dict[str, list[str]]:
+    """allow/deny lists that do not contradict: no allow range inside a deny range (it could never
+    match, the spec refuses it)."""
+    allow = draw(st.lists(PRIVATE_CIDRS, max_size=2, unique=True))
+    deny = draw(st.lists(PRIVATE_CIDRS, max_size=2, unique=True))
+    nets = [ipaddress.ip_network(a) for a in allow]
+    deny = [
+        d
+        for d in deny
+        if not any(a.version == (dn := ipaddress.ip_network(d)).version and a.subnet_of(dn)
+                   for a in nets)
+    ]  # fmt: skip
+    return {"allow_cidrs": allow, "deny_cidrs": deny}
+
+
+@st.composite
 def gunicorn(draw: st.DrawFn, request_timeout: int) -> dict[str, Any]:
     g: dict[str, Any] = {
         "workers": draw(st.one_of(st.just("auto"), st.integers(1, 8))),
@@ -102,8 +119,7 @@ def app_config(draw: st.DrawFn, name: str, request_timeout: int, edge: str) -> d
                 ),
                 "rate_limit_rps": draw(st.integers(1, 1000)),
                 "rate_limit_burst": draw(st.integers(0, 1000)),
-                "allow_cidrs": draw(st.lists(PRIVATE_CIDRS, max_size=2, unique=True)),
-                "deny_cidrs": draw(st.lists(PRIVATE_CIDRS, max_size=2, unique=True)),
+                **draw(allow_deny()),
                 "gzip": draw(st.booleans()),
             },
         },
@@ -144,8 +160,11 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
     apps = [draw(app_config(n, request_timeout, edge)) for n in names]
     if edge == "alb":
         # Distinct routes: the first app keeps its prefix, the others get their own.
+        # Their host names are the first app's, so each is more specific than the first one (a
+        # longer prefix on the same hosts) and the ALB's rule order separates them.
         for i, a in enumerate(apps[1:], start=1):
             a["path_prefix"] = f"/app{i}/"
+            a["hostnames"] = list(apps[0]["hostnames"])
     config: dict[str, Any] = {
         "environment": draw(NAMES),
         "production": draw(st.booleans()),
