@@ -16,7 +16,10 @@ def _bad_segments(segments: list[str]) -> list[str]:
 def check_relative_folder(value: str, what: str) -> str:
     """A folder relative to a base folder, normalised: `a/b`, never `..`, `/abs` or `a//b`."""
     if value.startswith("/") or "\\" in value:
-        raise ValueError(f"{value!r} must be a folder relative to {what}, not an absolute path")
+        raise ValueError(
+            f"{value!r} must be a folder relative to {what} with / between names (not absolute, "
+            "no backslash)"
+        )
     bad = _bad_segments(value.split("/"))
     if bad:
         raise ValueError(
@@ -34,7 +37,7 @@ def check_url_path(value: str, *, trailing_slash: bool) -> str:
         raise ValueError(f"{value!r} must be a plain path (no %-encoding or backslash)")
     if trailing_slash and not value.endswith("/"):
         raise ValueError(f"{value!r} must end with / (e.g. /static/)")
-    inner = value.strip("/")
+    inner = value[1:].removesuffix("/")
     if not inner:
         return value
     bad = _bad_segments(inner.split("/"))

@@ -317,6 +317,8 @@ def _loc(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
             path += f".{label}" if label else f"[{item}]"
             node = entry
         elif isinstance(item, str) and "[" not in item and not item.startswith("function-"):
+            if node is not None and not isinstance(node, dict | list):
+                continue  # a union member's tag (`int` of `int | Literal['auto']`), not a key
             path += f".{item}"
             node = node.get(item) if isinstance(node, dict) else None
     return path.lstrip(".") or "config"
@@ -344,11 +346,13 @@ def parse_stack_spec(data: dict[str, Any]) -> StackSpec:
     try:
         return StackSpec.model_validate(data)
     except ValidationError as e:
-        lines = []
+        lines: dict[str, list[str]] = {}
         for err in e.errors(include_url=False):
             msg = err["msg"].removeprefix("Value error, ")
             where = _loc(tuple(err["loc"]), data)
-            if err["type"] == "extra_forbidden":
+            if err["type"] == "missing":
+                msg = "is required (it has no default; see the config reference)"
+            elif err["type"] == "extra_forbidden":
                 msg = "unknown setting (check the spelling; see the config reference)"
             elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
                 msg = f"must be a mapping of settings, not {err.get('input')!r}"
@@ -362,10 +366,11 @@ def parse_stack_spec(data: dict[str, Any]) -> StackSpec:
             # Cross-field rules already name their setting; keep the path relative to where it was raised.
             if _SETTING_PREFIX.match(msg):
                 where = "" if where == "config" else where + "."
-                lines.append(f"{where}{msg}")
+                lines.setdefault(f"{where}{msg}", [])
             else:
-                lines.append(f"{where}: {msg}")
-        raise SpecError(lines) from None
+                lines.setdefault(f"{where}:", []).append(msg)
+        # One line per setting: the members of a union (`int | 'auto'`) each report on their own.
+        raise SpecError([f"{k} {' | '.join(v)}" if v else k for k, v in lines.items()]) from None
 
 
 def check_secret_values(spec: StackSpec, available: dict[str, set[str]]) -> None:

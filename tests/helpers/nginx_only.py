@@ -32,7 +32,7 @@ from tests.helpers.tools import require_tool
 class _StubHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         delay = float(self.headers.get("X-Stub-Delay", "0") or 0)
         if delay:
             time.sleep(min(delay, 10))
