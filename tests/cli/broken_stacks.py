@@ -32,10 +32,7 @@ def damaged(path: tuple[Any, ...], value: Any) -> str:
     config = copy.deepcopy(BASE)
     node: Any = config
     for key in path[:-1]:
-        if isinstance(node, dict):
-            node = node.setdefault(key, {})
-        else:
-            node = node[key]
+        node = node.setdefault(key, {}) if isinstance(node, dict) else node[key]
     node[path[-1]] = value
     return stack_text(config)
 
