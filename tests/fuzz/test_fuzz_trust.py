@@ -155,7 +155,13 @@ def test_no_file_outside_the_app_and_no_location_for_a_denied_client(
             leaked
         )
         # A denied client: 403 on every location (health, static, app), on each listener.
-        paths = [app.health_path, app.static.url + "hello.txt", app.static.url, "/", "/x/y"]
+        paths = [
+            app.health_path,
+            app.static.url + "hello.txt",
+            app.static.url + "nope.txt",
+            "/",
+            "/x/y",
+        ]
         urls = [site.url(p) for p in paths]
         if site.https:
             urls += [f"http://127.0.0.1:{site.layout.http_port}{p}" for p in paths]
