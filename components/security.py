@@ -13,6 +13,8 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from components.cidrs import admin_cidr_problem
+
 WORLD_V4 = "0.0.0.0/0"
 WORLD_V6 = "::/0"
 
@@ -34,6 +36,11 @@ class SecurityGroups(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SecurityGroupsArgs, opts: ResourceOptions | None = None
     ) -> None:
+        # Also for stacks that build the args themselves (no StackSpec): the union of the admin
+        # ranges is never the whole internet. The width bound and its opt-in live in the spec.
+        world = admin_cidr_problem(args.admin_cidrs, allow_wide=True)
+        if world:
+            raise ValueError(f"SecurityGroupsArgs.admin_cidrs: {world}")
         super().__init__("webstack:security:SecurityGroups", name, None, opts)
         self._name = name
         self._tags = args.tags

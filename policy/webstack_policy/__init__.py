@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import compute, iam, loadbalancing, network, userdata
+from . import admin_ranges, compute, iam, loadbalancing, network, userdata
 
 POLICIES: list[Any] = [
     *compute.POLICIES,
     *network.POLICIES,
+    *admin_ranges.POLICIES,
     *loadbalancing.POLICIES,
     *iam.POLICIES,
     *userdata.POLICIES,

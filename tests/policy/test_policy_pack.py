@@ -123,6 +123,14 @@ def capture_id(name: str) -> str:
     raise KeyError(name)
 
 
+def _both(*mutations: Callable[[list[Resource]], None]) -> Callable[[list[Resource]], None]:
+    def mutate(rs: list[Resource]) -> None:
+        for m in mutations:
+            m(rs)
+
+    return mutate
+
+
 def _world_rule(port: int | None, sg: str, cidr: str = "0.0.0.0/0", name: str = "bad-rule", **kw):
     def mutate(rs: list[Resource]) -> None:
         inputs: dict[str, Any] = {
@@ -231,6 +239,17 @@ BAD_CASES: list[tuple[str, str, Callable[[list[Resource]], None], dict[str, Any]
     ("sg-world-ingress-http-only", "dev", _world_rule(None, "sg-edge", "::/0"), {}),
     ("sg-no-world-admin-ports", "dev", _world_rule(22, "sg-edge"), {}),
     ("sg-no-world-admin-ports", "prod", _world_rule(3389, "app-", "::/0"), {}),
+    (
+        "sg-admin-ranges-bounded",
+        "dev",
+        _both(
+            _world_rule(22, "sg-edge", "0.0.0.0/1", name="half-a"),
+            _world_rule(22, "sg-edge", "128.0.0.0/1", name="half-b"),
+        ),
+        {},
+    ),
+    ("sg-admin-ranges-bounded", "prod", _world_rule(22, "app-", "8.0.0.0/8"), {}),
+    ("sg-admin-ranges-bounded", "prod", _world_rule(3389, "app-", "2001:db8::/32"), {}),
     ("sg-rules-described", "prod", _set(INGRESS, "description", _DELETE, "from-alb"), {}),
     ("sg-rules-described", "dev", _set(INGRESS, "description", "  ", "443-v4"), {}),
     ("sg-no-mixed-inline-rules", "prod", _inline_and_separate, {}),
@@ -379,6 +398,17 @@ def test_enforcement_level_is_configurable_per_policy() -> None:
     assert {v.level for v in nested if v.policy == "imdsv2-required"} == {"advisory"}
     disabled = run("prod", BAD_IMDS, config={"imdsv2-required": "disabled"})
     assert not [v for v in disabled if v.policy == "imdsv2-required"]
+
+
+def test_wide_admin_ranges_need_the_policy_opt_in_too() -> None:
+    """A /8 of public SSH sources passes only when the policy config raises the bound (the spec's
+    insecure_allow_wide_admin_cidrs has its twin here)."""
+    wide = _world_rule(22, "app-", "8.0.0.0/8")
+    assert any(v.policy == "sg-admin-ranges-bounded" for v in run("prod", wide))
+    raised = {"sg-admin-ranges-bounded": {"maxPublicAdminAddressesV4": 2**24}}
+    assert not [
+        v for v in run("prod", wide, config=raised) if v.policy == "sg-admin-ranges-bounded"
+    ]
 
 
 def test_deletion_protection_only_in_production() -> None:

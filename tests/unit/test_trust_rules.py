@@ -1,0 +1,124 @@
+"""The pure trust rules, table-driven: which app routes the ALB can separate, which paths stay
+inside their app, how wide admin ranges are, and how Pulumi's config typing reaches the spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from components.cidrs import admin_cidr_problem, allow_deny_problem, public_addresses
+from components.config import pulumi_top_level, read_stack_file
+from components.paths import check_relative_folder, check_url_path
+from components.routes import Route, route_conflicts
+from components.security import SecurityGroups, SecurityGroupsArgs
+from components.spec import parse_stack_spec
+
+A, B = "a.example.com", "b.example.com"
+ROUTES = [
+    # (apps as (hosts, prefix), the ALB can separate them)
+    ([((), "/"), ((), "/api/")], True),  # nested prefix on any host: the API wins its prefix
+    ([((A,), "/"), ((A,), "/api/")], True),  # the same on one host
+    ([((A,), "/"), ((), "/")], True),  # host-specific app beside a catch-all
+    ([((A,), "/"), ((B,), "/")], True),  # disjoint hosts
+    ([((), "/a/"), ((), "/b/")], True),  # disjoint prefixes
+    ([((A,), "/api/"), ((A, B), "/")], True),  # fewer hosts and a longer prefix
+    ([(("x." + A,), "/"), (("*.b.example.com",), "/")], True),
+    ([((A,), "/"), ((A, B), "/")], False),  # issue 12: [a] and [a, b]
+    ([((), "/"), ((), "/")], False),  # two catch-alls
+    ([(("*.example.com",), "/"), ((A,), "/")], False),  # both host-restricted: order by name
+    ([((A,), "/"), ((), "/api/")], False),  # host on one side, path on the other
+    ([(("*.example.com",), "/"), (("*.a.example.com",), "/")], False),
+    ([((A,), "/x/"), ((A,), "/x/")], False),
+]
+
+
+@pytest.mark.parametrize(("apps", "separable"), ROUTES)
+def test_route_conflicts(apps: list[tuple[tuple[str, ...], str]], separable: bool) -> None:
+    routes = [Route(f"app{i}", hosts, prefix) for i, (hosts, prefix) in enumerate(apps)]
+    problems = route_conflicts(routes)
+    assert (not problems) == separable, problems
+    if problems:
+        assert "app0" in problems[0] and "app1" in problems[0], "both apps are named"
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("static", True), ("web/static", True), ("a.b/c-d_e", True), ("..", False),
+     ("../etc", False), ("a/../../b", False), ("/etc", False), ("./a", False), ("a//b", False),
+     ("a/", False), (".hidden", False), ("a\\..\\b", False), ("", False)],
+)  # fmt: skip
+def test_relative_folders(value: str, ok: bool) -> None:
+    if ok:
+        assert check_relative_folder(value, "x") == value
+    else:
+        with pytest.raises(ValueError):
+            check_relative_folder(value, "x")
+
+
+@pytest.mark.parametrize(
+    ("value", "slash", "ok"),
+    [("/static/", True, True), ("/", True, True), ("/a/b/", True, True), ("/healthz", False, True),
+     ("/health/", False, True), ("/-/ready", False, True), ("/../", True, False),
+     ("/a/../", True, False), ("//a/", True, False), ("/a//b", False, False), ("/./", True, False),
+     ("/%2e%2e/", True, False), ("/a", True, False), ("a/", True, False), ("/a\\b", False, False)],
+)  # fmt: skip
+def test_url_paths(value: str, slash: bool, ok: bool) -> None:
+    if ok:
+        assert check_url_path(value, trailing_slash=slash) == value
+    else:
+        with pytest.raises(ValueError):
+            check_url_path(value, trailing_slash=slash)
+
+
+def test_public_addresses_leave_out_private_ranges() -> None:
+    assert public_addresses(["10.0.0.0/8"], 4) == 0
+    assert public_addresses(["10.0.0.0/7"], 4) == 2**24  # 11.0.0.0/8
+    assert public_addresses(["0.0.0.0/1", "128.0.0.0/1"], 4) > 2**31
+    assert public_addresses(["fd00::/8", "2001:db8::/48"], 6) == 2**80
+
+
+def test_wide_admin_ranges_opt_in_but_never_the_world() -> None:
+    assert admin_cidr_problem(["8.0.0.0/8"], allow_wide=False)
+    assert admin_cidr_problem(["8.0.0.0/8"], allow_wide=True) is None
+    assert admin_cidr_problem(["0.0.0.0/1", "128.0.0.0/1"], allow_wide=True)
+
+
+def test_allow_inside_deny_is_a_contradiction_but_deny_inside_allow_is_not() -> None:
+    assert allow_deny_problem(["10.1.0.0/16"], ["10.0.0.0/8"])
+    assert allow_deny_problem(["10.0.0.0/8"], ["10.1.0.0/16"]) is None
+    assert allow_deny_problem(["10.0.0.0/8"], ["fd00::/8"]) is None
+
+
+def test_security_groups_refuse_the_world_without_a_spec() -> None:
+    """A consumer building SecurityGroupsArgs itself (examples/consumer) is held too."""
+    args = SecurityGroupsArgs(
+        vpc_id="vpc-1", edge_mode="alb", apps={"a": "linux"},
+        admin_cidrs=["0.0.0.0/1", "128.0.0.0/1"],
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="whole internet"):
+        SecurityGroups("sg", args)
+
+
+# -- Pulumi's typing of config values ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "seen"),
+    [("30", 30), ("true", True), ("dev", "dev"), (30, 30), ('["10.0.0.0/8"]', ["10.0.0.0/8"]),
+     ({"mode": "alb"}, {"mode": "alb"})],
+)  # fmt: skip
+def test_top_level_values_as_the_program_reads_them(value: object, seen: object) -> None:
+    assert pulumi_top_level(value) == seen
+
+
+def test_a_stack_written_by_pulumi_config_set_stays_valid(tmp_path: Path) -> None:
+    """`pulumi config set webstack:request_timeout 30` writes the string "30"; strict models must
+    still accept it (the program reads it back as JSON), while a nested "30" stays a string."""
+    stack = tmp_path / "Pulumi.t.yaml"
+    stack.write_text(
+        "config:\n  webstack:request_timeout: '45'\n  webstack:production: 'false'\n"
+        "  webstack:edge: {mode: nginx}\n  webstack:network: {nat: none}\n"
+        "  webstack:apps:\n    - {name: a, framework: flask, wsgi: 'app:app'}\n"
+    )
+    raw, _ = read_stack_file(stack)
+    spec = parse_stack_spec(raw)
+    assert spec.request_timeout == 45 and spec.production is False
