@@ -206,6 +206,15 @@ class LocalLinuxSite:
         self._stop_master(n)
         self._start_master(n)
 
+    def exited_masters(self) -> dict[int, int]:
+        """Masters whose main process has exited: {n: exit status} (negative: killed by signal)."""
+        return {n: p.returncode for n, p in self._masters.items() if p.poll() is not None}
+
+    @property
+    def nginx_exit(self) -> int | None:
+        """Nginx's exit status once it has died (None while it runs or before it started)."""
+        return self._nginx.poll() if self._nginx is not None else None
+
     def unit(self, n: int) -> ServiceUnit:
         """Instance n of the rendered template unit, as systemd reads it."""
         name = self.layout.unit_name(self.app.name).replace("@.", f"@{n}.")

@@ -81,14 +81,16 @@ def run_local(
             failed = [c for c in checks if not c.ok]
             if serve and started:
                 # Ctrl-C from here on is the normal way to stop serving, even mid-print.
+                gave_up: tuple[str, str] | None = None
                 with contextlib.suppress(KeyboardInterrupt):
                     print("serving (Ctrl-C stops every process):")
                     for app, site in started:
                         print(f"  {app.name}: {_entry_url(spec, site, app)}")
                     print(f"  logs: {root}", flush=True)
-                    while True:
-                        time.sleep(3600)
+                    gave_up = _supervise(started, out)
                 print()
+                if gave_up is not None:
+                    failed.append(Check(gave_up[0], "serve", "-", None, None, False, gave_up[1]))
             out.say(f"stopping {len(started)} site(s)")
     except KeyboardInterrupt:
         interrupted = True
@@ -110,7 +112,30 @@ def run_local(
         f"smoke checks: {passed} passed, {len(checks) - passed - skipped} failed"
         + (f", {skipped} skipped" if skipped else "")
     )
+    for c in failed:
+        if c.name == "serve":
+            print(f"serving stopped: {c.app}: {c.detail}")
     return 3 if failed else 0
+
+
+def _supervise(started: list[tuple[AppSpec, Any]], out: Console) -> tuple[str, str] | None:
+    """Serve until Ctrl-C, restarting what systemd would restart; (app, why) when it gives up."""
+    from components.local_supervise import Supervisor
+    from components.systemd_unit import SiteError
+
+    supervisors = [
+        (app, Supervisor(site, lambda m, a=app.name: out.say(f"{a}: {m}")))
+        for app, site in started
+        if hasattr(site, "exited_masters")  # the Linux sites (Windows stand-ins: not yet)
+    ]
+    while True:
+        time.sleep(1.0)
+        for app, supervisor in supervisors:
+            try:
+                supervisor.check()
+            except SiteError as error:
+                out.say(f"{app.name}: FAILED while serving: {error}")
+                return app.name, str(error)
 
 
 # -- apps, tools, venvs --------------------------------------------------------------------------

@@ -41,6 +41,8 @@ class ServiceUnit:
     runtime_directory_mode: int
     stop_timeout: float
     notify: bool
+    restart: str = "no"  # Restart=: `always` restarts the main process whenever it exits
+    restart_sec: float = 0.1  # RestartSec= (systemd's default 100ms)
 
 
 def parse_unit(text: str, unit_name: str) -> ServiceUnit:
@@ -99,6 +101,8 @@ def parse_unit(text: str, unit_name: str) -> ServiceUnit:
         runtime_directory_mode=int(values.get("RuntimeDirectoryMode", "0755"), 8),
         stop_timeout=_seconds(values.get("TimeoutStopSec", "90")),
         notify=values.get("Type", "simple") == "notify",
+        restart=values.get("Restart", "no"),
+        restart_sec=_seconds(values.get("RestartSec", "100ms")),
     )
 
 

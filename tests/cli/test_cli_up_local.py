@@ -120,6 +120,56 @@ def test_serve_keeps_running_until_interrupted() -> None:
     assert _processes_under(workdir) == []
 
 
+def _gunicorn_masters(parent: int) -> list[int]:
+    """Children of `parent` that are Gunicorn masters (the local site starts them directly)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            cmd = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"gunicorn" in cmd:
+            found.append(int(proc.name))
+    return found
+
+
+def test_serve_restarts_a_master_killed_with_sigkill() -> None:
+    """Issue 12: a master killed with -9 stayed dead (every request 502) under a "passed" table.
+    Now it is restarted as systemd's Restart=always would, and the restart is reported."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "components", "up", "--local", "--stack", "dev", "--venv",
+         "current", "--serve"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith("  logs:"):
+                break
+        masters = _gunicorn_masters(proc.pid)
+        assert masters, "no gunicorn master found:\n" + "".join(seen)
+        os.kill(masters[0], signal.SIGKILL)
+        for line in proc.stdout:
+            seen.append(line)
+            if "restarted" in line:
+                break
+        assert "killed by SIGKILL" in "".join(seen), "".join(seen)
+        assert len(_gunicorn_masters(proc.pid)) == len(masters), "the master is back"
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, "".join(seen) + rest
+
+
 def test_unknown_app_is_a_config_problem() -> None:
     result = run_module("up", "--local", "--stack", "dev", "--app", "nosuch")
     assert result.code == 1

@@ -171,3 +171,40 @@ def test_limit_conn_per_client(guarded: LocalLinuxSite) -> None:
         t.join(15)
     assert results == [200] * CONN_LIMIT, results
     assert get(guarded, "/", CLIENT).status == 200, "the limit frees up when requests end"
+
+
+# -- local supervision (`up --local --serve`) ----------------------------------------------------
+def test_a_killed_master_is_restarted_like_systemd_and_a_dead_nginx_is_reported() -> None:
+    """kill -9 of a Gunicorn master: the supervisor restarts it after RestartSec (Restart=always
+    in the rendered unit) and the site answers again. Nginx killed: nothing restarts it (as on
+    the VM), so supervision gives up with the reason."""
+    import os
+    import signal
+
+    from components.local_supervise import Supervisor
+    from components.systemd_unit import SiteError
+
+    for site in _site({}):
+        events: list[str] = []
+        now = [0.0]
+        supervisor = Supervisor(site, events.append, clock=lambda: now[0])
+        old = site.master_pid(1)
+        os.kill(old, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not site.exited_masters() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        supervisor.check()
+        assert events == ["gunicorn master 1 killed by SIGKILL"], events
+        assert site.exited_masters(), "restarted before RestartSec"
+        now[0] += site.unit(1).restart_sec
+        supervisor.check()
+        assert site.master_pid(1) != old and not site.exited_masters(), events
+        assert "restarted" in events[-1], events
+        assert get(site, site.app.health_path, "127.0.0.1").status == 200
+        assert site.nginx_pid is not None
+        os.kill(site.nginx_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while site.nginx_exit is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(SiteError, match="nginx killed by SIGKILL"):
+            supervisor.check()

@@ -122,3 +122,49 @@ def test_a_stack_written_by_pulumi_config_set_stays_valid(tmp_path: Path) -> Non
     raw, _ = read_stack_file(stack)
     spec = parse_stack_spec(raw)
     assert spec.request_timeout == 45 and spec.production is False
+
+
+# -- local supervision: systemd's start limit ------------------------------------------------------
+class _DyingSite:
+    """A site whose master 1 is dead whenever asked: restarts are counted, never succeed."""
+
+    nginx_exit = None
+
+    def __init__(self, restart: str = "always") -> None:
+        self.restarts = 0
+        self._restart = restart
+
+    def exited_masters(self) -> dict[int, int]:
+        return {1: -9}
+
+    def unit(self, n: int):  # type: ignore[no-untyped-def]
+        from types import SimpleNamespace
+
+        return SimpleNamespace(name="webstack-a@1.service", restart=self._restart, restart_sec=0.1)
+
+    def restart_master(self, n: int) -> None:
+        self.restarts += 1
+
+    def master_pid(self, n: int) -> int:
+        return 1000 + self.restarts
+
+
+def test_supervisor_gives_up_at_systemds_start_limit() -> None:
+    from components.local_supervise import START_LIMIT_BURST, Supervisor
+    from components.systemd_unit import SiteError
+
+    site, now, events = _DyingSite(), [0.0], []
+    supervisor = Supervisor(site, events.append, clock=lambda: now[0])
+    with pytest.raises(SiteError, match="start limit"):
+        for _ in range(50):
+            now[0] += 0.2
+            supervisor.check()
+    assert site.restarts == START_LIMIT_BURST
+
+
+def test_supervisor_respects_restart_no() -> None:
+    from components.local_supervise import Supervisor
+    from components.systemd_unit import SiteError
+
+    with pytest.raises(SiteError, match="Restart=no"):
+        Supervisor(_DyingSite("no"), lambda m: None).check()
