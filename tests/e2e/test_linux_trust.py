@@ -184,7 +184,9 @@ def test_a_killed_master_is_restarted_like_systemd_and_a_dead_nginx_is_reported(
     from components.local_supervise import Supervisor
     from components.systemd_unit import SiteError
 
-    for site in _site({}):
+    sites = _site({})
+    site = next(sites)
+    try:
         events: list[str] = []
         now = [0.0]
         supervisor = Supervisor(site, events.append, clock=lambda: now[0])
@@ -208,3 +210,5 @@ def test_a_killed_master_is_restarted_like_systemd_and_a_dead_nginx_is_reported(
             time.sleep(0.05)
         with pytest.raises(SiteError, match="nginx killed by SIGKILL"):
             supervisor.check()
+    finally:
+        sites.close()  # stops the site
