@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.security_report import SECURITY
+
 if TYPE_CHECKING:
     from bench.reliability import Figures
 
@@ -140,6 +142,7 @@ def write_report(results: dict[str, Figures], path: Path, command: str) -> None:
             "## Findings and fixes",
             "",
             FINDINGS,
+            SECURITY,
         ]
     )
     path.parent.mkdir(parents=True, exist_ok=True)
