@@ -50,7 +50,9 @@ Cidr = Annotated[str, Field(description="An IPv4/IPv6 CIDR block")]
 
 class NginxSpec(Model):
     client_max_body_size: str = Field(
-        "10m", pattern=SIZE_PATTERN, description="Largest request body, nginx size (e.g. 10m)."
+        "10m",
+        pattern=SIZE_PATTERN,
+        description="Largest request body, nginx size from 1k to 10g (e.g. 10m).",
     )
     rate_limit_rps: int = Field(
         50, ge=1, le=100000, description="Requests per second per client IP (429 beyond)."

@@ -115,7 +115,7 @@ def app_config(draw: st.DrawFn, name: str, request_timeout: int, edge: str) -> d
             "gunicorn": draw(gunicorn(request_timeout)),
             "nginx": {
                 "client_max_body_size": draw(
-                    st.from_regex(r"[1-9][0-9]{0,3}[kmKM]?", fullmatch=True)
+                    st.from_regex(r"[1-9][0-9]{0,3}[kmKM]", fullmatch=True)
                 ),
                 "rate_limit_rps": draw(st.integers(1, 1000)),
                 "rate_limit_burst": draw(st.integers(0, 1000)),
