@@ -1,11 +1,14 @@
 """Pure check that no two apps on one ALB can claim the same request.
 
-An app matches a request when its host names match the Host header (no host names: any host; the
-ALB compares host names case-insensitively, and `*.example.com` matches any name ending in
-`.example.com`) and the path starts with its path prefix. The ALB evaluates rules in priority
-order and the first match wins (AWS: "Listener rules for your Application Load Balancer", rule
-priority). webstack orders rules longer path prefix first, then host-restricted before any-host
-(components/edge.py). So two apps that can match one request are fine only when one of them is
+An app matches a request when its host names match the Host header (no host names: any host) and
+the path starts with its path prefix. Host conditions compare case-insensitively and `*` matches
+0 or more characters (AWS CloudFormation, ListenerRule HostHeaderConfig: "The comparison is case
+insensitive"), so `*.example.com` matches every name ending in `.example.com`; path patterns are
+case-sensitive. "Rules are evaluated in priority order, from the lowest value to the highest
+value" and the first match wins (https://docs.aws.amazon.com/elasticloadbalancing/latest/
+application/listener-rules.html). webstack orders rules longer path prefix first, then
+host-restricted before any-host (components/edge.py; `sort_key` mirrors it and a unit test keeps
+the two equal). So two apps that can match one request are fine only when one of them is
 strictly more specific in a way that order expresses: its requests are a subset of the other's,
 and it sorts first. Then the more specific app gets exactly its own requests and the other one
 the rest (`/api/` inside `/` on the same host: the API wins its prefix, the site keeps the rest).

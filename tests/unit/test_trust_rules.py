@@ -168,3 +168,33 @@ def test_supervisor_respects_restart_no() -> None:
 
     with pytest.raises(SiteError, match="Restart=no"):
         Supervisor(_DyingSite("no"), lambda m: None).check()
+
+
+# -- the route check's idea of rule order is the ALB's real one -----------------------------------
+def test_route_order_matches_the_listener_rule_priorities(tmp_path: Path) -> None:
+    """routes.sort_key must be the order components/edge.py gives the listener rules, or the
+    overlap check would accept pairs the ALB sends to the wrong app."""
+    from components.mocks import build_webstack, run_under_mocks
+    from components.routes import sort_key
+
+    base = {"framework": "flask", "wsgi": "app:app", "source": {"path": "examples/flask_app"}}
+    apps = [
+        {**base, "name": "site"},
+        {**base, "name": "shop", "hostnames": [A]},
+        {**base, "name": "shopapi", "hostnames": [A], "path_prefix": "/api/"},
+        {**base, "name": "blog", "hostnames": [B]},
+        {**base, "name": "blogx", "hostnames": [B], "path_prefix": "/x/"},
+    ]
+    spec = parse_stack_spec({"environment": "t", "edge": {"mode": "alb"}, "apps": apps})
+    mocks, _ = run_under_mocks(build_webstack(spec, {}, Path.cwd(), tmp_path))
+    priority = {
+        r.name.removesuffix("-rule").rsplit("-", 1)[-1]: r.inputs["priority"]
+        for r in mocks.resources
+        if r.type == "aws:lb/listenerRule:ListenerRule"
+    }
+    assert set(priority) == {a["name"] for a in apps}, priority
+    routes = [Route(a.name, tuple(a.hostnames), a.path_prefix) for a in spec.apps]
+    for a in routes:
+        for b in routes:
+            if sort_key(a) < sort_key(b):
+                assert priority[a.app] < priority[b.app], (a, b, priority)
