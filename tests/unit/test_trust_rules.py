@@ -198,3 +198,10 @@ def test_route_order_matches_the_listener_rule_priorities(tmp_path: Path) -> Non
         for b in routes:
             if sort_key(a) < sort_key(b):
                 assert priority[a.app] < priority[b.app], (a, b, priority)
+
+
+def test_the_security_table_in_the_docs_is_the_generators() -> None:
+    from bench.security_report import SECURITY
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text()
+    assert SECURITY in doc, "docs/reliability.md: paste bench/security_report.py's SECURITY"
