@@ -12,6 +12,7 @@ from pulumi import Input, Output, ResourceOptions
 
 from components.artifacts import ArtifactStore, ArtifactStoreArgs
 from components.edge import Alb, AlbArgs, AlbRoute
+from components.iam_plan import ssm_scope
 from components.linux_tier import LinuxWebTier, LinuxWebTierArgs
 from components.network import Network, NetworkArgs
 from components.security import SecurityGroups, SecurityGroupsArgs
@@ -153,6 +154,10 @@ class WebStack(pulumi.ComponentResource):
             project_root=args.project_root,
             build_dir=args.build_dir,
             tags=tags,
+            # Parameters scoped by project, stack and this WebStack: no clash between two of them.
+            ssm_scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), name),
+            # First boot needs egress (NAT routes), its listener rule and target group.
+            boot_after=[network, *([alb] if alb else [])],
         )
         if app.os == "windows":
             return WindowsWebTier(
