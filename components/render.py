@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from components.layout import HostLayout
-from components.network_plan import plan_subnets
+from components.network_plan import public_range
 from components.sizing import auto_workers, vcpus_of
 from components.spec import AppSpec, SpecError, StackSpec
 
@@ -87,8 +87,9 @@ def trusted_proxies(spec: StackSpec, layout: HostLayout) -> list[str]:
     net = spec.network
     if net.existing is not None:
         return [net.existing.vpc_cidr]
-    # The ALB's nodes live in the public subnets only: trust nothing else in the VPC.
-    return [p.public_cidr for p in plan_subnets(net.cidr, net.az_count)]
+    # The ALB's nodes live in the public subnets only: trust nothing else in the VPC. Which AZs
+    # (so which public blocks) is known only in the cloud: trust the public half of the VPC.
+    return [public_range(net.cidr)]
 
 
 def static_root(app: AppSpec, layout: HostLayout) -> PurePosixPath | None:

@@ -57,7 +57,9 @@ class WebStack(pulumi.ComponentResource):
         )
         store = ArtifactStore(
             f"{name}-artifacts",
-            ArtifactStoreArgs(force_destroy=not spec.production, tags=tags),
+            ArtifactStoreArgs(
+                force_destroy=not spec.production, keep_on_destroy=spec.production, tags=tags
+            ),
             child,
         )
         hostnames = sorted({h for a in spec.apps for h in a.hostnames})
