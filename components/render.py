@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from components import iam_plan
 from components.layout import HostLayout
 from components.network_plan import public_range
 from components.sizing import auto_workers, vcpus_of
@@ -67,8 +68,17 @@ class CloudRefs:
     tls_cert_pem: str | None = None
 
 
-def ssm_prefix(environment: str, app: str) -> str:
-    return f"/webstack/{environment}/{app}"
+def ssm_prefix(
+    environment: str, app: str, project: str = "webstack", stack: str | None = None
+) -> str:
+    """The app's SSM path as `build_stack` deploys it, for offline tooling (render, rehearsal).
+
+    A deployed stack computes it once in `fleet.stage_app` from the Pulumi project, the stack and
+    the WebStack's name (`webstack-<environment>`); the stack defaults to the environment, as the
+    environment defaults to the stack name.
+    """
+    scope = iam_plan.ssm_scope(project, stack or environment, f"webstack-{environment}")
+    return iam_plan.ssm_prefix(scope, app)
 
 
 def gunicorn_workers(app: AppSpec, layout: HostLayout) -> int:
