@@ -214,17 +214,7 @@ class VmFleet(pulumi.ComponentResource):
                 iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
                 vpc_security_group_ids=args.security_group_ids,
                 metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(**metadata),
-                block_device_mappings=[
-                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                        device_name=root_device_name(args.image),
-                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                            volume_size=args.root_volume_gb,
-                            volume_type="gp3",
-                            encrypted="true",
-                            delete_on_termination="true",
-                        ),
-                    )
-                ],
+                block_device_mappings=[_root_device_mapping(args)],
                 monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
                 user_data=args.user_data_base64,
                 update_default_version=True,
@@ -289,35 +279,41 @@ class VmFleet(pulumi.ComponentResource):
                 )
             self.asg_name = group.name
         else:
-            ami = (
-                Output.from_input(args.image)
-                if args.image.startswith("ami-")
-                else aws.ssm.get_parameter_output(
-                    name=image.removeprefix("resolve:ssm:"),
-                    opts=pulumi.InvokeOutputOptions(parent=self),
-                ).insecure_value
+            # The image and root disk come from a launch template that EC2 resolves at launch
+            # (`resolve:ssm:`): a newer public AMI changes no input, so it never replaces the VM,
+            # and the VM that a new user data replaces boots the newest AMI. An `ami` input with
+            # ignore_changes kept the first AMI forever: the engine reuses the old input even
+            # for a replacement (pulumi/pulumi#2657). Not `ami="resolve:ssm:..."` on the
+            # instance: with a root_block_device the provider looks that string up as an AMI ID
+            # (hashicorp/terraform-provider-aws#43488, ec2_instance.go findRootDeviceName), so
+            # the root disk is set in the template, where the ASG path already sets it.
+            boot_image = aws.ec2.LaunchTemplate(
+                f"{name}-image",
+                image_id=image,
+                metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(**metadata),
+                block_device_mappings=[_root_device_mapping(args)],
+                update_default_version=True,
+                tags=args.tags,
+                opts=child,
             )
             instance = aws.ec2.Instance(
                 f"{name}-vm",
-                ami=ami,
+                # An explicit version: a new one (image or disk changed) replaces the instance
+                # (ec2_instance.go CustomizeDiff, ForceNew("launch_template.0.version")).
+                launch_template=aws.ec2.InstanceLaunchTemplateArgs(
+                    id=boot_image.id, version=boot_image.latest_version.apply(str)
+                ),
                 instance_type=args.instance_type,
                 subnet_id=Output.from_input(args.subnet_ids).apply(lambda ids: ids[0]),
                 vpc_security_group_ids=args.security_group_ids,
                 iam_instance_profile=profile.name,
                 metadata_options=aws.ec2.InstanceMetadataOptionsArgs(**metadata),
-                root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
-                    volume_size=args.root_volume_gb,
-                    volume_type="gp3",
-                    encrypted=True,
-                    delete_on_termination=True,
-                ),
                 monitoring=True,
                 user_data_base64=args.user_data_base64,
                 user_data_replace_on_change=True,
                 # The one instance the internet may reach directly (policies key on this tag).
                 tags={**args.tags, "Name": name, "webstack:role": "edge"},
-                # A newer public AMI must not replace a running VM on an unrelated `pulumi up`.
-                opts=ResourceOptions.merge(boots, ResourceOptions(ignore_changes=["ami"])),
+                opts=boots,
             )
             # "EIP may require IGW to exist prior to association" (terraform-provider-aws,
             # website/docs/r/eip.html.markdown): the inherited depends_on holds the network.
@@ -336,6 +332,19 @@ class VmFleet(pulumi.ComponentResource):
                 "public_ip": self.public_ip,
             }
         )
+
+
+def _root_device_mapping(args: VmFleetArgs) -> aws.ec2.LaunchTemplateBlockDeviceMappingArgs:
+    """The encrypted gp3 root disk, for both launch templates."""
+    return aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+        device_name=root_device_name(args.image),
+        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+            volume_size=args.root_volume_gb,
+            volume_type="gp3",
+            encrypted="true",
+            delete_on_termination="true",
+        ),
+    )
 
 
 def _depends_on(opts: ResourceOptions | None) -> list[pulumi.Resource]:

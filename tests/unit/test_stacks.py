@@ -57,8 +57,11 @@ def test_disks_encrypted(stack: tuple[str, Graph]) -> None:
                 f"{r.name}: unencrypted EBS leaks data at rest"
             )
             assert bdm["ebs"]["volumeType"] == "gp3"
+    templates = {r.id for r in g.of("aws:ec2/launchTemplate:LaunchTemplate")}
     for r in g.of("aws:ec2/instance:Instance"):
-        assert r.inputs["rootBlockDevice"]["encrypted"] is True, f"{r.name}: unencrypted root"
+        # The edge VM boots from a template (checked above) and sets no root device of its own.
+        assert "rootBlockDevice" not in r.inputs, f"{r.name}: would override the template's disk"
+        assert r.inputs["launchTemplate"]["id"] in templates, f"{r.name}: unencrypted root"
 
 
 def test_no_world_ingress_except_http_https_on_edge(stack: tuple[str, Graph]) -> None:
