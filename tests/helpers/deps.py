@@ -24,6 +24,8 @@ class Dependencies:
     def __init__(self) -> None:
         self.direct: dict[str, set[str]] = {}
         self.types: dict[str, str] = {}
+        # name -> resource options the mocks never see: retainOnDelete, protect, ignoreChanges
+        self.options: dict[str, dict[str, object]] = {}
 
     def after(self, name: str) -> set[str]:
         """Everything `name` waits for, transitively (the engine's create order)."""
@@ -52,6 +54,11 @@ def capture_dependencies() -> Iterator[Dependencies]:
             names |= {_name(u) for u in urns.urns}
         deps.direct[request.name] = names  # type: ignore[attr-defined]
         deps.types[request.name] = request.type  # type: ignore[attr-defined]
+        deps.options[request.name] = {  # type: ignore[attr-defined]
+            "retainOnDelete": bool(request.retainOnDelete),  # type: ignore[attr-defined]
+            "protect": bool(request.protect),  # type: ignore[attr-defined]
+            "ignoreChanges": list(request.ignoreChanges),  # type: ignore[attr-defined]
+        }
         return original(self, request)
 
     pulumi_mocks.MockMonitor.RegisterResource = register  # type: ignore[method-assign]
