@@ -377,6 +377,8 @@ def key_properties(type_: str, i: dict[str, Any]) -> dict[str, Any]:
             p["root_volume"] = f"{_plain(root.get('volumeSize'))}GB {root.get('volumeType')}" + (
                 " encrypted" if root.get("encrypted") else ""
             )
+        elif i.get("launchTemplate"):
+            p["root_volume"] = "from its launch template (image and disk)"
         p["user_data"] = _user_data_size(i.get("userDataBase64"))
     elif kind == "Parameter":
         p.update(name=i.get("name"), type=i.get("type"))
