@@ -10,7 +10,9 @@ SecureStrings. Here the role may read its own parameters and artifacts only, and
 on every parameter outside its own path keeps that true even when someone attaches a broader
 policy (such as the managed one) to the role later: an explicit Deny wins over any Allow (IAM
 policy evaluation logic). A per-stack KMS key would also work but costs per key and month and
-still needs the path scoping for apps of one stack.
+still needs the path scoping for apps of one stack. Reading a SecureString encrypted with the
+default `aws/ssm` key needs no `kms:` permission: that key's policy lets every principal of the
+account decrypt through SSM (`kms:ViaService`), which is why the parameter path alone decides.
 """
 
 from __future__ import annotations

@@ -144,6 +144,39 @@ def test_session_manager_works_and_the_deny_outlives_a_broader_policy(name: str)
         assert decide([*docs, SSM_MANAGED_INSTANCE_CORE], "ssm:GetParameter", other) == "deny"
 
 
+# "Role policy size cannot exceed 10,240 characters" (aggregate of a role's inline policies,
+# whitespace not counted): IAM and AWS STS quotas,
+# docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html.
+ROLE_INLINE_POLICY_CHARS = 10_240
+
+
+def inline_policy_problems(resources: list[RecordedResource]) -> list[str]:
+    sizes: dict[str, int] = {}
+    for r in resources:
+        if r.type == "aws:iam/rolePolicy:RolePolicy":
+            chars = len("".join(r.inputs["policy"].split()))
+            sizes[r.inputs["role"]] = sizes.get(r.inputs["role"], 0) + chars
+    return [
+        f"{role}: {n} > {ROLE_INLINE_POLICY_CHARS}"
+        for role, n in sizes.items()
+        if n > ROLE_INLINE_POLICY_CHARS
+    ]
+
+
+@pytest.mark.parametrize("name", [*SHIPPED, MIXED])
+def test_inline_role_policies_fit_iams_size_limit(name: str) -> None:
+    assert inline_policy_problems(stack(name)) == []
+
+
+def test_the_size_check_can_fail() -> None:
+    big = RecordedResource(
+        type="aws:iam/rolePolicy:RolePolicy",
+        name="big",
+        inputs={"role": "r", "policy": '{"Statement": "' + "x" * ROLE_INLINE_POLICY_CHARS + '"}'},
+    )
+    assert inline_policy_problems([big])
+
+
 def test_the_check_sees_the_managed_policy_reading_everything() -> None:
     """The evaluator is able to fail: the role as it was (managed SSM policy attached)."""
     old_role = [SSM_MANAGED_INSTANCE_CORE]
