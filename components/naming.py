@@ -55,7 +55,7 @@ def target_group_name(
 ) -> str:
     """Target group name (max 32). Port, protocol and network force a replacement, so they are in
     the hash: the replacement gets a new name and Pulumi's create-before-delete never clashes."""
-    return fit_name(f"{component}-{app}", 32, scope, port, protocol, network)
+    return fit_name(f"{app}-{component}", 32, scope, port, protocol, network)
 
 
 def role_name(component: str, scope: str) -> str:
