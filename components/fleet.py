@@ -18,8 +18,8 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
-from components.naming import role_name
 from components.artifacts import store_secure_strings, upload_app_package
+from components.naming import role_name
 from components.render import CloudRefs, ssm_prefix
 from components.spec import AppSpec, StackSpec
 

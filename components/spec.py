@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from components.naming import AUTONAMED_LIMITS, RouteKey, name_problems, rule_priorities
 from components.spec_common import (  # noqa: F401 - re-exported: `from components.spec import ...`
     HOSTNAME_PATTERN,
     Capacity,
@@ -39,7 +40,6 @@ from components.spec_network import (  # noqa: F401 - re-exported
     NetworkSpec,
     TlsSpec,
 )
-from components.naming import AUTONAMED_LIMITS, RouteKey, name_problems, rule_priorities
 from components.timeouts import TimeoutChain, TimeoutOverrides, derive_timeout_chain
 from components.windows_spec import WindowsTier
 

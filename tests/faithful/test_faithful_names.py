@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from components.mocks import RecordedResource
-from components.naming import fit_name, name_problems as spec_name_problems
+from components.naming import fit_name
+from components.naming import name_problems as spec_name_problems
 from components.spec import NAME_PATTERN, SpecError, parse_stack_spec
 from tests.helpers.faithful import SHIPPED_STACKS, capture, capture_stack_file
 from tests.helpers.faithful_names import NAME_RULES, duplicate_names, name_problems, physical_name

@@ -86,12 +86,16 @@ def project_problems(doc: Any) -> list[str]:
                     f"The configuration key '{key}' declares an array but does not specify "
                     "the underlying type via the 'items' attribute"
                 )
-            if type_name and "default" in decl and decl["default"] is not None:
-                if not value_matches(type_name, decl.get("items"), decl["default"]):
-                    problems.append(
-                        f"The default value specified for configuration key '{key}' is not of "
-                        f"the expected type '{type_name}'"
-                    )
+            default = decl.get("default")
+            if (
+                type_name
+                and default is not None
+                and not value_matches(type_name, decl.get("items"), default)
+            ):
+                problems.append(
+                    f"The default value specified for configuration key '{key}' is not of "
+                    f"the expected type '{type_name}'"
+                )
         else:
             if type_name is not None:
                 problems.append(

@@ -237,9 +237,9 @@ def health_check_problems(resources: list[RecordedResource]) -> list[str]:
     out = []
     for res in resources:
         check = res.inputs.get("healthCheck") if res.type == TG else None
-        if check and check.get("timeout") and check.get("interval"):
-            if float(check["timeout"]) >= float(check["interval"]):
-                out.append(f"{res.name}: health check timeout must be smaller than the interval")
+        timeout, interval = (check or {}).get("timeout"), (check or {}).get("interval")
+        if timeout and interval and float(timeout) >= float(interval):
+            out.append(f"{res.name}: health check timeout must be smaller than the interval")
     return out
 
 
