@@ -100,3 +100,24 @@ def test_project_schema_basics() -> None:
     assert "#: missing properties: 'runtime'" in project_problems({"name": "x"})
     assert project_problems({"name": "x", "runtime": "python", "options": {"refresh": "yes"}})
     assert stack_problems(PROJECT, {"config": {}}, "bad name!")
+
+
+def test_readme_deploy_steps_name_only_what_the_stacks_have() -> None:
+    """Each `--stack` is a shipped stack and each `--path 'secrets.<app>.<NAME>'` a secret an app
+    lists, so no step sets a key the program never reads or leaves one it needs unset."""
+    import re
+
+    from components.config import read_stack_file
+
+    readme = (ROOT / "README.md").read_text()
+    deploy = readme[readme.index("## Deploying to AWS") : readme.index("### Logs on the VMs")]
+    stacks = set(re.findall(r"--stack (\w+)", deploy))
+    assert stacks and stacks <= set(SHIPPED_STACKS), stacks
+    secrets = set(re.findall(r"--path 'secrets\.([\w-]+)\.(\w+)'", deploy))
+    listed = set()
+    for stack in SHIPPED_STACKS:
+        raw, _ = read_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+        listed |= {(a["name"], s) for a in raw["apps"] for s in a.get("secrets", [])}
+    assert secrets == listed, (secrets, listed)
+    for line in re.findall(r"^pulumi \w+.*$", deploy, re.MULTILINE):
+        assert line.split()[1] in {"login", "stack", "config", "preview", "up", "destroy"}, line
