@@ -45,6 +45,8 @@ def test_every_row_applies_to_something_a_stack_creates() -> None:
         "aws:ec2/instance:Instance tags",
         "aws:lb/listener:Listener defaultActions[].redirect.statusCode",
         "aws:autoscaling/group:Group waitForCapacityTimeout",
+        "aws:lb/targetGroup:TargetGroup namePrefix",
+        "aws:lb/loadBalancer:LoadBalancer namePrefix",
     }
     assert set(unused) <= optional, unused
     assert all(limit.source for limit in LIMITS)
@@ -151,6 +153,8 @@ def test_every_row_has_a_bad_value_test() -> None:
         ("aws:ssm/parameter:Parameter", "tags"),
         ("aws:route53/record:Record", "name"),
         ("aws:acm/certificate:Certificate", "subjectAlternativeNames"),
+        ("aws:lb/targetGroup:TargetGroup", "namePrefix"),
+        ("aws:lb/loadBalancer:LoadBalancer", "namePrefix"),
     }, untested
 
 
@@ -175,6 +179,8 @@ def _res(type_: str, **inputs: Any) -> RecordedResource:
         (_res("aws:ssm/parameter:Parameter", value="v" * 4097), "value"),
         (_res("aws:ssm/parameter:Parameter", description="d" * 1025), "description"),
         (_res("aws:ssm/parameter:Parameter", tags=TOO_MANY_TAGS), "tags"),
+        (_res("aws:lb/targetGroup:TargetGroup", namePrefix="webstack"), "namePrefix"),
+        (_res("aws:lb/loadBalancer:LoadBalancer", namePrefix="-edge"), "namePrefix"),
         (_res("aws:route53/record:Record", name="l" * 64 + ".example.com"), "name"),
         (_res("aws:acm/certificate:Certificate", subjectAlternativeNames=[f"h{i}.x.io" for i in range(10)]), "subjectAlternativeNames"),
     ],

@@ -122,6 +122,8 @@ LIMITS = [
     Limit(TG, "healthCheck.protocol", one_of("HTTP", "HTTPS", "TCP"), "tf-aws elbv2/const.go healthCheckProtocolEnumValues"),
     Limit(TG, "healthCheck.matcher", matches(r"(2|3|4)\d\d([,-](2|3|4)\d\d)*", "HTTP codes 200..499"), "AWS ELB API Matcher HttpCode (200 to 499 for HTTP/HTTPS)"),
     Limit(TG, "tags", _tags, "AWS tagging.html"),
+    Limit(TG, "namePrefix", matches(r"(?!-)[0-9A-Za-z-]{1,6}", "1..6 of [0-9A-Za-z-], no leading hyphen"), "tf-aws elbv2/validate.go validTargetGroupNamePrefix (32 - 26-character unique suffix)"),
+    Limit(LB, "namePrefix", matches(r"(?!-)(?!internal-)[0-9A-Za-z-]{1,6}", "1..6 of [0-9A-Za-z-]"), "tf-aws elbv2/validate.go validNamePrefix"),
     Limit(LR, "priority", between(1, 50000), "tf-aws elbv2/listener_rule.go listenerRulePriorityMin/Max"),
     Limit(LR, "conditions[].hostHeader.values[]", length(1, 128), "tf-aws listener_rule.go host_header values 1..128"),
     Limit(LR, "conditions[].pathPattern.values[]", length(1, 128), "tf-aws listener_rule.go path_pattern values 1..128"),
