@@ -149,3 +149,27 @@ def test_check_names_the_setting_when_a_name_cannot_fit() -> None:
     )
     with pytest.raises(SpecError):
         matrix_spec("x" * (MAX_NAME + 1), LONG_APPS, "alb")
+
+
+def test_webstack_check_prints_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Wired into the spec: a limit that cannot be met is one `webstack check` line, exit 1."""
+    import components.spec
+    from components.cli import main
+
+    monkeypatch.setattr(
+        components.spec, "AUTONAMED_LIMITS", {"webstack-{env}-artifacts-bucket": 40}
+    )
+    (tmp_path / "Pulumi.yaml").write_text("name: t\nruntime: python\n")
+    stack = tmp_path / "Pulumi.integration.yaml"
+    stack.write_text(
+        "config:\n  webstack:edge:\n    mode: nginx\n  webstack:network:\n    nat: none\n"
+        "  webstack:apps:\n    - name: a\n      framework: flask\n      wsgi: app:create_app()\n"
+    )
+    code = main(["check", "--stack-file", str(stack), "--project", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert (
+        len(err) == 1 and "environment: the resource name 'webstack-integration-artifacts" in err[0]
+    )
