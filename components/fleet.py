@@ -20,6 +20,7 @@ from pulumi import Input, Output, ResourceOptions
 
 from components.artifacts import store_secure_strings, upload_app_package
 from components.iam_plan import instance_role_policy, ssm_prefix, ssm_scope
+from components.naming import role_name
 from components.render import CloudRefs
 from components.spec import AppSpec, StackSpec
 
@@ -159,6 +160,8 @@ class VmFleet(pulumi.ComponentResource):
         child = ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-role",
+            # `<logical>-<7 hex>` can pass IAM's 64 characters: an explicit name that fits.
+            name=role_name(name, f"{pulumi.get_project()}/{pulumi.get_stack()}"),
             assume_role_policy=json.dumps(
                 {
                     "Version": "2012-10-17",
@@ -242,7 +245,11 @@ class VmFleet(pulumi.ComponentResource):
                 health_check_type="ELB",
                 health_check_grace_period=args.health_check_grace_seconds,
                 # A bootstrap that never turns healthy fails `pulumi up` instead of passing silently.
-                wait_for_elb_capacity=args.desired,
+                # min_elb_capacity: at least N healthy on create only. wait_for_elb_capacity would
+                # demand *exactly* N on every update that changes min_size, which times out once
+                # the CPU policy has scaled out (terraform-provider-aws autoscaling/group.go
+                # resourceGroupUpdate). Updates are gated by the instance refresh (100 % healthy).
+                min_elb_capacity=args.desired,
                 wait_for_capacity_timeout="25m",
                 instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
                     strategy="Rolling",

@@ -272,6 +272,8 @@ def key_properties(type_: str, i: dict[str, Any]) -> dict[str, Any]:
     """The few inputs a reviewer checks, per resource type (never a secret value)."""
     kind = type_.rsplit(":", 1)[-1]
     p: dict[str, Any] = {}
+    if kind in ("LoadBalancer", "TargetGroup", "Role") and i.get("name"):
+        p["name"] = i["name"]  # the explicit physical name (docs/naming.md)
     tags = i.get("tags") or {}
     if kind == "Vpc":
         p["cidr"] = i.get("cidrBlock")

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from components.naming import AUTONAMED_LIMITS, RouteKey, name_problems, rule_priorities
 from components.spec_common import (  # noqa: F401 - re-exported: `from components.spec import ...`
     HOSTNAME_PATTERN,
     Capacity,
@@ -137,6 +138,13 @@ class AppSpec(Model):
     )
     path_prefix: str = Field(
         "/", pattern=r"^/([A-Za-z0-9._-]+/)*$", description="ALB path rule (`/` = everything)."
+    )
+    priority: int | None = Field(
+        None,
+        ge=1,
+        le=50000,
+        description="ALB listener-rule priority (lower wins). Default: derived from the app's name "
+        "and route specificity, stable when other apps come and go.",
     )
     linux: LinuxTier = Field(default_factory=LinuxTier, description="The Linux tier.")
     windows: WindowsTier = Field(default_factory=WindowsTier, description="The Windows tier.")
@@ -269,6 +277,7 @@ class StackSpec(Model):
             routes = [(tuple(sorted(a.hostnames)), a.path_prefix) for a in self.apps]
             if len(set(routes)) != len(routes):
                 raise ValueError("apps: two apps have the same hostnames and path_prefix")
+            self.rule_priorities  # noqa: B018 - a priority clash is a config error
         else:
             if self.apps[0].os != "linux":
                 raise ValueError(
@@ -288,11 +297,22 @@ class StackSpec(Model):
                 raise ValueError(
                     "edge.tls.mode: with edge.mode nginx the certificate is self-signed"
                 )
+        problems = name_problems(self.environment, [a.name for a in self.apps], AUTONAMED_LIMITS)
+        if problems:
+            raise ValueError(problems[0])
         self.chain  # noqa: B018 - validates the chain eagerly
         for app in self.apps:
             app.linux.gunicorn  # noqa: B018
             self.gunicorn_timeouts(app)
         return self
+
+    @property
+    def rule_priorities(self) -> dict[str, int]:
+        """app -> ALB listener-rule priority (explicit or derived; see components/naming.py)."""
+        return rule_priorities(
+            RouteKey(a.name, tuple(sorted(a.hostnames)), a.path_prefix, a.priority)
+            for a in self.apps
+        )
 
     @property
     def chain(self) -> TimeoutChain:

@@ -183,7 +183,8 @@ def test_prod_alb_wiring() -> None:
         "one AZ is one outage away"
     )
     assert asg["instanceRefresh"]["strategy"] == "Rolling"
-    assert asg["waitForElbCapacity"] == 2, "a broken bootstrap must fail `pulumi up`"
+    assert asg["minElbCapacity"] == 2, "a broken bootstrap must fail `pulumi up`"
+    assert "waitForElbCapacity" not in asg, "an exact-count wait times out updates after scale-out"
     # app SG only from the ALB SG
     from_alb = [
         r
