@@ -16,7 +16,10 @@ from components.spec import AppSpec
 
 @dataclass(frozen=True, kw_only=True)
 class ArtifactStoreArgs:
+    # Empty the bucket on `pulumi destroy` (dev stacks); ignored when keep_on_destroy is set.
     force_destroy: bool = False
+    # Production: `pulumi destroy` leaves the bucket, its settings and every package in place.
+    keep_on_destroy: bool = False
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -28,9 +31,15 @@ class ArtifactStore(pulumi.ComponentResource):
         self, name: str, args: ArtifactStoreArgs, opts: ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:artifacts:ArtifactStore", name, None, opts)
-        child = ResourceOptions(parent=self)
+        # retain_on_delete: Pulumi never calls the provider's Delete (pulumi/pulumi
+        # sdk/python/lib/pulumi/resource.py, ResourceOptions.retain_on_delete). The bucket's
+        # settings are kept with it, so a kept bucket stays private, encrypted and TLS-only.
+        child = ResourceOptions(parent=self, retain_on_delete=args.keep_on_destroy or None)
         bucket = aws.s3.Bucket(
-            f"{name}-bucket", force_destroy=args.force_destroy, tags=args.tags, opts=child
+            f"{name}-bucket",
+            force_destroy=args.force_destroy and not args.keep_on_destroy,
+            tags=args.tags,
+            opts=child,
         )
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
@@ -72,7 +81,7 @@ class ArtifactStore(pulumi.ComponentResource):
             f"{name}-tls-only",
             bucket=bucket.id,
             policy=bucket.arn.apply(_tls_only_policy),
-            opts=ResourceOptions(parent=self, depends_on=[block]),
+            opts=ResourceOptions.merge(child, ResourceOptions(depends_on=[block])),
         )
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn
@@ -82,13 +91,20 @@ class ArtifactStore(pulumi.ComponentResource):
 def upload_object(
     resource_name: str, bucket: Input[str], key: str, path: str, parent: pulumi.Resource
 ) -> aws.s3.BucketObjectv2:
-    """Upload a local file under `key`; keys carry a content hash, so an object never changes."""
+    """Upload a local file under `key`; keys carry a content hash, so an object never changes.
+
+    A new release replaces the object resource, and deleting an object of a versioned bucket
+    removes every version of it (terraform-provider-aws internal/service/s3/object.go,
+    resourceObjectDelete -> deleteAllObjectVersions). Old launch-template versions (rollback,
+    scale-out during an instance refresh) still name the old key, so the object is retained:
+    a dev bucket is emptied by force_destroy, a production bucket keeps every package.
+    """
     return aws.s3.BucketObjectv2(
         resource_name,
         bucket=bucket,
         key=key,
         source=pulumi.FileAsset(path),
-        opts=ResourceOptions(parent=parent),
+        opts=ResourceOptions(parent=parent, retain_on_delete=True),
     )
 
 

@@ -13,6 +13,8 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from components.naming import RouteKey, load_balancer_name, rule_priorities, target_group_name
+
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
@@ -23,6 +25,7 @@ class AlbRoute:
     path_prefix: str
     health_path: str
     deregistration_delay: int = 30
+    priority: int | None = None  # None: derived from the app (components/naming.py)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +38,10 @@ class AlbArgs:
     routes: list[AlbRoute]
     deletion_protection: bool = False
     zone_id: str | None = None  # when set, alias records point each app host name at the ALB
+    # What replaces the VPC (its ID or planned CIDR): in target group names, see naming.py.
+    network_key: str = ""
+    # Makes physical names unique per account; default `<project>/<stack>`.
+    name_scope: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -48,8 +55,11 @@ class Alb(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlbArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("webstack:edge:Alb", name, None, opts)
         child = ResourceOptions(parent=self)
+        scope = args.name_scope or f"{pulumi.get_project()}/{pulumi.get_stack()}"
         lb = aws.lb.LoadBalancer(
             f"{name}-alb",
+            # Auto-naming would give `<logical>-<7 hex>`, over ELB's 32 characters.
+            name=load_balancer_name(name, scope),
             load_balancer_type="application",
             internal=False,
             security_groups=[args.security_group_id],
@@ -97,13 +107,18 @@ class Alb(pulumi.ComponentResource):
             opts=child,
         )
         self.target_group_arns = {}
-        # Most specific routes first: longer path prefixes, then host-restricted ones.
-        ordered = sorted(args.routes, key=lambda r: (-len(r.path_prefix), not r.hostnames, r.app))
-        for priority, route in enumerate(ordered, start=1):
+        # Stable per app (never a position): most specific routes get the lowest numbers.
+        priorities = rule_priorities(
+            RouteKey(r.app, tuple(sorted(r.hostnames)), r.path_prefix, r.priority)
+            for r in args.routes
+        )
+        for route in args.routes:
+            port, protocol = 80, "HTTP"
             tg = aws.lb.TargetGroup(
                 f"{name}-{route.app}-tg",
-                port=80,
-                protocol="HTTP",
+                name=target_group_name(name, route.app, scope, port, protocol, args.network_key),
+                port=port,
+                protocol=protocol,
                 vpc_id=args.vpc_id,
                 target_type="instance",
                 deregistration_delay=route.deregistration_delay,
@@ -139,7 +154,7 @@ class Alb(pulumi.ComponentResource):
             aws.lb.ListenerRule(
                 f"{name}-{route.app}-rule",
                 listener_arn=https.arn,
-                priority=priority * 10,
+                priority=priorities[route.app],
                 actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)],
                 conditions=conditions,
                 tags=args.tags,

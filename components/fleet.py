@@ -19,10 +19,10 @@ import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
 from components.artifacts import store_secure_strings, upload_app_package
-from components.render import CloudRefs, ssm_prefix
+from components.iam_plan import instance_role_policy, ssm_prefix, ssm_scope
+from components.naming import role_name
+from components.render import CloudRefs
 from components.spec import AppSpec, StackSpec
-
-SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 _AMI_PARAMETERS = {
     "ubuntu-24.04": "/aws/service/canonical/ubuntu/server/24.04/stable/current/{arch}/hvm/ebs-gp3/ami-id",
@@ -76,6 +76,11 @@ class TierArgs:
     project_root: Path = field(default_factory=Path.cwd)
     build_dir: Path = field(default_factory=lambda: Path(".webstack-build"))
     tags: dict[str, str] = field(default_factory=dict)
+    # `/webstack/<project>/<stack>/<owner>` (iam_plan.ssm_scope); None: owner = the tier's name.
+    ssm_scope: str | None = None
+    # What a first boot needs besides its own package and secrets: NAT routes, the listener rule
+    # of its target group... (components count as all their children).
+    boot_after: list[pulumi.Resource] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,9 @@ def stage_app(
 ) -> StagedApp:
     """Store the app's secrets as SecureStrings and upload its package, for either tier."""
     app = args.app
-    prefix = ssm_prefix(args.spec.environment, app.name)
+    scope = args.ssm_scope or ssm_scope(pulumi.get_project(), pulumi.get_stack(), name)
+    # The one SSM path of this app: the bootstrap (CloudRefs) and the role policy both read it.
+    prefix = ssm_prefix(scope, app.name)
     secret_values = {**{k: args.secrets[k] for k in app.secrets}, **(extra_secrets or {})}
     params = store_secure_strings(name, prefix, secret_values, app.name, args.tags, parent)
     package_key, uploads = upload_app_package(
@@ -113,7 +120,7 @@ def stage_app(
             tls_cert_pem=v[2] or None,
         )
     )
-    return StagedApp(ssm_prefix=prefix, refs=refs, depends_on=[*params, *uploads])
+    return StagedApp(ssm_prefix=prefix, refs=refs, depends_on=[*params, *uploads, *args.boot_after])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,6 +160,8 @@ class VmFleet(pulumi.ComponentResource):
         child = ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-role",
+            # `<logical>-<7 hex>` can pass IAM's 64 characters: an explicit name that fits.
+            name=role_name(name, f"{pulumi.get_project()}/{pulumi.get_stack()}"),
             assume_role_policy=json.dumps(
                 {
                     "Version": "2012-10-17",
@@ -168,13 +177,12 @@ class VmFleet(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-ssm-core", role=role.name, policy_arn=SSM_CORE_POLICY, opts=child
-        )
+        # No AmazonSSMManagedInstanceCore: it reads every parameter of the account. One inline
+        # policy holds all the role may do (Session Manager + its own artifacts and parameters).
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        aws.iam.RolePolicy(
+        policy = aws.iam.RolePolicy(
             f"{name}-read-own",
             role=role.id,
             policy=Output.all(
@@ -197,6 +205,10 @@ class VmFleet(pulumi.ComponentResource):
         self.public_ip = None
         image = image_reference(args.image, args.instance_type)
         self.launch_template_id = None
+        # A VM's first boot reads its package and secrets, so the role's policy must exist first,
+        # and so must what the fleet itself was told to wait for (the tier's secrets, package,
+        # NAT routes, listener rule): Pulumi does not pass a component's depends_on to children.
+        boots = ResourceOptions(parent=self, depends_on=[policy, *_depends_on(opts)])
         if args.mode == "asg":
             template = aws.ec2.LaunchTemplate(
                 f"{name}-lt",
@@ -205,17 +217,7 @@ class VmFleet(pulumi.ComponentResource):
                 iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
                 vpc_security_group_ids=args.security_group_ids,
                 metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(**metadata),
-                block_device_mappings=[
-                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                        device_name=root_device_name(args.image),
-                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                            volume_size=args.root_volume_gb,
-                            volume_type="gp3",
-                            encrypted="true",
-                            delete_on_termination="true",
-                        ),
-                    )
-                ],
+                block_device_mappings=[_root_device_mapping(args)],
                 monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
                 user_data=args.user_data_base64,
                 update_default_version=True,
@@ -226,7 +228,7 @@ class VmFleet(pulumi.ComponentResource):
                     for kind in ("instance", "volume")
                 ],
                 tags=args.tags,
-                opts=child,
+                opts=boots,
             )
 
             self.launch_template_id = template.id
@@ -243,7 +245,11 @@ class VmFleet(pulumi.ComponentResource):
                 health_check_type="ELB",
                 health_check_grace_period=args.health_check_grace_seconds,
                 # A bootstrap that never turns healthy fails `pulumi up` instead of passing silently.
-                wait_for_elb_capacity=args.desired,
+                # min_elb_capacity: at least N healthy on create only. wait_for_elb_capacity would
+                # demand *exactly* N on every update that changes min_size, which times out once
+                # the CPU policy has scaled out (terraform-provider-aws autoscaling/group.go
+                # resourceGroupUpdate). Updates are gated by the instance refresh (100 % healthy).
+                min_elb_capacity=args.desired,
                 wait_for_capacity_timeout="25m",
                 instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
                     strategy="Rolling",
@@ -260,7 +266,9 @@ class VmFleet(pulumi.ComponentResource):
                     for k, v in sorted({**args.tags, "Name": name}.items())
                 ],
                 # The scaling policy owns the desired count once the group exists.
-                opts=ResourceOptions(parent=self, ignore_changes=["desired_capacity"]),
+                opts=ResourceOptions.merge(
+                    boots, ResourceOptions(ignore_changes=["desired_capacity"])
+                ),
             )
             if args.max_size > args.min_size:
                 aws.autoscaling.Policy(
@@ -278,38 +286,46 @@ class VmFleet(pulumi.ComponentResource):
                 )
             self.asg_name = group.name
         else:
-            ami = (
-                Output.from_input(args.image)
-                if args.image.startswith("ami-")
-                else aws.ssm.get_parameter_output(
-                    name=image.removeprefix("resolve:ssm:"),
-                    opts=pulumi.InvokeOutputOptions(parent=self),
-                ).insecure_value
+            # The image and root disk come from a launch template that EC2 resolves at launch
+            # (`resolve:ssm:`): a newer public AMI changes no input, so it never replaces the VM,
+            # and the VM that a new user data replaces boots the newest AMI. An `ami` input with
+            # ignore_changes kept the first AMI forever: the engine reuses the old input even
+            # for a replacement (pulumi/pulumi#2657). Not `ami="resolve:ssm:..."` on the
+            # instance: with a root_block_device the provider looks that string up as an AMI ID
+            # (hashicorp/terraform-provider-aws#43488, ec2_instance.go findRootDeviceName), so
+            # the root disk is set in the template, where the ASG path already sets it.
+            boot_image = aws.ec2.LaunchTemplate(
+                f"{name}-image",
+                image_id=image,
+                metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(**metadata),
+                block_device_mappings=[_root_device_mapping(args)],
+                update_default_version=True,
+                tags=args.tags,
+                opts=child,
             )
             instance = aws.ec2.Instance(
                 f"{name}-vm",
-                ami=ami,
+                # An explicit version: a new one (image or disk changed) replaces the instance
+                # (ec2_instance.go CustomizeDiff, ForceNew("launch_template.0.version")).
+                launch_template=aws.ec2.InstanceLaunchTemplateArgs(
+                    id=boot_image.id, version=boot_image.latest_version.apply(str)
+                ),
                 instance_type=args.instance_type,
                 subnet_id=Output.from_input(args.subnet_ids).apply(lambda ids: ids[0]),
                 vpc_security_group_ids=args.security_group_ids,
                 iam_instance_profile=profile.name,
                 metadata_options=aws.ec2.InstanceMetadataOptionsArgs(**metadata),
-                root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
-                    volume_size=args.root_volume_gb,
-                    volume_type="gp3",
-                    encrypted=True,
-                    delete_on_termination=True,
-                ),
                 monitoring=True,
                 user_data_base64=args.user_data_base64,
                 user_data_replace_on_change=True,
                 # The one instance the internet may reach directly (policies key on this tag).
                 tags={**args.tags, "Name": name, "webstack:role": "edge"},
-                # A newer public AMI must not replace a running VM on an unrelated `pulumi up`.
-                opts=ResourceOptions(parent=self, ignore_changes=["ami"]),
+                opts=boots,
             )
+            # "EIP may require IGW to exist prior to association" (terraform-provider-aws,
+            # website/docs/r/eip.html.markdown): the inherited depends_on holds the network.
             eip = aws.ec2.Eip(
-                f"{name}-eip", domain="vpc", instance=instance.id, tags=args.tags, opts=child
+                f"{name}-eip", domain="vpc", instance=instance.id, tags=args.tags, opts=boots
             )
             self.instance_id = instance.id
             self.public_ip = eip.public_ip
@@ -325,27 +341,40 @@ class VmFleet(pulumi.ComponentResource):
         )
 
 
+def _root_device_mapping(args: VmFleetArgs) -> aws.ec2.LaunchTemplateBlockDeviceMappingArgs:
+    """The encrypted gp3 root disk, for both launch templates."""
+    return aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+        device_name=root_device_name(args.image),
+        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+            volume_size=args.root_volume_gb,
+            volume_type="gp3",
+            encrypted="true",
+            delete_on_termination="true",
+        ),
+    )
+
+
+def _depends_on(opts: ResourceOptions | None) -> list[pulumi.Resource]:
+    """The resources a component was given in `depends_on` (a list or a single resource)."""
+    deps = opts.depends_on if opts is not None else None
+    if deps is None:
+        return []
+    return [
+        d for d in (deps if isinstance(deps, list) else [deps]) if isinstance(d, pulumi.Resource)
+    ]
+
+
 def _own_resources_policy(
     args: VmFleetArgs, bucket_arn: str, account: str, region: str, partition: str
 ) -> str:
-    """Read only this app's artifacts and this app's parameters: nothing else, no wildcards actions."""
-    prefix = args.ssm_prefix.strip("/")
+    """Session Manager plus only this app's artifacts and parameters (iam_plan)."""
     return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ReadOwnArtifacts",
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject"],
-                    "Resource": [f"{bucket_arn}/{p.strip('/')}/*" for p in args.artifact_prefixes],
-                },
-                {
-                    "Sid": "ReadOwnParameters",
-                    "Effect": "Allow",
-                    "Action": ["ssm:GetParameter", "ssm:GetParameters"],
-                    "Resource": f"arn:{partition}:ssm:{region}:{account}:parameter/{prefix}/*",
-                },
-            ],
-        }
+        instance_role_policy(
+            bucket_arn=bucket_arn,
+            artifact_prefixes=args.artifact_prefixes,
+            ssm_prefix=args.ssm_prefix,
+            partition=partition,
+            region=region,
+            account=account,
+        )
     )

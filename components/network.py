@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 from pulumi import Output, ResourceOptions
 
-from components.network_plan import plan_subnets
+from components.network_plan import SubnetPlan, plan_subnets_by_zone
 from components.spec import NetworkSpec
 
 
@@ -58,9 +59,18 @@ class Network(pulumi.ComponentResource):
         igw = aws.ec2.InternetGateway(
             f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-igw"}, opts=child
         )
-        azs = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOptions(parent=self)
-        )
+        # Plain invoke: the AZ names key the subnets' logical names, so they are needed now.
+        # Regional zones only (local/wavelength zones are opt-in): terraform-provider-aws
+        # website/docs/d/availability_zones.html.markdown, filter opt-in-status.
+        zones = aws.get_availability_zones(
+            state="available",
+            filters=[
+                aws.GetAvailabilityZonesFilterArgs(
+                    name="opt-in-status", values=["opt-in-not-required"]
+                )
+            ],
+            opts=pulumi.InvokeOptions(parent=self),
+        ).names
         public_rt = aws.ec2.RouteTable(
             f"{name}-public-rt", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-public"}, opts=child
         )
@@ -74,9 +84,10 @@ class Network(pulumi.ComponentResource):
         public_ids: list[Output[str]] = []
         private_ids: list[Output[str]] = []
         nat_ids: list[Output[str]] = []
-        for plan in plan_subnets(spec.cidr, spec.az_count):
-            az = azs.names[plan.az_index]
-            key = f"az{plan.az_index + 1}"
+        for plan in plan_subnets_by_zone(spec.cidr, zones, spec.az_count):
+            assert plan.az is not None
+            az = key = plan.az  # keyed by AZ name: an AZ leaving the list moves no other subnet
+            keep = self._keeper(plan)
             public = aws.ec2.Subnet(
                 f"{name}-public-{key}",
                 vpc_id=vpc.id,
@@ -84,23 +95,34 @@ class Network(pulumi.ComponentResource):
                 availability_zone=az,
                 map_public_ip_on_launch=False,
                 tags={**tags, "Name": f"{name}-public-{key}", "webstack:tier": "public"},
-                opts=child,
+                opts=keep(f"{name}-public-{key}"),
             )
             aws.ec2.RouteTableAssociation(
                 f"{name}-public-{key}-rta",
                 subnet_id=public.id,
                 route_table_id=public_rt.id,
-                opts=child,
+                opts=keep(f"{name}-public-{key}-rta"),
             )
             public_ids.append(public.id)
             if spec.nat == "per-az" or (spec.nat == "single" and not nat_ids):
-                eip = aws.ec2.Eip(f"{name}-nat-{key}-eip", domain="vpc", tags=tags, opts=child)
+                # "EIP may require IGW to exist prior to association" (terraform-provider-aws
+                # website/docs/r/eip.html.markdown).
+                eip = aws.ec2.Eip(
+                    f"{name}-nat-{key}-eip",
+                    domain="vpc",
+                    tags=tags,
+                    opts=ResourceOptions.merge(
+                        keep(f"{name}-nat-{key}-eip"), ResourceOptions(depends_on=[igw])
+                    ),
+                )
                 nat = aws.ec2.NatGateway(
                     f"{name}-nat-{key}",
                     allocation_id=eip.id,
                     subnet_id=public.id,
                     tags={**tags, "Name": f"{name}-nat-{key}"},
-                    opts=ResourceOptions(parent=self, depends_on=[igw]),
+                    opts=ResourceOptions.merge(
+                        keep(f"{name}-nat-{key}"), ResourceOptions(depends_on=[igw])
+                    ),
                 )
                 nat_ids.append(nat.id)
             private = aws.ec2.Subnet(
@@ -109,13 +131,13 @@ class Network(pulumi.ComponentResource):
                 cidr_block=plan.private_cidr,
                 availability_zone=az,
                 tags={**tags, "Name": f"{name}-private-{key}", "webstack:tier": "private"},
-                opts=child,
+                opts=keep(f"{name}-private-{key}"),
             )
             private_rt = aws.ec2.RouteTable(
                 f"{name}-private-{key}-rt",
                 vpc_id=vpc.id,
                 tags={**tags, "Name": f"{name}-private-{key}"},
-                opts=child,
+                opts=keep(f"{name}-private-{key}-rt"),
             )
             if nat_ids:
                 aws.ec2.Route(
@@ -123,16 +145,28 @@ class Network(pulumi.ComponentResource):
                     route_table_id=private_rt.id,
                     destination_cidr_block="0.0.0.0/0",
                     nat_gateway_id=nat_ids[-1],
-                    opts=child,
+                    opts=keep(f"{name}-private-{key}-default"),
                 )
             aws.ec2.RouteTableAssociation(
                 f"{name}-private-{key}-rta",
                 subnet_id=private.id,
                 route_table_id=private_rt.id,
-                opts=child,
+                opts=keep(f"{name}-private-{key}-rta"),
             )
             private_ids.append(private.id)
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block
         self.public_subnet_ids = Output.all(*public_ids)
         self.private_subnet_ids = Output.all(*private_ids)
+
+    def _keeper(self, plan: SubnetPlan) -> Callable[[str], ResourceOptions]:
+        """Options for a per-AZ child; stacks made when subnets were keyed `az1`, `az2`... by
+        position keep their resources (an alias) where the AZ's block is the one it had then."""
+
+        def keep(logical: str) -> ResourceOptions:
+            if plan.slot != plan.az_index or plan.az is None:
+                return ResourceOptions(parent=self)
+            old = logical.replace(plan.az, f"az{plan.az_index + 1}", 1)
+            return ResourceOptions(parent=self, aliases=[pulumi.Alias(name=old)])
+
+        return keep

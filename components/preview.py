@@ -272,6 +272,8 @@ def key_properties(type_: str, i: dict[str, Any]) -> dict[str, Any]:
     """The few inputs a reviewer checks, per resource type (never a secret value)."""
     kind = type_.rsplit(":", 1)[-1]
     p: dict[str, Any] = {}
+    if kind in ("LoadBalancer", "TargetGroup", "Role") and i.get("name"):
+        p["name"] = i["name"]  # the explicit physical name (docs/naming.md)
     tags = i.get("tags") or {}
     if kind == "Vpc":
         p["cidr"] = i.get("cidrBlock")
@@ -377,6 +379,8 @@ def key_properties(type_: str, i: dict[str, Any]) -> dict[str, Any]:
             p["root_volume"] = f"{_plain(root.get('volumeSize'))}GB {root.get('volumeType')}" + (
                 " encrypted" if root.get("encrypted") else ""
             )
+        elif i.get("launchTemplate"):
+            p["root_volume"] = "from its launch template (image and disk)"
         p["user_data"] = _user_data_size(i.get("userDataBase64"))
     elif kind == "Parameter":
         p.update(name=i.get("name"), type=i.get("type"))

@@ -16,8 +16,9 @@ from typing import Any
 
 import jinja2
 
+from components import iam_plan
 from components.layout import HostLayout
-from components.network_plan import plan_subnets
+from components.network_plan import public_range
 from components.sizing import auto_workers, vcpus_of
 from components.spec import AppSpec, SpecError, StackSpec
 
@@ -67,8 +68,17 @@ class CloudRefs:
     tls_cert_pem: str | None = None
 
 
-def ssm_prefix(environment: str, app: str) -> str:
-    return f"/webstack/{environment}/{app}"
+def ssm_prefix(
+    environment: str, app: str, project: str = "webstack", stack: str | None = None
+) -> str:
+    """The app's SSM path as `build_stack` deploys it, for offline tooling (render, rehearsal).
+
+    A deployed stack computes it once in `fleet.stage_app` from the Pulumi project, the stack and
+    the WebStack's name (`webstack-<environment>`); the stack defaults to the environment, as the
+    environment defaults to the stack name.
+    """
+    scope = iam_plan.ssm_scope(project, stack or environment, f"webstack-{environment}")
+    return iam_plan.ssm_prefix(scope, app)
 
 
 def gunicorn_workers(app: AppSpec, layout: HostLayout) -> int:
@@ -87,8 +97,9 @@ def trusted_proxies(spec: StackSpec, layout: HostLayout) -> list[str]:
     net = spec.network
     if net.existing is not None:
         return [net.existing.vpc_cidr]
-    # The ALB's nodes live in the public subnets only: trust nothing else in the VPC.
-    return [p.public_cidr for p in plan_subnets(net.cidr, net.az_count)]
+    # The ALB's nodes live in the public subnets only: trust nothing else in the VPC. Which AZs
+    # (so which public blocks) is known only in the cloud: trust the public half of the VPC.
+    return [public_range(net.cidr)]
 
 
 def health_peers(spec: StackSpec, layout: HostLayout) -> list[str]:

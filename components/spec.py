@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from components.cidrs import admin_cidr_problem
+from components.naming import AUTONAMED_LIMITS, RouteKey, name_problems, rule_priorities
 from components.paths import check_url_path, url_within
 from components.routes import Route, route_conflicts
 from components.spec_common import (  # noqa: F401 - re-exported: `from components.spec import ...`
@@ -85,6 +86,13 @@ class AppSpec(Model):
     )
     path_prefix: str = Field(
         "/", description="ALB path rule, e.g. /api/ (`/` = everything; normalised, ends with /)."
+    )
+    priority: int | None = Field(
+        None,
+        ge=1,
+        le=50000,
+        description="ALB listener-rule priority (lower wins). Default: derived from the app's name "
+        "and route specificity, stable when other apps come and go.",
     )
     linux: LinuxTier = Field(default_factory=LinuxTier, description="The Linux tier.")
     windows: WindowsTier = Field(default_factory=WindowsTier, description="The Windows tier.")
@@ -239,8 +247,20 @@ class StackSpec(Model):
                     "network.nat: private instances need a NAT gateway (single or per-az) to install "
                     "packages"
                 )
+            priorities = self.rule_priorities  # a priority clash is a config error
             conflicts = route_conflicts(
-                [Route(a.name, tuple(a.hostnames), a.path_prefix) for a in self.apps]
+                [
+                    Route(
+                        a.name,
+                        tuple(a.hostnames),
+                        a.path_prefix,
+                        priorities[a.name],
+                        # the public health check of components/webstack.py
+                        a.health_host if a.hostnames else None,
+                        a.path_prefix.rstrip("/") + a.health_path,
+                    )
+                    for a in self.apps
+                ]
             )
             if conflicts:
                 raise ValueError(conflicts[0])
@@ -263,11 +283,22 @@ class StackSpec(Model):
                 raise ValueError(
                     "edge.tls.mode: with edge.mode nginx the certificate is self-signed"
                 )
+        problems = name_problems(self.environment, [a.name for a in self.apps], AUTONAMED_LIMITS)
+        if problems:
+            raise ValueError(problems[0])
         self.chain  # noqa: B018 - validates the chain eagerly
         for app in self.apps:
             app.linux.gunicorn  # noqa: B018
             self.gunicorn_timeouts(app)
         return self
+
+    @property
+    def rule_priorities(self) -> dict[str, int]:
+        """app -> ALB listener-rule priority (explicit or derived; see components/naming.py)."""
+        return rule_priorities(
+            RouteKey(a.name, tuple(sorted(a.hostnames)), a.path_prefix, a.priority)
+            for a in self.apps
+        )
 
     @property
     def chain(self) -> TimeoutChain:

@@ -16,6 +16,12 @@ from pulumi import Output, ResourceOptions
 
 from components.spec import TlsSpec
 
+# Self-signed: valid a year, renewed by the first `pulumi up` in its last month (pulumi-tls
+# SelfSignedCert `early_renewal_hours`: the resource is then replaced). On the Nginx edge the
+# certificate travels in the user data, so that renewal replaces the edge VM (README says so).
+SELF_SIGNED_VALID_DAYS = 365
+SELF_SIGNED_RENEW_DAYS_BEFORE = 30
+
 
 @dataclass(frozen=True, kw_only=True)
 class CertificateArgs:
@@ -85,8 +91,8 @@ class Certificate(pulumi.ComponentResource):
                     common_name=names[0], organization="webstack"
                 ),
                 dns_names=names,
-                validity_period_hours=24 * 365,
-                early_renewal_hours=24 * 30,
+                validity_period_hours=24 * SELF_SIGNED_VALID_DAYS,
+                early_renewal_hours=24 * SELF_SIGNED_RENEW_DAYS_BEFORE,
                 allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
                 opts=child,
             )

@@ -12,6 +12,7 @@ from pulumi import Input, Output, ResourceOptions
 
 from components.artifacts import ArtifactStore, ArtifactStoreArgs
 from components.edge import Alb, AlbArgs, AlbRoute
+from components.iam_plan import ssm_scope
 from components.linux_tier import LinuxWebTier, LinuxWebTierArgs
 from components.network import Network, NetworkArgs
 from components.security import SecurityGroups, SecurityGroupsArgs
@@ -56,7 +57,9 @@ class WebStack(pulumi.ComponentResource):
         )
         store = ArtifactStore(
             f"{name}-artifacts",
-            ArtifactStoreArgs(force_destroy=not spec.production, tags=tags),
+            ArtifactStoreArgs(
+                force_destroy=not spec.production, keep_on_destroy=spec.production, tags=tags
+            ),
             child,
         )
         hostnames = sorted({h for a in spec.apps for h in a.hostnames})
@@ -87,9 +90,11 @@ class WebStack(pulumi.ComponentResource):
                             hostnames=a.hostnames,
                             path_prefix=a.path_prefix,
                             health_path=a.health_path,
+                            priority=a.priority,
                         )
                         for a in spec.apps
                     ],
+                    network_key=_network_key(spec),
                     deletion_protection=spec.deletion_protection,
                     zone_id=spec.edge.tls.zone_id if spec.edge.tls.mode == "acm" else None,
                     tags=tags,
@@ -153,6 +158,10 @@ class WebStack(pulumi.ComponentResource):
             project_root=args.project_root,
             build_dir=args.build_dir,
             tags=tags,
+            # Parameters scoped by project, stack and this WebStack: no clash between two of them.
+            ssm_scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), name),
+            # First boot needs egress (NAT routes), its listener rule and target group.
+            boot_after=[network, *([alb] if alb else [])],
         )
         if app.os == "windows":
             return WindowsWebTier(
@@ -172,20 +181,37 @@ class WebStack(pulumi.ComponentResource):
         self, name: str, app: AppSpec, target: Output[str], tier: LinuxWebTier | WindowsWebTier
     ) -> None:
         """After deploy, the public URL must answer the health path with 200, or `pulumi up` fails."""
-        url = Output.concat("https://", target, app.health_path)
-        # -k: the edge may be self-signed or named for the app's host, not the ALB/EIP address.
-        script = url.apply(
-            lambda u: (
-                "curl -fsS -k -o /dev/null --max-time 10 --retry 60 --retry-delay 10 "
-                f"--retry-all-errors -H 'Host: {app.health_host}' '{u}'"
-            )
-        )
+        # Through the ALB an app answers only under its path prefix (other paths hit the
+        # listener's fixed 404 or another app's rule).
+        url = Output.concat("https://", target, smoke_path(app))
+        script = url.apply(lambda u: smoke_command(u, app.health_host))
         command.local.Command(
             f"{name}-{app.name}-smoke",
             create=script,
             triggers=[tier.user_data],
             opts=ResourceOptions(parent=self, depends_on=[tier]),
         )
+
+
+def smoke_path(app: AppSpec) -> str:
+    """The health URL path as the public edge routes it: path prefix + health path."""
+    return app.path_prefix.rstrip("/") + app.health_path
+
+
+def smoke_command(url: str, host: str, attempts: int = 60, delay: int = 10) -> str:
+    """A POSIX sh loop around plain curl: any curl version (no curl >= 7.71 `--retry-all-errors`,
+    whose `--retry` alone skips connection refusals and 5xx). -k: the edge may be self-signed or
+    named for the app's host, not the ALB/EIP address."""
+    return (
+        f"i=0; until curl -fsS -k -o /dev/null --max-time 10 -H 'Host: {host}' '{url}'; do "
+        f"i=$((i+1)); [ $i -ge {attempts} ] && exit 1; sleep {delay}; done"
+    )
+
+
+def _network_key(spec: StackSpec) -> str:
+    """What a new VPC would come from: the adopted VPC's ID, or the planned CIDR."""
+    existing = spec.network.existing
+    return f"vpc:{existing.vpc_id}" if existing is not None else f"cidr:{spec.network.cidr}"
 
 
 def build_stack(

@@ -121,7 +121,10 @@ def validate_ebs_encrypted(args: ResourceValidationArgs, report: ReportViolation
         return
     if t in (INSTANCE, LAUNCH_CONFIGURATION):
         root = get(p, "rootBlockDevice")
-        if root is not UNKNOWN:
+        # An instance launched from a template without its own root device gets the template's
+        # (checked as a launch template above).
+        from_template = t == INSTANCE and root is None and get(p, "launchTemplate") is not None
+        if root is not UNKNOWN and not from_template:
             enc = as_bool(get(root, "encrypted")) if isinstance(root, Mapping) else None
             if enc is not True and enc is not UNKNOWN:
                 report(

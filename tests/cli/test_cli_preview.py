@@ -56,7 +56,9 @@ def test_dev_is_one_vm_with_an_elastic_ip(previews) -> None:
     (eip,) = of_type(doc, "Eip")
     assert vm["properties"]["instance_type"] == "t3.small"
     assert vm["properties"]["imds"].startswith("v2-only"), "IMDSv1 lets SSRF read credentials"
-    assert "encrypted" in vm["properties"]["root_volume"]
+    assert "launch template" in vm["properties"]["root_volume"]
+    (image,) = of_type(doc, "LaunchTemplate")  # the VM's image and disk, resolved at launch
+    assert "encrypted" in image["properties"]["root_volume"]
     assert eip["parent"] == vm["parent"], "the EIP belongs to the VM's fleet"
     assert not of_type(doc, "LoadBalancer") and not of_type(doc, "Group")
     (vpc,) = of_type(doc, "Vpc")

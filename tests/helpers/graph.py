@@ -28,8 +28,10 @@ class Graph:
 
 def user_data_texts(g: Graph) -> list[str]:
     """Linux user data of every launch template / instance, decoded (base64 of gzip)."""
-    blobs = [r.inputs["userData"] for r in g.of("aws:ec2/launchTemplate:LaunchTemplate")]
-    blobs += [r.inputs["userDataBase64"] for r in g.of("aws:ec2/instance:Instance")]
+    holders = g.of("aws:ec2/launchTemplate:LaunchTemplate") + g.of("aws:ec2/instance:Instance")
+    # The Nginx edge's template carries only its image and disk; its instance the user data.
+    blobs = [r.inputs.get("userData") or r.inputs.get("userDataBase64") for r in holders]
+    blobs = [b for b in blobs if b]
     assert blobs, "every tier must carry user data"
     out = []
     for blob in blobs:

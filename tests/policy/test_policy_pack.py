@@ -340,7 +340,14 @@ BAD_CASES: list[tuple[str, str, Callable[[list[Resource]], None], dict[str, Any]
     (
         "iam-no-wildcard-actions",
         "prod",
-        _set(ATTACH, "policyArn", "arn:aws:iam::aws:policy/AdministratorAccess"),
+        # The stacks attach no managed policy (the role's one inline policy says it all).
+        _add(
+            Resource(
+                type=ATTACH,
+                name="bad-admin-attachment",
+                inputs={"role": "r", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+            )
+        ),
         {},
     ),
     ("user-data-no-secrets", "prod", _secret_in_user_data, {}),
@@ -498,7 +505,8 @@ def test_rendered_user_data_has_no_false_positive(name: str) -> None:
     seen = 0
     for r in capture_any(name).resources:
         blob = r.inputs.get("userData") if r.type == LT else r.inputs.get("userDataBase64")
-        if r.type in (LT, INSTANCE):
+        # The Nginx edge's template holds only its image and disk (its instance the user data).
+        if r.type in (LT, INSTANCE) and blob:
             text = decode_user_data(blob, base64_encoded=True)
             assert "#cloud-config" in text or "version:" in text, "decoded: cloud-config/EC2Launch"
             assert find_secrets(text, capture_any(name).secret_values) == []

