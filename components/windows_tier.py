@@ -54,7 +54,8 @@ class WindowsWebTier(pulumi.ComponentResource):
             key=self.bootstrap_key,
             content=bootstrap.apply(lambda b: b[1]),
             content_type="text/plain; charset=utf-8",
-            opts=ResourceOptions(parent=self),
+            # Older launch-template versions (rollback, scale-out) still name this key.
+            opts=ResourceOptions(parent=self, retain_on_delete=True),
         )
         self.user_data = refs.apply(lambda r: render_windows_user_data(spec, app, layout, r))
         tier = app.windows
