@@ -10,11 +10,12 @@ import functools
 import ipaddress
 import re
 from pathlib import PurePath
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 
-from components.render import jinja_env
+from components.layout import HostLayout
+from components.render import jinja_env, trusted_proxies
 from components.spec import AppSpec, StackSpec
 from components.windows_layout import WindowsHostLayout, farm_name, instance_alias
 
@@ -45,6 +46,11 @@ def render_windows_template(name: str, **context: Any) -> str:
     return windows_jinja_env().get_template(name).render(**context)
 
 
+def proxy_service_name(app: AppSpec) -> str:
+    """The NSSM service of the proxy (IIS is W3SVC: its logs stay under inetpub)."""
+    return f"{app.name}-{app.windows.proxy}"
+
+
 def static_root(app: AppSpec, layout: WindowsHostLayout) -> PurePath | None:
     if app.static is None:
         return None
@@ -65,10 +71,17 @@ def size_bytes(size: str) -> int:
 
 
 # -- the proxies -------------------------------------------------------------------------------
-def _trusted_proxies(spec: StackSpec, layout: WindowsHostLayout) -> list[str]:
-    if layout.trusted_proxy_cidrs is not None:
-        return list(layout.trusted_proxy_cidrs)
-    return [spec.network.vpc_cidr]
+def windows_trusted_proxies(spec: StackSpec, layout: WindowsHostLayout) -> list[str]:
+    """Who may say the client's address and scheme (X-Forwarded-For/-Proto): exactly what the
+    Linux tier trusts (the ALB's public subnets), computed by the same function, for every
+    Windows proxy. The layout only reads `trusted_proxy_cidrs`, which both layouts have."""
+    return trusted_proxies(spec, cast(HostLayout, layout))
+
+
+# The forwarded-scheme gate, the same on every proxy of both tiers: a trusted peer's
+# X-Forwarded-Proto counts only when it is exactly `http` or `https` (lower case, as the ALB
+# sends it); anything else, or any other peer, gives the connection's own scheme.
+FORWARDED_PROTO_PATTERN = "^(https?)$"
 
 
 def _proxy_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
@@ -79,10 +92,11 @@ def _proxy_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> 
         "chain": spec.chain,
         "ports": layout.ports(app.windows),
         "balance": app.windows.balance,
-        "trusted_proxies": _trusted_proxies(spec, layout),
+        "trusted_proxies": windows_trusted_proxies(spec, layout),
+        "forwarded_proto_pattern": FORWARDED_PROTO_PATTERN,
         "health_host": app.health_host,
         "static_root": static_root(app, layout),
-        "log_dir": layout.log_dir(app.name),
+        "log_dir": layout.service_log_dir(app.name, proxy_service_name(app)),
         "proxy_dir": layout.proxy_dir(app.name),
         "server_names": " ".join(app.hostnames) or "_",
     }
@@ -99,13 +113,11 @@ def render_windows_nginx_conf(spec: StackSpec, app: AppSpec, layout: WindowsHost
 
 def render_caddyfile(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> str:
     ctx = _proxy_context(spec, app, layout)
-    caddy = app.windows.caddy
     body = size_bytes(app.windows.limits.client_max_body_size)
     return render_windows_template(
         "windows/Caddyfile.j2",
         **ctx,
-        caddy=caddy,
-        site_address=caddy.domain if caddy.https else f"http://:{layout.http_port}",
+        site_address=f"http://:{layout.http_port}",
         upstreams=[f"127.0.0.1:{p}" for p in ctx["ports"]],
         lb_policy=app.windows.balance,
         client_ip="{client_ip}" if ctx["trusted_proxies"] else "{remote_host}",

@@ -26,7 +26,20 @@ WAITRESS_SHUTDOWN_SECONDS = 5  # waitress waits this long for busy threads when 
 WINDOWS_SELECT_SOCKETS = 512
 WAITRESS_CONNECTION_LIMIT_MAX = WINDOWS_SELECT_SOCKETS - 12
 # What each proxy can honour of `windows.limits` (the others are refused for that proxy).
-IIS_UNSUPPORTED_LIMITS = ("allow_cidrs", "deny_cidrs", "rate_limit_rps", "rate_limit_burst", "gzip")
+# IIS sees only the ALB's address (no ipSecurity/Dynamic IP Restrictions per client) and has no
+# dynamic compression feature installed; stock Caddy has no per-client rate or connection limit.
+UNSUPPORTED_LIMITS = {
+    "iis": (
+        "allow_cidrs",
+        "deny_cidrs",
+        "rate_limit_rps",
+        "rate_limit_burst",
+        "max_connections_per_ip",
+        "gzip",
+    ),
+    "caddy": ("rate_limit_rps", "rate_limit_burst", "max_connections_per_ip"),
+    "nginx": (),
+}
 
 
 class _Model(BaseModel):
@@ -201,8 +214,8 @@ class WindowsTier(_Model):
     caddy: CaddySpec = Field(default_factory=CaddySpec, description="Caddy-only settings.")
     limits: NginxSpec = Field(
         default_factory=NginxSpec,
-        description="Proxy limits: body size (all), rate limit (nginx), allow/deny CIDRs and gzip "
-        "(nginx, caddy). IIS refuses all but the body size.",
+        description="Proxy limits: body size (all), rate and connection limits (nginx), "
+        "allow/deny CIDRs and gzip (nginx, caddy); a limit the proxy cannot honour is refused.",
     )
     installers: Installers = Field(default_factory=Installers)
 
@@ -245,27 +258,29 @@ class WindowsTier(_Model):
                 f"keepalive {NGINX_UPSTREAM_KEEPALIVE}s, or Waitress closes connections the "
                 "proxy is about to reuse (502s)"
             )
-        if self.proxy == "iis":
-            self._check_iis_limits()
+        self._check_proxy_limits()
         if self.proxy != "caddy" and self.caddy != CaddySpec():
             raise ValueError(f"caddy: only used with proxy: caddy (proxy is {self.proxy})")
         return self
 
-    def _check_iis_limits(self) -> None:
-        """IIS honours none of these here (it sees only the ALB's address, so no ipSecurity or
-        Dynamic IP Restrictions; no dynamic compression feature): refuse what is set, never
-        drop it silently. `gzip: false` is what IIS does anyway."""
+    def _check_proxy_limits(self) -> None:
+        """Refuse what this proxy cannot honour, never drop it silently (`gzip: false` is what
+        IIS does anyway)."""
         given = self.limits.model_fields_set
         refused = [
             f"limits.{name}"
-            for name in IIS_UNSUPPORTED_LIMITS
+            for name in UNSUPPORTED_LIMITS[self.proxy]
             if name in given and not (name == "gzip" and self.limits.gzip is False)
         ]
         if refused:
+            why = {
+                "iis": "IIS sees only the ALB's address and has no per-client rate limit or "
+                "dynamic compression here",
+                "caddy": "stock Caddy has no per-client rate or connection limit",
+            }[self.proxy]
             raise ValueError(
-                f"limits: proxy iis cannot honour {', '.join(refused)} (IIS sees only the ALB's "
-                "address and has no per-client rate limit or dynamic compression here); use "
-                "proxy: nginx or caddy, or leave them unset"
+                f"limits: proxy {self.proxy} cannot honour {', '.join(refused)} ({why}); use "
+                "proxy: nginx, or leave them unset"
             )
 
     @property

@@ -326,10 +326,10 @@ def test_local_layout_differs_only_in_paths_and_ports() -> None:
         ]
 
 
-def test_caddy_https_listens_on_443_too() -> None:
-    spec = make_spec("flask", "caddy", caddy={"https": True, "domain": "www.example.com"})
-    assert windows_proxy_ports(spec.apps[0]) == [80, 443]
-    assert windows_proxy_ports(make_spec("flask", "caddy").apps[0]) == [80]
+def test_every_proxy_listens_on_http_80_only() -> None:
+    """The ALB's target group and security group speak HTTP:80 (caddy.https is refused)."""
+    for proxy in ("iis", "nginx", "caddy"):
+        assert windows_proxy_ports(make_spec("flask", proxy).apps[0]) == [80]
 
 
 def test_command_line_round_trip() -> None:

@@ -84,6 +84,12 @@ def test_the_base_windows_app_is_valid() -> None:
             ["limits.rate_limit_rps, limits.gzip"],
         ),
         (
+            {"proxy": "caddy", "limits": {"rate_limit_burst": 5}},
+            {},
+            "apps.web.windows.limits",
+            ["proxy caddy cannot honour limits.rate_limit_burst"],
+        ),
+        (
             {},
             {"env": {"GREETING": "100%PATH%"}},
             "apps.web.env",
