@@ -20,6 +20,13 @@ from components.spec import AppSpec, StackSpec
 from components.windows_layout import WindowsHostLayout, farm_name, instance_alias
 
 ARR_CLIENT_HEADER = "X-ARR-Client-IP"
+# ARR's loadBalancing algorithm for each `balance`. LeastRequests is ARR's "Least current request":
+# the fewest HTTP requests in flight between ARR and each server (Microsoft Learn, "Load Balance
+# Page" of Application Request Routing), which is what least_conn means for Nginx and Caddy.
+ARR_ALGORITHMS = {"least_conn": "LeastRequests", "round_robin": "WeightedRoundRobin"}
+# Nginx's default large_client_header_buffers is 4 8k: a request line up to 8 KiB (nginx docs,
+# ngx_http_core_module). IIS requestLimits take the same bound for maxUrl and maxQueryString.
+NGINX_REQUEST_LINE_BYTES = 8192
 _SIZE_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
 
 
@@ -155,13 +162,15 @@ def render_iis_fragment(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout
         farm=farm_name(app.name),
         rule_prefix=f"{farm_name(app.name)}:",
         servers=[(instance_alias(app.name, n), p) for n, p in enumerate(ctx["ports"], start=1)],
-        algorithm="LeastRequests" if app.windows.balance == "least_conn" else "WeightedRoundRobin",
+        algorithm=ARR_ALGORITHMS[app.windows.balance],
         read_timeout=hms(spec.chain.nginx_read_timeout),
         arr_client_header=ARR_CLIENT_HEADER,
         health_pattern="^" + re.escape(app.health_path.lstrip("/")) + "$",
         static_url=static_url,
         static_pattern="^" + re.escape(static_url) if static_url else None,
         trusted_regex=ipv4_cidrs_regex(ctx["trusted_proxies"]),
+        # `<proto>|<X-Forwarded-For>`: the gate's scheme, then the last address of the list.
+        forwarded_pattern=FORWARDED_PROTO_PATTERN.removesuffix("$") + r"\|.*?([0-9A-Fa-f.:]+)\s*$",
     )
 
 
@@ -171,4 +180,6 @@ def render_iis_web_config(spec: StackSpec, app: AppSpec, layout: WindowsHostLayo
         app=app,
         farm=farm_name(app.name),
         max_body_bytes=size_bytes(app.windows.limits.client_max_body_size) or 4294967295,
+        max_url=NGINX_REQUEST_LINE_BYTES,
+        max_query_string=NGINX_REQUEST_LINE_BYTES,
     )

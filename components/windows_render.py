@@ -33,7 +33,7 @@ from components.windows_proxy_render import (
     render_windows_template,
     static_root,
 )
-from components.windows_spec import WindowsTier
+from components.windows_spec import Installer, WindowsTier
 
 
 # -- the Waitress services ---------------------------------------------------------------------
@@ -191,14 +191,39 @@ def windows_proxy_ports(app: AppSpec, layout: WindowsHostLayout | None = None) -
     return [(layout or WindowsHostLayout()).http_port]
 
 
+# -- installers: mirrored into the artifact bucket at `pulumi up`, fetched only from there -------
+_PROXY_INSTALLERS = {"iis": ("url_rewrite", "arr"), "nginx": ("nginx",), "caddy": ("caddy",)}
+
+
+def installer_key(app: str, installer: Installer) -> str:
+    """S3 key of an installer's mirror, named by its pinned SHA-256 (by its URL's hash when
+    unpinned): a new pin is a new object, and older launch templates keep theirs."""
+    tag = installer.sha256 or "url-" + hashlib.sha256(installer.url.encode()).hexdigest()
+    return f"windows/{app}/installers/{tag[:32]}/{installer.file_name}"
+
+
+def installer_mirrors(app: AppSpec) -> dict[str, tuple[str, Installer]]:
+    """{name: (S3 key, installer)} of every download this app's VMs need, and no other."""
+    names = ("python", "nssm", *_PROXY_INSTALLERS[app.windows.proxy])
+    named = app.windows.installers.named()
+    return {name: (installer_key(app.name, named[name]), named[name]) for name in names}
+
+
+def _mirror_context(app: AppSpec) -> dict[str, dict[str, str]]:
+    return {
+        name: {"key": key, "file": inst.file_name, "sha256": inst.sha256 or ""}
+        for name, (key, inst) in installer_mirrors(app).items()
+    }
+
+
 def _iis_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
     static_dir = static_root(app, layout)
-    inst = app.windows.installers
+    mirrors = _mirror_context(app)
     return {
         "features": IIS_FEATURES,
         "msis": [
-            {"product": "IIS URL Rewrite Module*", "installer": inst.url_rewrite},
-            {"product": "Microsoft Application Request Routing*", "installer": inst.arr},
+            {"product": "IIS URL Rewrite Module*", "mirror": mirrors["url_rewrite"]},
+            {"product": "Microsoft Application Request Routing*", "mirror": mirrors["arr"]},
         ],
         "aliases": [instance_alias(app.name, n) for n in range(1, app.windows.instance_count + 1)],
         "farm": farm_name(app.name),
@@ -266,7 +291,7 @@ def render_windows_bootstrap(
         services=layout.ports(tier),
         log_dir=layout.log_dir(app.name),
         python_version=tier.installers.python_version,
-        installers=tier.installers,
+        mirrors=_mirror_context(app),
         source=source,
         install_marker=f"{refs.package_key if source.kind == 'path' else source.requirement}"
         f" waitress>=3.0.1",
@@ -274,7 +299,7 @@ def render_windows_bootstrap(
         files=sorted(files.items()),
         proxy_ports=windows_proxy_ports(app, layout),
         proxy_health_url=f"http://127.0.0.1:{layout.http_port}{app.health_path}",
-        iis=_iis_context(spec, app, layout),
+        iis=_iis_context(spec, app, layout) if tier.proxy == "iis" else {},
         tier=tier,
     )
     if not text.isascii():
