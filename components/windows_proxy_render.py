@@ -180,6 +180,7 @@ def render_iis_web_config(spec: StackSpec, app: AppSpec, layout: WindowsHostLayo
         app=app,
         farm=farm_name(app.name),
         max_body_bytes=size_bytes(app.windows.limits.client_max_body_size) or 4294967295,
+        gzip=app.windows.limits.gzip,
         max_url=NGINX_REQUEST_LINE_BYTES,
         max_query_string=NGINX_REQUEST_LINE_BYTES,
     )

@@ -26,8 +26,8 @@ WAITRESS_SHUTDOWN_SECONDS = 5  # waitress waits this long for busy threads when 
 WINDOWS_SELECT_SOCKETS = 512
 WAITRESS_CONNECTION_LIMIT_MAX = WINDOWS_SELECT_SOCKETS - 12
 # What each proxy can honour of `windows.limits` (the others are refused for that proxy).
-# IIS sees only the ALB's address (no ipSecurity/Dynamic IP Restrictions per client) and has no
-# dynamic compression feature installed; stock Caddy has no per-client rate or connection limit.
+# IIS sees only the ALB's address (no ipSecurity/Dynamic IP Restrictions per client; gzip is its
+# static compression only); stock Caddy has no per-client rate or connection limit.
 UNSUPPORTED_LIMITS = {
     "iis": (
         "allow_cidrs",
@@ -35,7 +35,6 @@ UNSUPPORTED_LIMITS = {
         "rate_limit_rps",
         "rate_limit_burst",
         "max_connections_per_ip",
-        "gzip",
     ),
     "caddy": ("rate_limit_rps", "rate_limit_burst", "max_connections_per_ip"),
     "nginx": (),
@@ -215,7 +214,8 @@ class WindowsTier(_Model):
     limits: NginxSpec = Field(
         default_factory=NginxSpec,
         description="Proxy limits: body size (all), rate and connection limits (nginx), "
-        "allow/deny CIDRs and gzip (nginx, caddy); a limit the proxy cannot honour is refused.",
+        "allow/deny CIDRs (nginx, caddy), gzip (all; IIS: static files only); a limit the proxy "
+        "cannot honour is refused.",
     )
     installers: Installers = Field(default_factory=Installers)
 
@@ -264,18 +264,12 @@ class WindowsTier(_Model):
         return self
 
     def _check_proxy_limits(self) -> None:
-        """Refuse what this proxy cannot honour, never drop it silently (`gzip: false` is what
-        IIS does anyway)."""
+        """Refuse what this proxy cannot honour, never drop it silently."""
         given = self.limits.model_fields_set
-        refused = [
-            f"limits.{name}"
-            for name in UNSUPPORTED_LIMITS[self.proxy]
-            if name in given and not (name == "gzip" and self.limits.gzip is False)
-        ]
+        refused = [f"limits.{name}" for name in UNSUPPORTED_LIMITS[self.proxy] if name in given]
         if refused:
             why = {
-                "iis": "IIS sees only the ALB's address and has no per-client rate limit or "
-                "dynamic compression here",
+                "iis": "IIS sees only the ALB's address, so it cannot limit or filter clients",
                 "caddy": "stock Caddy has no per-client rate or connection limit",
             }[self.proxy]
             raise ValueError(

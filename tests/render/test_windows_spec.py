@@ -78,10 +78,10 @@ def test_the_base_windows_app_is_valid() -> None:
             ["proxy iis cannot honour limits.allow_cidrs"],
         ),
         (
-            {"proxy": "iis", "limits": {"rate_limit_rps": 10, "gzip": True}},
+            {"proxy": "iis", "limits": {"rate_limit_rps": 10, "deny_cidrs": ["192.0.2.0/24"]}},
             {},
             "apps.web.windows.limits",
-            ["limits.rate_limit_rps, limits.gzip"],
+            ["limits.deny_cidrs, limits.rate_limit_rps"],
         ),
         (
             {"proxy": "caddy", "limits": {"rate_limit_burst": 5}},
