@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from components import windows_spec
+from components.fleet import image_reference
 from components.layout import HostLayout
 from components.local_windows import OFFLINE_REFS
 from components.render import trusted_proxies
@@ -21,10 +22,11 @@ from components.spec import SpecError, StackSpec, parse_stack_spec
 from components.spec_common import NginxSpec
 from components.windows_layout import vm_windows_layout
 from components.windows_render import render_windows_host, waitress_arguments
-from components.windows_spec import WAITRESS_CONNECTION_LIMIT_MAX
+from components.windows_spec import WAITRESS_CONNECTION_LIMIT_MAX, WINDOWS_IMAGES
 from tests.helpers.windows_truth import (
     ARR_ALGORITHMS,
     WINDOWS_FD_SETSIZE,
+    ships_ec2launch_v2,
     waitress_select_sockets,
 )
 
@@ -192,3 +194,15 @@ def test_arr_health_probe_host_is_one_the_app_accepts() -> None:
         allowed = svc["environment"]["WEBSTACK_ALLOWED_HOSTS"].split(",")
         for server in servers:
             assert server.attrib["address"] in allowed
+
+
+# -- images --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("image", WINDOWS_IMAGES)
+def test_every_named_windows_image_runs_ec2launch_v2_user_data(image: str) -> None:
+    reference = image_reference(image, "t3.medium")
+    assert reference.startswith("resolve:ssm:/aws/service/ami-windows-latest/")
+    assert ships_ec2launch_v2(reference.rsplit("/", 1)[1]), reference
+
+
+def test_the_image_check_can_fail() -> None:
+    assert not ships_ec2launch_v2("Windows_Server-2019-English-Full-Base")

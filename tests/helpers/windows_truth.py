@@ -162,3 +162,12 @@ AWS_CMDLET = re.compile(r"^[A-Z][a-z]+-(S3|SSM|EC2|KMS|STS|SM|ASG|ELB2|IAM)[A-Z]
 NATIVE_PROGRAMS = frozenset(
     {"nssm", "icacls", "sc", "tar", "msiexec", "appcmd", "iisreset", "python", "nginx", "caddy"}
 )
+
+
+# AWS EC2 User Guide, "Use the EC2Launch v2 agent" (ec2launch-v2.html): Windows Server 2022 and
+# 2025 AMIs include EC2Launch v2; 2016 and 2019 have it only in the `EC2LaunchV2-Windows_Server-*`
+# AMIs (the plain ones ship EC2Launch v1, which never runs EC2Launch v2 YAML user data).
+def ships_ec2launch_v2(ami_name: str) -> bool:
+    return ami_name.startswith("EC2LaunchV2-") or bool(
+        re.match(r"Windows_Server-(2022|2025)-", ami_name)
+    )
