@@ -82,8 +82,12 @@ class Installers(_Model):
     )
     # 2.24-101 (897c7ad), not the 2.24 release: 2.24 cannot start a console application on
     # Windows 10 1703+ / Server 2016+ (STATUS_DLL_INIT_FAILED) and has no AppKillProcessTree.
-    # No SHA-256 of this zip is published by nssm.cc (it lists SHA-1s): set installers.nssm.sha256.
-    nssm: Installer = Installer(url="https://nssm.cc/ci/nssm-2.24-101-g897c7ad.zip")
+    # nssm.cc lists the build's SHA-1 (ca2f6782...); this SHA-256 of the same zip is the one two
+    # independent projects recorded against that SHA-1.
+    nssm: Installer = Installer(
+        url="https://nssm.cc/ci/nssm-2.24-101-g897c7ad.zip",
+        sha256="99f5045fffbffb745d67fe3a065a953c4a3d9c253b868892d9b685b0ee7d07b8",
+    )
     # The current stable branch (1.30.x); 1.26 gets no more fixes.
     nginx: Installer = Installer(
         url="https://nginx.org/download/nginx-1.30.5.zip",

@@ -17,11 +17,11 @@ from components.windows_spec import Installer, Installers
 from tests.helpers.windows_truth import nssm_build, nssm_starts_services_on_server_2016
 from tests.unit.test_windows_stack import graph
 
-# Defaults whose vendor publishes no SHA-256 that could be read offline: nssm.cc lists SHA-1s for
-# its builds, Microsoft none for the URL Rewrite / ARR MSIs. The VM still fetches them only from
-# the bucket; set installers.<name>.sha256 to pin them (README, Windows tier). This set may only
-# shrink: a new default without a pin fails the test below.
-UNPINNED_DEFAULTS = {"nssm", "url_rewrite", "arr"}
+# Defaults whose vendor publishes no SHA-256 that could be read offline: Microsoft publishes none
+# for the URL Rewrite / ARR MSIs. The VM still fetches them only from the bucket; set
+# installers.<name>.sha256 to pin them (README, Windows tier). This set may only shrink: a new
+# default without a pin fails the test below.
+UNPINNED_DEFAULTS = {"url_rewrite", "arr"}
 
 
 def test_every_default_installer_is_pinned_but_the_named_few() -> None:
@@ -85,8 +85,8 @@ def test_a_new_pin_is_a_new_mirror_object() -> None:
         installer_mirrors(spec_old.apps[0])["nginx"][0]
         != (installer_mirrors(spec_new.apps[0])["nginx"][0])
     )
-    unpinned = installer_mirrors(windows_app().apps[0])["nssm"][0]
-    assert hashlib.sha256(Installers().nssm.url.encode()).hexdigest()[:28] in unpinned
+    unpinned = installer_mirrors(windows_app("iis").apps[0])["arr"][0]
+    assert hashlib.sha256(Installers().arr.url.encode()).hexdigest()[:28] in unpinned
 
 
 @pytest.mark.parametrize("proxy", ["iis", "nginx", "caddy"])
