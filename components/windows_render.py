@@ -33,7 +33,7 @@ from components.windows_proxy_render import (
     render_windows_template,
     static_root,
 )
-from components.windows_spec import Installer, WindowsTier
+from components.windows_spec import NSSM_EXPANDED, Installer, WindowsTier
 
 
 # -- the Waitress services ---------------------------------------------------------------------
@@ -300,6 +300,7 @@ def render_windows_bootstrap(
         proxy_ports=windows_proxy_ports(app, layout),
         proxy_health_url=f"http://127.0.0.1:{layout.http_port}{app.health_path}",
         iis=_iis_context(spec, app, layout) if tier.proxy == "iis" else {},
+        nssm_expanded=NSSM_EXPANDED.pattern,
         tier=tier,
     )
     if not text.isascii():

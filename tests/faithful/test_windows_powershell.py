@@ -12,11 +12,17 @@ from components.local_windows import OFFLINE_REFS
 from components.spec import StackSpec, parse_stack_spec
 from components.windows_layout import vm_windows_layout
 from components.windows_render import render_windows_host, render_windows_user_data_script
+from components.windows_spec import NSSM_EXPANDED
 from tests.helpers.powershell_ast import (
+    command_name,
+    enclosing_function,
     nssm_set_names,
+    parse,
+    text,
     unchecked_native_calls,
     unclosed_web_responses,
     unretried_cloud_calls,
+    walk,
 )
 from tests.helpers.windows_truth import NSSM_2_24_101_SETTINGS, NSSM_2_24_SETTINGS
 
@@ -131,3 +137,41 @@ def test_the_nssm_rule_can_fail() -> None:
     assert "AppKillProcessTree" in set(nssm_set_names(bootstrap)) - NSSM_2_24_SETTINGS
     bad = "Invoke-Native $Nssm @('set', $name, 'AppKillTree', '1')\n"
     assert set(nssm_set_names(bad)) - NSSM_2_24_101_SETTINGS == {"AppKillTree"}
+
+
+def bootstrap_of(proxy: str) -> str:
+    return next(s for p, s in scripts("flask", proxy).items() if p.endswith("bootstrap.ps1"))
+
+
+def commands_in(source: str, function: str, name: str) -> list[str]:
+    root = parse(source)
+    return [
+        text(n)
+        for n in walk(root)
+        if n.type == "command" and command_name(n) == name and enclosing_function(n) == function
+    ]
+
+
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_no_service_account_reaches_the_metadata_service(proxy: str) -> None:
+    """Every NSSM service (Waitress and the proxy) is installed by Install-NssmService, which
+    blocks 169.254.169.254 outbound for that service's SID."""
+    bootstrap = bootstrap_of(proxy)
+    assert commands_in(bootstrap, "Install-NssmService", "Block-MetadataService") == [
+        "Block-MetadataService -Name $name"
+    ]
+    [rule] = commands_in(bootstrap, "Block-MetadataService", "New-NetFirewallRule")
+    for part in ("-Direction Outbound", "-Action Block", "169.254.169.254", "-Service $Name"):
+        assert part in rule, part
+    installs = [text(n) for n in walk(parse(bootstrap)) if n.type == "command"]
+    assert any("Install-NssmService -Definition $svc" in c for c in installs)
+    if proxy != "iis":
+        assert any("Update-ProxyService -Definition $Definitions.proxy" in c for c in installs)
+        assert commands_in(bootstrap, "Update-ProxyService", "Install-NssmService")
+
+
+def test_secrets_nssm_would_expand_are_refused_at_boot() -> None:
+    bootstrap = bootstrap_of("nginx")
+    assert f"if ($value -match '{NSSM_EXPANDED.pattern}') {{ throw" in bootstrap
+    for value, expanded in (("a%PATH%b", True), ("50%", False), ("%%", False), ("1%=2%", False)):
+        assert bool(NSSM_EXPANDED.search(value)) is expanded, value
