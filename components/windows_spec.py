@@ -192,7 +192,6 @@ class WindowsTier(_Model):
     connection_limit: int = Field(
         WAITRESS_CONNECTION_LIMIT_MAX,
         ge=1,
-        le=WAITRESS_CONNECTION_LIMIT_MAX,
         description="Waitress connection_limit; at most "
         f"{WAITRESS_CONNECTION_LIMIT_MAX}: Waitress uses select() on Windows, which CPython "
         f"limits to {WINDOWS_SELECT_SOCKETS} sockets.",
@@ -222,6 +221,17 @@ class WindowsTier(_Model):
         "cannot honour is refused.",
     )
     installers: Installers = Field(default_factory=Installers)
+
+    @field_validator("connection_limit")
+    @classmethod
+    def _connection_limit(cls, v: int) -> int:
+        if v > WAITRESS_CONNECTION_LIMIT_MAX:
+            raise ValueError(
+                f"{v} is over {WAITRESS_CONNECTION_LIMIT_MAX}: Waitress uses select() on Windows, "
+                f"which CPython limits to {WINDOWS_SELECT_SOCKETS} sockets (the server loop dies "
+                "past it)"
+            )
+        return v
 
     @field_validator("instances")
     @classmethod

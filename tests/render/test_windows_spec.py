@@ -69,7 +69,7 @@ def test_the_base_windows_app_is_valid() -> None:
             {"connection_limit": 1000},
             {},
             "apps.web.windows.connection_limit",
-            ["less than or equal to 500"],
+            ["1000 is over 500", "select()", "512 sockets"],
         ),
         (
             {"proxy": "iis", "limits": {"allow_cidrs": ["10.0.0.0/8"]}},
