@@ -1,6 +1,8 @@
 """The Windows trust boundary at runtime on 127.0.0.1, for the Nginx and Caddy stand-ins: only the
 trusted peer (standing in for the ALB, 127.0.0.3) may say the client's address and scheme, and
-only `http`/`https` exactly; a spoofing client (127.0.0.4) gets its own address and scheme."""
+only `http`/`https` exactly; a spoofing client (127.0.0.4) gets its own address and scheme; the
+allow/deny lists hold on every path, the health path included, except for the ALB's own checks
+and this host's probe."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,22 +25,11 @@ SPOOFER = "127.0.0.4"
 CLIENT = "198.51.100.23"  # what the ALB says the client is
 
 
-@pytest.fixture(scope="module", params=["nginx", "caddy"])
-def host(request: pytest.FixtureRequest) -> Iterator[LocalWindowsHost]:
-    spec = parse_stack_spec(
-        {
-            "environment": "e2e",
-            "apps": [
-                {
-                    "name": "flask-app",
-                    "framework": "flask",
-                    "wsgi": "app:create_app()",
-                    "os": "windows",
-                    "windows": {"proxy": request.param, "instances": 2},
-                }
-            ],
-        }
-    )
+def run_host(proxy: str, **windows: Any) -> Iterator[LocalWindowsHost]:
+    app = {"name": "flask-app", "framework": "flask", "wsgi": "app:create_app()", "os": "windows"}
+    app["static"] = {"url": "/static/", "folder": "static"}
+    app["windows"] = {"proxy": proxy, "instances": 2, **windows}
+    spec = parse_stack_spec({"environment": "e2e", "apps": [app]})
     root = Path(tempfile.mkdtemp(prefix="ws-wintrust-", dir="/tmp"))
     source = Path(__file__).resolve().parents[2] / "examples" / "flask_app"
     try:
@@ -47,6 +39,11 @@ def host(request: pytest.FixtureRequest) -> Iterator[LocalWindowsHost]:
             yield running
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=["nginx", "caddy"])
+def host(request: pytest.FixtureRequest) -> Iterator[LocalWindowsHost]:
+    yield from run_host(request.param)
 
 
 def seen(host: LocalWindowsHost, source: str, headers: dict[str, str]) -> dict[str, str]:
@@ -70,3 +67,42 @@ def test_a_spoofing_client_gets_its_own_address_and_scheme(host: LocalWindowsHos
     got = seen(host, SPOOFER, {"X-Forwarded-For": CLIENT, "X-Forwarded-Proto": "https"})
     assert got["client_ip"] == SPOOFER, "X-Forwarded-For from an untrusted peer must be ignored"
     assert got["scheme"] == "http", "X-Forwarded-Proto from an untrusted peer must be ignored"
+
+
+ALLOWED, DENIED, OUTSIDER = "198.51.100.23", "198.51.100.9", "203.0.113.9"
+LIMITS = {"allow_cidrs": ["198.51.100.0/24"], "deny_cidrs": [f"{DENIED}/32"]}
+
+
+@pytest.fixture(scope="module", params=["nginx", "caddy"])
+def guarded(request: pytest.FixtureRequest) -> Iterator[LocalWindowsHost]:
+    yield from run_host(request.param, limits=LIMITS)
+
+
+def status(host: LocalWindowsHost, path: str, source: str, client: str | None = None) -> int:
+    headers = {"X-Forwarded-For": client} if client else {}
+    return fetch(host.url + path, source=source, headers=headers).status
+
+
+PATHS = ["/", "/static/hello.txt", "/healthz"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_allowed_clients_reach_every_path(guarded: LocalWindowsHost, path: str) -> None:
+    assert status(guarded, path, ALB, ALLOWED) == 200
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("client", [DENIED, OUTSIDER])
+def test_denied_clients_reach_no_path(guarded: LocalWindowsHost, path: str, client: str) -> None:
+    assert status(guarded, path, ALB, client) == 403, f"{client} must not reach {path}"
+
+
+def test_health_checks_of_the_alb_and_this_host_pass_the_lists(guarded: LocalWindowsHost) -> None:
+    assert status(guarded, "/healthz", ALB) == 200, "the ALB's own check (no X-Forwarded-For)"
+    assert status(guarded, "/healthz", "127.0.0.1") == 200, "the bootstrap's probe"
+    assert status(guarded, "/", ALB) == 403, "the ALB's address is not a client on the list"
+
+
+def test_an_untrusted_peer_cannot_claim_an_allowed_address(guarded: LocalWindowsHost) -> None:
+    for path in PATHS:
+        assert status(guarded, path, SPOOFER, ALLOWED) == 403, path
