@@ -3,7 +3,9 @@ and the NSSM build one that starts services on Server 2016+ (tests/helpers/windo
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -99,3 +101,28 @@ def test_pulumi_up_mirrors_each_installer_into_the_artifact_bucket(proxy: str) -
         assert key in objects, f"{name} is not mirrored into the bucket"
         source = objects[key].inputs["source"]
         assert getattr(source, "uri", None) == inst.url, name
+
+
+@pytest.mark.parametrize("proxy", ["iis", "nginx", "caddy"])
+def test_the_instance_role_may_read_every_mirrored_installer(proxy: str) -> None:
+    """S3 answers 403 to a GetObject outside the role's Resource patterns: a mirror the VM cannot
+    read is a boot that never finishes."""
+    g = graph(proxy)
+    patterns = []
+    for policy in g.of("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            if statement["Effect"] == "Allow" and "s3:GetObject" in actions:
+                resources = statement["Resource"]
+                for arn in resources if isinstance(resources, list) else [resources]:
+                    patterns.append(arn.split(":::", 1)[1].split("/", 1)[1])
+    keys = [r.inputs["key"] for r in g.of("aws:s3/bucketObjectv2:BucketObjectv2")]
+    installers = [k for k in keys if "/installers/" in k]
+    assert installers
+    for key in installers:
+        assert any(fnmatch.fnmatchcase(key, p) for p in patterns), key
+    assert not fnmatch.fnmatchcase("windows/other-app/installers/x/y.zip", "windows/winapp/*")
