@@ -48,8 +48,11 @@ class _Model(BaseModel):
 class Installer(_Model):
     """A download the bootstrap fetches; with sha256 set, a mismatch stops the bootstrap."""
 
+    # `pulumi up` stores the URL as S3 user metadata of the mirror, which S3 limits to 2 KB per
+    # object (Amazon S3 User Guide, "Working with object metadata").
     url: str = Field(
         pattern=URL_PATTERN,
+        max_length=1024,
         description="https URL of the installer/zip; `pulumi up` copies it into the artifact "
         "bucket and the VM fetches it only from there.",
     )
@@ -167,7 +170,9 @@ class CaddySpec(_Model):
 
 class WindowsTier(_Model):
     image: str = Field(
-        "windows-2022", description="windows-2022 | windows-2019 | windows-2025 | an AMI ID."
+        "windows-2022",
+        description="windows-2022 | windows-2019 | windows-2025 | an AMI ID (of an image with "
+        "EC2Launch v2; windows-2019 is AWS's EC2LaunchV2-Windows_Server-2019 image).",
     )
     instance_type: str = Field(
         "t3.medium", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type."

@@ -126,3 +126,28 @@ def test_the_instance_role_may_read_every_mirrored_installer(proxy: str) -> None
     for key in installers:
         assert any(fnmatch.fnmatchcase(key, p) for p in patterns), key
     assert not fnmatch.fnmatchcase("windows/other-app/installers/x/y.zip", "windows/winapp/*")
+
+
+# Amazon S3 User Guide, "Working with object metadata": user-defined metadata is limited to 2 KB
+# (the sum of the UTF-8 bytes of each key and value).
+S3_USER_METADATA_BYTES = 2048
+
+
+def metadata_bytes(metadata: dict[str, str]) -> int:
+    return sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+
+
+@pytest.mark.parametrize("proxy", ["iis", "nginx", "caddy"])
+def test_mirror_metadata_fits_s3s_limit(proxy: str) -> None:
+    for obj in graph(proxy).of("aws:s3/bucketObjectv2:BucketObjectv2"):
+        if obj.inputs.get("metadata"):
+            assert metadata_bytes(obj.inputs["metadata"]) <= S3_USER_METADATA_BYTES, obj.name
+    longest = "https://x.example/" + "a" * (1024 - len("https://x.example/"))
+    worst = {"sha256": "f" * 64, "source-url": longest}
+    assert metadata_bytes(worst) <= S3_USER_METADATA_BYTES
+    with pytest.raises(SpecError):
+        windows_app(installers={"nginx": {"url": longest + "a", "sha256": "f" * 64}})
+
+
+def test_the_metadata_check_can_fail() -> None:
+    assert metadata_bytes({"source-url": "https://x/" + "a" * 2100}) > S3_USER_METADATA_BYTES
