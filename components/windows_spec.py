@@ -26,8 +26,11 @@ WAITRESS_SHUTDOWN_SECONDS = 5  # waitress waits this long for busy threads when 
 WINDOWS_SELECT_SOCKETS = 512
 WAITRESS_CONNECTION_LIMIT_MAX = WINDOWS_SELECT_SOCKETS - 12
 # What each proxy can honour of `windows.limits` (the others are refused for that proxy).
-# IIS sees only the ALB's address (no ipSecurity/Dynamic IP Restrictions per client; gzip is its
-# static compression only); stock Caddy has no per-client rate or connection limit.
+# IIS sees only the ALB's address: ipSecurity filters REMOTE_ADDR, and the proxy mode of Dynamic IP
+# Restrictions reads X-Forwarded-For from any sender (Microsoft Learn, IIS configuration reference,
+# <dynamicIpSecurity>: "examining the x-forwarded-for-HTTP header"), with no trusted-peer setting,
+# so a client could name any address. gzip is IIS's static compression only. Stock Caddy has no
+# per-client rate or connection limit.
 UNSUPPORTED_LIMITS = {
     "iis": (
         "allow_cidrs",

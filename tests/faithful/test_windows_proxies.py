@@ -175,6 +175,9 @@ def test_iis_forwarded_scheme_gate() -> None:
 
 
 def test_iis_request_filtering_matches_nginx() -> None:
+    """IIS Settings Schema (Microsoft Learn): requestFiltering allowDoubleEscaping defaults to
+    false (a `+` in a path is 404.11), requestLimits maxUrl 4096 and maxQueryString 2048; Nginx
+    takes a request line up to its 8k large_client_header_buffers."""
     [web] = [c for p, c in iis_files(spec_of("iis")).items() if p.endswith("web.config")]
     rf = ET.fromstring(web).find("./system.webServer/security/requestFiltering")
     assert rf is not None and rf.attrib["allowDoubleEscaping"] == "true"  # `+` -> not 404.11
