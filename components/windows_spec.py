@@ -19,10 +19,11 @@ DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 # Ports a Windows VM already uses: the proxy (80/443), RDP, WinRM.
 RESERVED_PORTS = {80: "HTTP", 443: "HTTPS", 3389: "RDP", 5985: "WinRM", 5986: "WinRM/HTTPS"}
 WAITRESS_SHUTDOWN_SECONDS = 5  # waitress waits this long for busy threads when told to stop
-# Waitress's loop is select() on Windows, and CPython builds select on Windows with FD_SETSIZE
-# 512 (python/cpython Modules/selectmodule.c: `#define FD_SETSIZE 512`): past 512 sockets
-# select() raises ValueError and the server loop dies. Each connection is one socket, plus the
-# listener and the trigger's socket pair; keep a margin for both.
+# Waitress's loop is select() (wasyncore; asyncore_use_poll is off by default, and Python on
+# Windows has no select.poll), and CPython builds select on Windows with FD_SETSIZE 512
+# (python/cpython Modules/selectmodule.c: `#if defined(MS_WINDOWS) && !defined(FD_SETSIZE)
+# #define FD_SETSIZE 512`): past 512 sockets select() raises ValueError and the server loop dies.
+# Each connection is one socket, plus the listener and the trigger's socket pair; keep a margin.
 WINDOWS_SELECT_SOCKETS = 512
 WAITRESS_CONNECTION_LIMIT_MAX = WINDOWS_SELECT_SOCKETS - 12
 # What each proxy can honour of `windows.limits` (the others are refused for that proxy).

@@ -145,7 +145,8 @@ ARR_ALGORITHMS = frozenset(
     }
 )
 
-# CPython on Windows: Modules/selectmodule.c `#define FD_SETSIZE 512` (before winsock2.h), so
+# CPython on Windows: Modules/selectmodule.c `#if defined(MS_WINDOWS) && !defined(FD_SETSIZE)
+# #define FD_SETSIZE 512`, so
 # select.select() refuses more than 512 sockets per set. Waitress (wasyncore) selects over every
 # channel, the listening socket and its trigger (a socket pair on Windows).
 WINDOWS_FD_SETSIZE = 512
