@@ -89,6 +89,8 @@ def windows_trusted_proxies(spec: StackSpec, layout: WindowsHostLayout) -> list[
 # X-Forwarded-Proto counts only when it is exactly `http` or `https` (lower case, as the ALB
 # sends it); anything else, or any other peer, gives the connection's own scheme.
 FORWARDED_PROTO_PATTERN = "^(https?)$"
+# Strict-Transport-Security on HTTPS requests behind the ALB, as the Linux tier sends it.
+HSTS = "max-age=63072000"
 # This host's own health probe (the bootstrap's Wait-Health through the proxy).
 LOOPBACK = ("127.0.0.1/32", "::1/128")
 
@@ -104,6 +106,7 @@ def _proxy_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> 
         "trusted_proxies": windows_trusted_proxies(spec, layout),
         "health_peers": [*windows_trusted_proxies(spec, layout), *LOOPBACK],
         "forwarded_proto_pattern": FORWARDED_PROTO_PATTERN,
+        "hsts": HSTS,
         "health_host": app.health_host,
         "static_root": static_root(app, layout),
         "log_dir": layout.service_log_dir(app.name, proxy_service_name(app)),

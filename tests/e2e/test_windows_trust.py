@@ -106,3 +106,16 @@ def test_health_checks_of_the_alb_and_this_host_pass_the_lists(guarded: LocalWin
 def test_an_untrusted_peer_cannot_claim_an_allowed_address(guarded: LocalWindowsHost) -> None:
     for path in PATHS:
         assert status(guarded, path, SPOOFER, ALLOWED) == 403, path
+
+
+def hsts(host: LocalWindowsHost, path: str, source: str, proto: str) -> str | None:
+    reply = fetch(host.url + path, source=source, headers={"X-Forwarded-Proto": proto})
+    return reply.headers.get("strict-transport-security")
+
+
+@pytest.mark.parametrize("path", ["/", "/static/hello.txt"])
+def test_hsts_only_when_the_trusted_peer_says_https(host: LocalWindowsHost, path: str) -> None:
+    assert hsts(host, path, ALB, "https") == "max-age=63072000"
+    assert hsts(host, path, ALB, "http") is None
+    assert hsts(host, path, ALB, "HTTPS") is None
+    assert hsts(host, path, SPOOFER, "https") is None, "an untrusted peer cannot ask for HSTS"
