@@ -216,6 +216,11 @@ def test_sha256_is_checked_for_downloads_that_have_one() -> None:
     assert "https://example.com/arr.msi" not in bootstrap, "the VM fetches only from the bucket"
     assert 'throw "SHA-256 of s3://$Bucket/$Key is $actual but the stack expects' in bootstrap
     assert "if (@(3010, 1641) -contains $code) { return $true }" in bootstrap
+    # 3010/1641 (installed, restart needed) end the boot with 3010 so EC2Launch reboots and
+    # reruns it; 1618 (another installation running) is waited out.
+    assert "if ($rebootNeeded) { Exit-ForReboot" in bootstrap
+    assert "if ($code -ne 1618) { throw" in bootstrap
+    assert "exit 3010" in bootstrap
     assert "'/i', \"`\"$Path`\"\", '/qn', '/norestart'" in bootstrap
     assert bootstrap.index("IIS URL Rewrite Module") < bootstrap.index(
         "Application Request Routing"
