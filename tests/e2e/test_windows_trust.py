@@ -119,3 +119,20 @@ def test_hsts_only_when_the_trusted_peer_says_https(host: LocalWindowsHost, path
     assert hsts(host, path, ALB, "http") is None
     assert hsts(host, path, ALB, "HTTPS") is None
     assert hsts(host, path, SPOOFER, "https") is None, "an untrusted peer cannot ask for HSTS"
+
+
+@pytest.fixture(scope="module")
+def limited() -> Iterator[LocalWindowsHost]:
+    yield from run_host("nginx", limits={"rate_limit_rps": 1, "rate_limit_burst": 0})
+
+
+def burst(host: LocalWindowsHost, source: str, client: str | None, n: int = 6) -> list[int]:
+    return [status(host, "/healthz", source, client) for _ in range(n)]
+
+
+def test_the_health_path_is_limited_for_clients_only(limited: LocalWindowsHost) -> None:
+    """Nginx: the ALB's own checks and this host's probe are never rate limited; a client that
+    hammers the health path through the ALB is."""
+    assert set(burst(limited, ALB, None)) == {200}
+    assert set(burst(limited, "127.0.0.1", None)) == {200}
+    assert 429 in burst(limited, ALB, ALLOWED)
