@@ -72,7 +72,8 @@ class WindowsWebTier(pulumi.ComponentResource):
                 source=pulumi.RemoteAsset(installer.url),
                 content_type="application/octet-stream",
                 metadata={"sha256": installer.sha256 or "unpinned", "source-url": installer.url},
-                opts=ResourceOptions(parent=self),
+                # Content-keyed and named by older launch-template versions: never deleted.
+                opts=ResourceOptions(parent=self, retain_on_delete=True),
             )
             for installer_name, (key, installer) in installer_mirrors(app).items()
         ]
