@@ -29,7 +29,10 @@ _AMI_PARAMETERS = {
     "debian-12": "/aws/service/debian/release/12/latest/{arch}",
     "al2023": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{al_arch}",
     "windows-2022": "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base",
-    "windows-2019": "/aws/service/ami-windows-latest/Windows_Server-2019-English-Full-Base",
+    # The plain 2019 image ships EC2Launch v1, which never runs EC2Launch v2 YAML user data; AWS
+    # publishes 2019 with EC2Launch v2 as `EC2LaunchV2-Windows_Server-*` (AWS EC2 User Guide,
+    # "Use the EC2Launch v2 agent", ec2launch-v2.html).
+    "windows-2019": "/aws/service/ami-windows-latest/EC2LaunchV2-Windows_Server-2019-English-Full-Base",
     "windows-2025": "/aws/service/ami-windows-latest/Windows_Server-2025-English-Full-Base",
 }
 _ROOT_DEVICES = {"ubuntu-24.04": "/dev/sda1", "debian-12": "/dev/xvda", "al2023": "/dev/xvda"}

@@ -145,11 +145,22 @@ def wait_http(url: str, timeout: float = 20.0) -> None:
 class LocalWindowsHost:
     """Render, write and run one Windows app locally; `stop()` ends every process it started."""
 
-    def __init__(self, spec: StackSpec, app: AppSpec, root: Path, source: Path) -> None:
+    def __init__(
+        self,
+        spec: StackSpec,
+        app: AppSpec,
+        root: Path,
+        source: Path,
+        trusted_proxy_cidrs: tuple[str, ...] = (),
+    ) -> None:
         ports = free_ports(app.windows.instance_count + 1)
         self.spec, self.app, self.root, self.source = spec, app, root, source
         self.layout: WindowsHostLayout = local_windows_layout(
-            root, http_port=ports[0], waitress_ports=tuple(ports[1:]), venv=Path(sys.prefix)
+            root,
+            http_port=ports[0],
+            waitress_ports=tuple(ports[1:]),
+            venv=Path(sys.prefix),
+            trusted_proxy_cidrs=trusted_proxy_cidrs,
         )
         self.files = render_windows_host(spec, app, self.layout, OFFLINE_REFS)
         services_json = self.files[str(self.layout.services_file(app.name))]
@@ -186,6 +197,8 @@ class LocalWindowsHost:
 
     def start_service(self, svc: ServiceDef) -> subprocess.Popen[bytes]:
         """Run a service as NSSM would: its program, arguments, directory, environment, logs."""
+        for log in (svc.stdout, svc.stderr):
+            Path(log).parent.mkdir(parents=True, exist_ok=True)
         with open(svc.stdout, "ab") as out, open(svc.stderr, "ab") as err:
             proc = subprocess.Popen(
                 svc.argv,

@@ -44,7 +44,7 @@ from components.spec_network import (  # noqa: F401 - re-exported
 )
 from components.spec_sources import AppSource, StaticFiles
 from components.timeouts import TimeoutChain, TimeoutOverrides, derive_timeout_chain
-from components.windows_spec import WindowsTier
+from components.windows_spec import WindowsTier, nssm_expansion_problem
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,23}$"
 WSGI_PATTERN = re.compile(
@@ -156,6 +156,9 @@ class AppSpec(Model):
         clash = set(self.env) & set(self.secrets)
         if clash:
             raise ValueError(f"env: {', '.join(sorted(clash))} is both in env and secrets")
+        for name, value in self.env.items() if self.os == "windows" else ():
+            if problem := nssm_expansion_problem(name, value):
+                raise ValueError(f"env: {problem}")
         if self.os == "windows" and self.source_or_default.kind == "git":
             raise ValueError(
                 "source.git: Windows images have no git; use a local path or a pip requirement"

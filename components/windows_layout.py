@@ -43,7 +43,8 @@ class WindowsHostLayout:
     listen_address: str = ""  # "" = all addresses (VM); "127.0.0.1" locally
     # Waitress ports; None = the spec's base_port.. (the VM). Locally: free loopback ports.
     waitress_ports: tuple[int, ...] | None = None
-    # Who may set X-Forwarded-For in front of the proxy; None = the VPC CIDR (the ALB).
+    # Who may set X-Forwarded-For/-Proto in front of the proxy; None = what the Linux tier
+    # trusts (render.trusted_proxies: the ALB's public subnets).
     trusted_proxy_cidrs: tuple[str, ...] | None = None
 
     # -- per-app paths -------------------------------------------------------------------------
@@ -69,7 +70,13 @@ class WindowsHostLayout:
         return self.app_dir(app) / "conf"
 
     def log_dir(self, app: str) -> PurePath:
+        """The bootstrap's transcript; only SYSTEM and Administrators write here."""
         return self.app_dir(app) / "logs"
+
+    def service_log_dir(self, app: str, service: str) -> PurePath:
+        """One folder per service, writable by that service's account only: no service can
+        rewrite another's logs or the bootstrap transcript."""
+        return self.log_dir(app) / service
 
     def proxy_dir(self, app: str) -> PurePath:
         """The proxy's state: nginx temp files and pid, Caddy's certificates."""
@@ -159,6 +166,7 @@ def local_windows_layout(
     nginx_exe: Path = Path("/usr/sbin/nginx"),
     caddy_exe: Path | None = None,
     mime_types: Path = Path("/etc/nginx/mime.types"),
+    trusted_proxy_cidrs: tuple[str, ...] = (),
 ) -> WindowsHostLayout:
     """The stand-in: under `root` on loopback with this machine's venv and proxies."""
     r = PurePosixPath(root)
@@ -178,5 +186,5 @@ def local_windows_layout(
         https_port=https_port,
         listen_address="127.0.0.1",
         waitress_ports=waitress_ports,
-        trusted_proxy_cidrs=(),
+        trusted_proxy_cidrs=trusted_proxy_cidrs,
     )

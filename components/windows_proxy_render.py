@@ -10,15 +10,23 @@ import functools
 import ipaddress
 import re
 from pathlib import PurePath
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 
-from components.render import jinja_env
+from components.layout import HostLayout
+from components.render import jinja_env, trusted_proxies
 from components.spec import AppSpec, StackSpec
 from components.windows_layout import WindowsHostLayout, farm_name, instance_alias
 
 ARR_CLIENT_HEADER = "X-ARR-Client-IP"
+# ARR's loadBalancing algorithm for each `balance`. LeastRequests is ARR's "Least current request":
+# the fewest HTTP requests in flight between ARR and each server (Microsoft Learn, "Load Balance
+# Page" of Application Request Routing), which is what least_conn means for Nginx and Caddy.
+ARR_ALGORITHMS = {"least_conn": "LeastRequests", "round_robin": "WeightedRoundRobin"}
+# Nginx's default large_client_header_buffers is 4 8k: a request line up to 8 KiB (nginx docs,
+# ngx_http_core_module). IIS requestLimits take the same bound for maxUrl and maxQueryString.
+NGINX_REQUEST_LINE_BYTES = 8192
 _SIZE_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
 
 
@@ -45,6 +53,11 @@ def render_windows_template(name: str, **context: Any) -> str:
     return windows_jinja_env().get_template(name).render(**context)
 
 
+def proxy_service_name(app: AppSpec) -> str:
+    """The NSSM service of the proxy (IIS is W3SVC: its logs stay under inetpub)."""
+    return f"{app.name}-{app.windows.proxy}"
+
+
 def static_root(app: AppSpec, layout: WindowsHostLayout) -> PurePath | None:
     if app.static is None:
         return None
@@ -65,10 +78,21 @@ def size_bytes(size: str) -> int:
 
 
 # -- the proxies -------------------------------------------------------------------------------
-def _trusted_proxies(spec: StackSpec, layout: WindowsHostLayout) -> list[str]:
-    if layout.trusted_proxy_cidrs is not None:
-        return list(layout.trusted_proxy_cidrs)
-    return [spec.network.vpc_cidr]
+def windows_trusted_proxies(spec: StackSpec, layout: WindowsHostLayout) -> list[str]:
+    """Who may say the client's address and scheme (X-Forwarded-For/-Proto): exactly what the
+    Linux tier trusts (the ALB's public subnets), computed by the same function, for every
+    Windows proxy. The layout only reads `trusted_proxy_cidrs`, which both layouts have."""
+    return trusted_proxies(spec, cast(HostLayout, layout))
+
+
+# The forwarded-scheme gate, the same on every proxy of both tiers: a trusted peer's
+# X-Forwarded-Proto counts only when it is exactly `http` or `https` (lower case, as the ALB
+# sends it); anything else, or any other peer, gives the connection's own scheme.
+FORWARDED_PROTO_PATTERN = "^(https?)$"
+# Strict-Transport-Security on HTTPS requests behind the ALB, as the Linux tier sends it.
+HSTS = "max-age=63072000"
+# This host's own health probe (the bootstrap's Wait-Health through the proxy).
+LOOPBACK = ("127.0.0.1/32", "::1/128")
 
 
 def _proxy_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
@@ -79,10 +103,13 @@ def _proxy_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> 
         "chain": spec.chain,
         "ports": layout.ports(app.windows),
         "balance": app.windows.balance,
-        "trusted_proxies": _trusted_proxies(spec, layout),
+        "trusted_proxies": windows_trusted_proxies(spec, layout),
+        "health_peers": [*windows_trusted_proxies(spec, layout), *LOOPBACK],
+        "forwarded_proto_pattern": FORWARDED_PROTO_PATTERN,
+        "hsts": HSTS,
         "health_host": app.health_host,
         "static_root": static_root(app, layout),
-        "log_dir": layout.log_dir(app.name),
+        "log_dir": layout.service_log_dir(app.name, proxy_service_name(app)),
         "proxy_dir": layout.proxy_dir(app.name),
         "server_names": " ".join(app.hostnames) or "_",
     }
@@ -99,13 +126,11 @@ def render_windows_nginx_conf(spec: StackSpec, app: AppSpec, layout: WindowsHost
 
 def render_caddyfile(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> str:
     ctx = _proxy_context(spec, app, layout)
-    caddy = app.windows.caddy
     body = size_bytes(app.windows.limits.client_max_body_size)
     return render_windows_template(
         "windows/Caddyfile.j2",
         **ctx,
-        caddy=caddy,
-        site_address=caddy.domain if caddy.https else f"http://:{layout.http_port}",
+        site_address=f"http://:{layout.http_port}",
         upstreams=[f"127.0.0.1:{p}" for p in ctx["ports"]],
         lb_policy=app.windows.balance,
         client_ip="{client_ip}" if ctx["trusted_proxies"] else "{remote_host}",
@@ -143,13 +168,15 @@ def render_iis_fragment(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout
         farm=farm_name(app.name),
         rule_prefix=f"{farm_name(app.name)}:",
         servers=[(instance_alias(app.name, n), p) for n, p in enumerate(ctx["ports"], start=1)],
-        algorithm="LeastRequests" if app.windows.balance == "least_conn" else "WeightedRoundRobin",
+        algorithm=ARR_ALGORITHMS[app.windows.balance],
         read_timeout=hms(spec.chain.nginx_read_timeout),
         arr_client_header=ARR_CLIENT_HEADER,
         health_pattern="^" + re.escape(app.health_path.lstrip("/")) + "$",
         static_url=static_url,
         static_pattern="^" + re.escape(static_url) if static_url else None,
         trusted_regex=ipv4_cidrs_regex(ctx["trusted_proxies"]),
+        # `<proto>|<X-Forwarded-For>`: the gate's scheme, then the last address of the list.
+        forwarded_pattern=FORWARDED_PROTO_PATTERN.removesuffix("$") + r"\|.*?([0-9A-Fa-f.:]+)\s*$",
     )
 
 
@@ -159,4 +186,7 @@ def render_iis_web_config(spec: StackSpec, app: AppSpec, layout: WindowsHostLayo
         app=app,
         farm=farm_name(app.name),
         max_body_bytes=size_bytes(app.windows.limits.client_max_body_size) or 4294967295,
+        gzip=app.windows.limits.gzip,
+        max_url=NGINX_REQUEST_LINE_BYTES,
+        max_query_string=NGINX_REQUEST_LINE_BYTES,
     )

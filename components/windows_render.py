@@ -33,7 +33,7 @@ from components.windows_proxy_render import (
     render_windows_template,
     static_root,
 )
-from components.windows_spec import WindowsTier
+from components.windows_spec import NSSM_EXPANDED, Installer, WindowsTier
 
 
 # -- the Waitress services ---------------------------------------------------------------------
@@ -79,11 +79,13 @@ def _service(
     application: PurePath,
     args: list[str],
     directory: PurePath,
-    log_dir: PurePath,
+    layout: WindowsHostLayout,
+    app: str,
     tier: WindowsTier,
     writable: tuple[PurePath, ...] = (),
 ) -> dict[str, Any]:
     virtual = tier.service_account == "virtual"
+    log_dir = layout.service_log_dir(app, name)
     return {
         "name": name,
         "application": str(application),
@@ -94,6 +96,7 @@ def _service(
         # A virtual account per service (sc.exe config obj=): it reads the code, writes only
         # these folders (NSSM writes the stdout/stderr logs as the service) and its own secrets.
         "account": f"NT SERVICE\\{name}" if virtual else "LocalSystem",
+        "log_dir": str(log_dir),
         "writable": [str(d) for d in (log_dir, *writable)] if virtual else [],
     }
 
@@ -101,9 +104,12 @@ def _service(
 def service_definitions(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
     """What `services.json` says: every NSSM service of the VM, exactly as installed."""
     tier = app.windows
-    logs = layout.log_dir(app.name)
     # app_environment only asks the layout for collected_static(app), which this layout has.
     env = dict(app_environment(spec, app, cast(HostLayout, layout)))
+    if tier.proxy == "iis":
+        # ARR's health probe sends each farm server's address (its hosts-file alias) as Host.
+        aliases = [instance_alias(app.name, n) for n in range(1, tier.instance_count + 1)]
+        env["WEBSTACK_ALLOWED_HOSTS"] = ",".join([env["WEBSTACK_ALLOWED_HOSTS"], *aliases])
     services = []
     for n, port in enumerate(layout.ports(tier), start=1):
         svc = _service(
@@ -111,7 +117,8 @@ def service_definitions(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout
             layout.venv_python(app.name),
             waitress_arguments(spec, app, port),
             layout.code_dir(app.name),
-            logs,
+            layout,
+            app.name,
             tier,
         )
         svc |= {
@@ -130,13 +137,22 @@ def service_definitions(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout
         # Nginx for Windows opens <prefix>/logs/error.log before it reads its config.
         own = (layout.proxy_dir(app.name), layout.nginx_dir() / "logs", layout.nginx_dir() / "temp")
         proxy = _service(
-            f"{app.name}-nginx", layout.nginx(), args, layout.nginx_dir(), logs, tier, own
+            f"{app.name}-nginx",
+            layout.nginx(),
+            args,
+            layout.nginx_dir(),
+            layout,
+            app.name,
+            tier,
+            own,
         )
         proxy["environment"] = {}
     elif tier.proxy == "caddy":
         args = ["run", "--config", forward_slashes(conf / "Caddyfile"), "--adapter", "caddyfile"]
         state = layout.proxy_dir(app.name)
-        proxy = _service(f"{app.name}-caddy", layout.caddy(), args, state, logs, tier, (state,))
+        proxy = _service(
+            f"{app.name}-caddy", layout.caddy(), args, state, layout, app.name, tier, (state,)
+        )
         proxy["environment"] = {
             "XDG_DATA_HOME": str(state / "data"),
             "XDG_CONFIG_HOME": str(state / "config"),
@@ -170,28 +186,44 @@ IIS_FEATURES = (
 
 
 def windows_proxy_ports(app: AppSpec, layout: WindowsHostLayout | None = None) -> list[int]:
-    """Ports the proxy listens on: the only inbound ports of the VM (firewall, security group)."""
-    layout = layout or WindowsHostLayout()
-    if app.windows.proxy == "caddy" and app.windows.caddy.https:
-        return [layout.http_port, layout.https_port]
-    return [layout.http_port]
+    """Ports the proxy listens on: the only inbound ports of the VM (firewall, security group).
+    HTTP only: the ALB ends TLS (`caddy.https` is refused, windows_spec.CaddySpec)."""
+    return [(layout or WindowsHostLayout()).http_port]
 
 
-def windows_target(app: AppSpec) -> tuple[str, int]:
-    """(protocol, port) of the ALB target group in front of this app's Windows VMs."""
-    if app.windows.proxy == "caddy" and app.windows.caddy.https:
-        return "HTTPS", 443
-    return "HTTP", 80
+# -- installers: mirrored into the artifact bucket at `pulumi up`, fetched only from there -------
+_PROXY_INSTALLERS = {"iis": ("url_rewrite", "arr"), "nginx": ("nginx",), "caddy": ("caddy",)}
+
+
+def installer_key(app: str, installer: Installer) -> str:
+    """S3 key of an installer's mirror, named by its pinned SHA-256 (by its URL's hash when
+    unpinned): a new pin is a new object, and older launch templates keep theirs."""
+    tag = installer.sha256 or "url-" + hashlib.sha256(installer.url.encode()).hexdigest()
+    return f"windows/{app}/installers/{tag[:32]}/{installer.file_name}"
+
+
+def installer_mirrors(app: AppSpec) -> dict[str, tuple[str, Installer]]:
+    """{name: (S3 key, installer)} of every download this app's VMs need, and no other."""
+    names = ("python", "nssm", *_PROXY_INSTALLERS[app.windows.proxy])
+    named = app.windows.installers.named()
+    return {name: (installer_key(app.name, named[name]), named[name]) for name in names}
+
+
+def _mirror_context(app: AppSpec) -> dict[str, dict[str, str]]:
+    return {
+        name: {"key": key, "file": inst.file_name, "sha256": inst.sha256 or ""}
+        for name, (key, inst) in installer_mirrors(app).items()
+    }
 
 
 def _iis_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
     static_dir = static_root(app, layout)
-    inst = app.windows.installers
+    mirrors = _mirror_context(app)
     return {
         "features": IIS_FEATURES,
         "msis": [
-            {"product": "IIS URL Rewrite Module*", "installer": inst.url_rewrite},
-            {"product": "Microsoft Application Request Routing*", "installer": inst.arr},
+            {"product": "IIS URL Rewrite Module*", "mirror": mirrors["url_rewrite"]},
+            {"product": "Microsoft Application Request Routing*", "mirror": mirrors["arr"]},
         ],
         "aliases": [instance_alias(app.name, n) for n in range(1, app.windows.instance_count + 1)],
         "farm": farm_name(app.name),
@@ -249,8 +281,6 @@ def render_windows_bootstrap(
             raise ValueError(f"{path} cannot be embedded in a PowerShell here-string")
     tier = app.windows
     source = app.source_or_default
-    proxy_port = layout.https_port if tier.proxy == "caddy" and tier.caddy.https else None
-    scheme_port = f"http://127.0.0.1:{layout.http_port}"
     text = render_windows_template(
         "windows/bootstrap.ps1.j2",
         app=app,
@@ -261,15 +291,16 @@ def render_windows_bootstrap(
         services=layout.ports(tier),
         log_dir=layout.log_dir(app.name),
         python_version=tier.installers.python_version,
-        installers=tier.installers,
+        mirrors=_mirror_context(app),
         source=source,
         install_marker=f"{refs.package_key if source.kind == 'path' else source.requirement}"
         f" waitress>=3.0.1",
         server_requirements=["waitress>=3.0.1"],
         files=sorted(files.items()),
         proxy_ports=windows_proxy_ports(app, layout),
-        proxy_health_url=f"{scheme_port}{app.health_path}" if proxy_port is None else scheme_port,
-        iis=_iis_context(spec, app, layout),
+        proxy_health_url=f"http://127.0.0.1:{layout.http_port}{app.health_path}",
+        iis=_iis_context(spec, app, layout) if tier.proxy == "iis" else {},
+        nssm_expanded=NSSM_EXPANDED.pattern,
         tier=tier,
     )
     if not text.isascii():

@@ -17,7 +17,11 @@ from pulumi import Output, ResourceOptions
 
 from components.fleet import TierArgs, VmFleet, VmFleetArgs, stage_app
 from components.windows_layout import vm_windows_layout
-from components.windows_render import render_windows_user_data, windows_bootstrap_object
+from components.windows_render import (
+    installer_mirrors,
+    render_windows_user_data,
+    windows_bootstrap_object,
+)
 
 # Python, IIS features, MSIs and NSSM services take a while on first boot.
 WINDOWS_HEALTH_GRACE_SECONDS = 1200
@@ -54,8 +58,25 @@ class WindowsWebTier(pulumi.ComponentResource):
             key=self.bootstrap_key,
             content=bootstrap.apply(lambda b: b[1]),
             content_type="text/plain; charset=utf-8",
-            opts=ResourceOptions(parent=self),
+            # Older launch-template versions (rollback, scale-out) still name this key.
+            opts=ResourceOptions(parent=self, retain_on_delete=True),
         )
+        # Each installer is copied from its vendor into the bucket here, once per pin (the key
+        # carries the SHA-256): a scale-out never depends on nssm.cc or python.org, and the VM
+        # checks the pinned SHA-256 of what it reads (Get-Installer in functions.ps1.j2).
+        mirrors = [
+            aws.s3.BucketObjectv2(
+                f"{name}-installer-{installer_name}",
+                bucket=args.bucket_name,
+                key=key,
+                source=pulumi.RemoteAsset(installer.url),
+                content_type="application/octet-stream",
+                metadata={"sha256": installer.sha256 or "unpinned", "source-url": installer.url},
+                # Content-keyed and named by older launch-template versions: never deleted.
+                opts=ResourceOptions(parent=self, retain_on_delete=True),
+            )
+            for installer_name, (key, installer) in installer_mirrors(app).items()
+        ]
         self.user_data = refs.apply(lambda r: render_windows_user_data(spec, app, layout, r))
         tier = app.windows
         fleet = VmFleet(
@@ -83,7 +104,9 @@ class WindowsWebTier(pulumi.ComponentResource):
                 tags={**args.tags, "webstack:app": app.name},
             ),
             # The bootstrap, package and secrets exist before a VM boots and asks for them.
-            opts=ResourceOptions(parent=self, depends_on=[*staged.depends_on, bootstrap_object]),
+            opts=ResourceOptions(
+                parent=self, depends_on=[*staged.depends_on, bootstrap_object, *mirrors]
+            ),
         )
         self.role_arn = fleet.role_arn
         self.asg_name = fleet.asg_name

@@ -14,6 +14,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from components.windows_spec import NSSM_EXPANDED
+
 NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True)
 ENV_NAMES = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True)
 # One-line values with the characters that break quoting: quotes, $, backslash, backtick, unicode.
@@ -147,6 +149,8 @@ def app_config(draw: st.DrawFn, name: str, request_timeout: int, edge: str) -> d
             "balance": draw(st.sampled_from(["round_robin", "least_conn"])),
             "channel_timeout": draw(st.integers(61, 600)),
         }
+        # NSSM would expand `%NAME%` in these (refused for Windows apps, windows_spec).
+        app["env"] = {k: v for k, v in app["env"].items() if not NSSM_EXPANDED.search(v)}
     if image == "al2023" and draw(st.booleans()):
         app["python"] = draw(st.sampled_from(["3.9", "3.11", "3.12"]))
     return app

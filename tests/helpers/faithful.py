@@ -55,6 +55,10 @@ def _comparable(value: Any) -> Any:
     """Assets print their object id, and their build path differs per run: compare the bytes."""
     if hasattr(value, "path") and type(value).__name__.endswith("Asset"):
         return ("asset", hashlib.sha256(Path(value.path).read_bytes()).hexdigest())
+    if hasattr(value, "uri") and type(value).__name__ == "RemoteAsset":
+        # The engine hashes a remote asset by its bytes; the same URI (pinned installer) is the
+        # same asset, so compare the URI.
+        return ("remote-asset", value.uri)
     if isinstance(value, dict):
         return {k: _comparable(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -9,7 +9,7 @@ import json
 import re
 import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 import pytest
@@ -161,7 +161,7 @@ def test_services_are_the_waitress_command_lines_of_the_issue(framework: str, pr
             f"--listen=127.0.0.1:{5000 + n}",
             "--threads=6",
             "--channel-timeout=90",
-            "--connection-limit=1000",
+            "--connection-limit=500",
             "--trusted-proxy=127.0.0.1",
             "--trusted-proxy-headers=x-forwarded-for x-forwarded-proto",
             *target,
@@ -170,7 +170,7 @@ def test_services_are_the_waitress_command_lines_of_the_issue(framework: str, pr
         assert svc.environment["WEBSTACK_INSTANCE"] == str(n)
         assert svc.environment["APP_COLOR"] == "blue"
         assert "APP_TOKEN" not in svc.environment, "secret values come from SSM at boot only"
-        assert svc.stdout.startswith(r"C:\webstack\web\logs" + "\\")
+        assert svc.stdout.startswith(r"C:\webstack\web\logs" + "\\" + svc.name + "\\")
     data = json.loads(one(files, "services.json"))
     assert data["secrets"] == ["APP_TOKEN"]
     assert all(s["stop_console_ms"] > 5000 for s in data["services"]), (
@@ -211,12 +211,17 @@ def test_sha256_is_checked_for_downloads_that_have_one() -> None:
         installers={"arr": {"url": "https://example.com/arr.msi", "sha256": sha.upper()}},
     )
     bootstrap = one(render_windows_host(spec, spec.apps[0], vm_windows_layout(), REFS), ".ps1")
-    assert f"Url = 'https://example.com/arr.msi'; FileName = 'arr.msi'; Sha256 = '{sha}'" in (
-        bootstrap
-    )
-    assert 'throw "SHA-256 of $Url is $actual but the stack expects $ExpectedHash' in bootstrap
-    assert "@(0, 3010, 1641) -notcontains $process.ExitCode" in bootstrap
-    assert "'/i', \"`\"$path`\"\", '/qn', '/norestart'" in bootstrap
+    key = f"windows/web/installers/{sha[:32]}/arr.msi"
+    assert f"Key = '{key}'; FileName = 'arr.msi'; Sha256 = '{sha}'" in bootstrap
+    assert "https://example.com/arr.msi" not in bootstrap, "the VM fetches only from the bucket"
+    assert 'throw "SHA-256 of s3://$Bucket/$Key is $actual but the stack expects' in bootstrap
+    assert "if (@(3010, 1641) -contains $code) { return $true }" in bootstrap
+    # 3010/1641 (installed, restart needed) end the boot with 3010 so EC2Launch reboots and
+    # reruns it; 1618 (another installation running) is waited out.
+    assert "if ($rebootNeeded) { Exit-ForReboot" in bootstrap
+    assert "if ($code -ne 1618) { throw" in bootstrap
+    assert "exit 3010" in bootstrap
+    assert "'/i', \"`\"$Path`\"\", '/qn', '/norestart'" in bootstrap
     assert bootstrap.index("IIS URL Rewrite Module") < bootstrap.index(
         "Application Request Routing"
     )
@@ -326,10 +331,10 @@ def test_local_layout_differs_only_in_paths_and_ports() -> None:
         ]
 
 
-def test_caddy_https_listens_on_443_too() -> None:
-    spec = make_spec("flask", "caddy", caddy={"https": True, "domain": "www.example.com"})
-    assert windows_proxy_ports(spec.apps[0]) == [80, 443]
-    assert windows_proxy_ports(make_spec("flask", "caddy").apps[0]) == [80]
+def test_every_proxy_listens_on_http_80_only() -> None:
+    """The ALB's target group and security group speak HTTP:80 (caddy.https is refused)."""
+    for proxy in ("iis", "nginx", "caddy"):
+        assert windows_proxy_ports(make_spec("flask", proxy).apps[0]) == [80]
 
 
 def test_command_line_round_trip() -> None:
@@ -352,13 +357,21 @@ def test_each_service_runs_as_its_own_virtual_account(proxy: str) -> None:
     data = json.loads(one(render_windows_host(spec, app, layout, REFS), "services.json"))
     services = data["services"] + ([data["proxy"]] if data["proxy"] else [])
     assert len(services) == app.windows.instance_count + (proxy != "iis")
-    logs = str(layout.log_dir("web"))
     for svc in services:
+        own = str(layout.service_log_dir("web", svc["name"]))
         assert svc["account"] == f"NT SERVICE\\{svc['name']}", svc["name"]
-        # NSSM writes the service's stdout/stderr as the service: the log folder must be writable.
-        assert svc["writable"][0] == logs
+        # NSSM writes the service's stdout/stderr as the service: its own log folder is
+        # writable, and no other service's, nor the bootstrap transcript's folder.
+        assert svc["writable"][0] == own == svc["log_dir"]
+        assert PureWindowsPath(svc["stdout"]).parent == PureWindowsPath(own)
+        assert PureWindowsPath(svc["stderr"]).parent == PureWindowsPath(own)
+        assert str(layout.log_dir("web")) not in svc["writable"]
         assert str(layout.code_dir("web")) not in svc["writable"]
         assert str(layout.root) not in svc["writable"]
+    others = {s["name"]: s["log_dir"] for s in services}
+    for svc in services:
+        assert not set(svc["writable"]) & {d for n, d in others.items() if n != svc["name"]}
+    logs = data["proxy"]["log_dir"] if data["proxy"] else ""
     if proxy == "nginx":
         assert data["proxy"]["writable"] == [
             logs,
@@ -369,7 +382,7 @@ def test_each_service_runs_as_its_own_virtual_account(proxy: str) -> None:
     if proxy == "caddy":  # its certificates and config live in the proxy folder
         assert data["proxy"]["writable"] == [logs, str(layout.proxy_dir("web"))]
     for svc in data["services"]:  # Waitress writes nothing but its logs
-        assert svc["writable"] == [logs]
+        assert svc["writable"] == [svc["log_dir"]]
 
 
 def test_bootstrap_locks_the_root_and_sets_accounts_before_starting_services() -> None:

@@ -57,7 +57,43 @@ def test_the_base_windows_app_is_valid() -> None:
             {"proxy": "caddy", "caddy": {"https": True}},
             {},
             "apps.web.windows.caddy.https",
-            ["needs caddy.domain"],
+            ["not supported behind the ALB", "HTTP:80"],
+        ),
+        (
+            {"installers": {"nssm": {"url": "https://mirror.example/nssm.zip"}}},
+            {},
+            "apps.web.windows.installers.nssm.sha256",
+            ["has no SHA-256", "every installer you set needs"],
+        ),
+        (
+            {"connection_limit": 1000},
+            {},
+            "apps.web.windows.connection_limit",
+            ["1000 is over 500", "select()", "512 sockets"],
+        ),
+        (
+            {"proxy": "iis", "limits": {"allow_cidrs": ["10.0.0.0/8"]}},
+            {},
+            "apps.web.windows.limits",
+            ["proxy iis cannot honour limits.allow_cidrs"],
+        ),
+        (
+            {"proxy": "iis", "limits": {"rate_limit_rps": 10, "deny_cidrs": ["192.0.2.0/24"]}},
+            {},
+            "apps.web.windows.limits",
+            ["limits.deny_cidrs, limits.rate_limit_rps"],
+        ),
+        (
+            {"proxy": "caddy", "limits": {"rate_limit_burst": 5}},
+            {},
+            "apps.web.windows.limits",
+            ["proxy caddy cannot honour limits.rate_limit_burst"],
+        ),
+        (
+            {},
+            {"env": {"GREETING": "100%PATH%"}},
+            "apps.web.env",
+            ["'%PATH%'", "NSSM expands"],
         ),
         (
             {"installers": {"python": {"url": "https://x.example/p.exe", "sha256": "abc123"}}},
@@ -72,7 +108,8 @@ def test_the_base_windows_app_is_valid() -> None:
             ["SHA-256"],
         ),
         ({"channel_timeout": 60}, {}, "apps.web.windows.channel_timeout", ["keepalive 60s"]),
-        ({"caddy": {"https": True, "domain": "a.example.com"}}, {}, "apps.web.windows.caddy", []),
+        ({"caddy": {"email": "ops@example.com"}}, {}, "apps.web.windows.caddy", ["proxy: caddy"]),
+        ({"caddy": {"domain": "a.example.com"}}, {}, "apps.web.windows.caddy.domain", []),
     ],
 )
 def test_bad_windows_input_is_one_line_naming_the_setting(
@@ -90,3 +127,18 @@ def test_windows_app_needs_an_alb_over_two_azs() -> None:
     assert line.startswith("apps: ") and "Windows apps need edge.mode alb" in line
     [line] = problems(top={"network": {"az_count": 1}})
     assert line.startswith("network.az_count: ") and "at least 2 AZs" in line
+
+
+def accepted(windows: dict[str, Any], **changes: Any) -> bool:
+    data = copy.deepcopy(BASE)
+    data["apps"][0]["windows"].update(windows)
+    data["apps"][0].update(changes)
+    parse_stack_spec(data)
+    return True
+
+
+def test_what_iis_can_do_stays_accepted() -> None:
+    """Refusing for IIS must not refuse a plain IIS app, its body size or `gzip: false`."""
+    assert accepted({"proxy": "iis"})
+    assert accepted({"proxy": "iis", "limits": {"client_max_body_size": "20m", "gzip": False}})
+    assert accepted({}, env={"RATE": "50%", "A": "%%"})
