@@ -93,6 +93,8 @@ class StagedApp:
     ssm_prefix: str
     refs: Output[CloudRefs]  # region, bucket, package key, SSM prefix (and the edge certificate)
     depends_on: list[pulumi.Resource]  # SecureStrings and package: a VM must boot after them
+    # Each SecureString by its name (the release pointer digests their versions).
+    secret_params: dict[str, aws.ssm.Parameter] = field(default_factory=dict)
 
 
 def stage_app(
@@ -123,7 +125,12 @@ def stage_app(
             tls_cert_pem=v[2] or None,
         )
     )
-    return StagedApp(ssm_prefix=prefix, refs=refs, depends_on=[*params, *uploads, *args.boot_after])
+    return StagedApp(
+        ssm_prefix=prefix,
+        refs=refs,
+        depends_on=[*params, *uploads, *args.boot_after],
+        secret_params=dict(zip(sorted(secret_values), params, strict=True)),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

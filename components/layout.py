@@ -83,6 +83,29 @@ class HostLayout:
     def tls_key(self, app: str) -> PurePosixPath:
         return self.etc_dir / "tls" / f"{app}.key"
 
+    # -- releases (components/release_plan.py): releases/<id> = code/ + venv/ + static/ ----------
+    def releases_dir(self, app: str) -> PurePosixPath:
+        return self.app_dir(app) / "releases"
+
+    def slot_dir(self, app: str, slot: int | str) -> PurePosixPath:
+        """Symlink to the release Gunicorn master (slot) 1 or 2 runs; re-pointed only while stopped."""
+        return self.app_dir(app) / f"slot-{slot}"
+
+    def slot_venv(self, app: str, slot: int | str) -> PurePosixPath:
+        return self.shared_venv or self.slot_dir(app, slot) / "venv"
+
+    def slot_etc(self, app: str, slot: int | str) -> PurePosixPath:
+        """Symlink to the env and secrets files of the slot's release (root-only directory)."""
+        return self.app_etc(app) / f"slot-{slot}"
+
+    def upstream_conf(self, app: str) -> PurePosixPath:
+        """The sockets Nginx sends to (the active slot): rewritten by the switch, then reloaded."""
+        return self.app_etc(app) / "upstream.conf"
+
+    def release_conf(self, app: str) -> PurePosixPath:
+        """Nginx's answer on the release endpoint: the id of the release it switched to."""
+        return self.app_etc(app) / "release.conf"
+
     def listen(self, port: int) -> str:
         return f"{self.listen_address}:{port}" if self.listen_address else str(port)
 

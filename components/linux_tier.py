@@ -13,6 +13,7 @@ from pulumi import Input, Output, ResourceOptions
 
 from components.fleet import TierArgs, VmFleet, VmFleetArgs, stage_app
 from components.layout import vm_layout
+from components.release_pointer import publish_release
 from components.render import render_linux_user_data, user_data_base64
 
 
@@ -25,6 +26,7 @@ class LinuxWebTierArgs(TierArgs):
 
 class LinuxWebTier(pulumi.ComponentResource):
     user_data: Output[str]
+    release_pointer: pulumi.Resource
     role_arn: Output[str]
     asg_name: Output[str] | None
     instance_id: Output[str] | None
@@ -45,6 +47,20 @@ class LinuxWebTier(pulumi.ComponentResource):
                 else None
             ),
             tls_cert_pem=args.tls_cert_pem,
+        )
+        # The release (code, env, secrets) lives in its pointer, not in the user data.
+        self.release_pointer = publish_release(
+            name,
+            spec,
+            app,
+            ssm_prefix=staged.ssm_prefix,
+            bucket=args.bucket_name,
+            project_root=args.project_root,
+            build_dir=args.build_dir,
+            secret_params=[staged.secret_params[k] for k in sorted(app.secrets)],
+            depends_on=staged.depends_on,
+            tags=args.tags,
+            parent=self,
         )
         layout = vm_layout(app.linux.family)
         self.user_data = staged.refs.apply(
@@ -73,7 +89,9 @@ class LinuxWebTier(pulumi.ComponentResource):
                 tags={**args.tags, "webstack:app": app.name},
             ),
             # Secrets and the package exist before any VM boots and asks for them.
-            opts=ResourceOptions(parent=self, depends_on=staged.depends_on),
+            opts=ResourceOptions(
+                parent=self, depends_on=[*staged.depends_on, self.release_pointer]
+            ),
         )
         self.role_arn = fleet.role_arn
         self.asg_name = fleet.asg_name

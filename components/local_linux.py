@@ -39,6 +39,7 @@ from components.local_procs import (
     terminate,
     write_private,
 )
+from components.local_release import link_local_slots
 from components.render import (
     CloudRefs,
     _systemd_quote,
@@ -124,6 +125,7 @@ class LocalLinuxSite:
             src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git", "collected-*")
         )
         write_private(Path(self.layout.secrets_file(self.app.name)), self._secrets_text())
+        link_local_slots(self.layout, self.app.name)
         Path(self.layout.nginx_state_dir).mkdir(parents=True, exist_ok=True)
         Path(self.layout.nginx_log_dir).mkdir(parents=True, exist_ok=True)
         if self.app.framework == "django" and self.app.static:

@@ -117,6 +117,8 @@ class WebstackMocks(pulumi.runtime.Mocks):
             out["certPem"] = "-----BEGIN CERTIFICATE-----\nMOCKCERT\n-----END CERTIFICATE-----\n"
         elif t == "aws:ssm/parameter:Parameter":
             out["arn"] = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{inputs.get('name')}"
+            # AWS counts versions up on every new value; a stand-in that differs when it does.
+            out["version"] = int(_hex(str(inputs.get("value")), 6), 16)
         elif t == "aws:ec2/vpc:Vpc":
             out["cidrBlock"] = inputs.get("cidrBlock")
         self.resources.append(

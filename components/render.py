@@ -140,7 +140,6 @@ def app_environment(spec: StackSpec, app: AppSpec, layout: HostLayout) -> list[t
 
 
 def render_nginx_conf(spec: StackSpec, app: AppSpec, layout: HostLayout) -> str:
-    masters = app.linux.gunicorn.masters
     root = static_root(app, layout)
     return render_template(
         "linux/nginx.conf.j2",
@@ -151,7 +150,8 @@ def render_nginx_conf(spec: StackSpec, app: AppSpec, layout: HostLayout) -> str:
         edge_mode=spec.edge.mode,
         trusted_proxies=trusted_proxies(spec, layout),
         upstream=f"{app.name.replace('-', '_')}_gunicorn",
-        sockets=[layout.socket(app.name, m) for m in range(1, masters + 1)],
+        upstream_conf=layout.upstream_conf(app.name),
+        release_conf=layout.release_conf(app.name),
         server_names=" ".join(app.hostnames) or "_",
         health_host=app.health_host,
         health_peers=health_peers(spec, layout),
@@ -173,7 +173,7 @@ def render_gunicorn_conf(spec: StackSpec, app: AppSpec, layout: HostLayout, mast
         timeout=timeout,
         keepalive=keepalive,
         socket=layout.socket(app.name, master),
-        code_dir=layout.code_dir(app.name),
+        code_dir=layout.slot_dir(app.name, master) / "code",
     )
 
 
@@ -188,8 +188,10 @@ def render_gunicorn_unit(app: AppSpec, layout: HostLayout) -> str:
         layout=layout,
         g=app.linux.gunicorn,
         runtime_dir_name=runtime,
-        code_dir=layout.code_dir(app.name),
-        venv=layout.venv(app.name),
+        code_dir=layout.slot_dir(app.name, "%i") / "code",
+        venv=layout.slot_venv(app.name, "%i"),
+        env_file=layout.slot_etc(app.name, "%i") / "app.env",
+        secrets_file=layout.slot_etc(app.name, "%i") / "secrets.env",
         conf_pattern=layout.gunicorn_conf(app.name, "%i"),
     )
 
@@ -209,18 +211,17 @@ def _packages(app: AppSpec) -> tuple[str, list[str]]:
     return python, pkgs + list(tier.extra_packages)
 
 
-def render_bootstrap(spec: StackSpec, app: AppSpec, layout: HostLayout, refs: CloudRefs) -> str:
-    python, packages = _packages(app)
+def server_requirements(app: AppSpec) -> list[str]:
     server = ["gunicorn>=23.0,<28"]  # the range the tests run
     if app.linux.gunicorn.worker_class == "gevent":
         server.append("gevent>=24.2")
-    scheme_port = (
-        ("http", layout.http_port) if spec.edge.mode == "alb" else ("https", layout.https_port)
-    )
-    host = layout.listen_address or "127.0.0.1"
-    health_url = f"{scheme_port[0]}://{host}:{scheme_port[1]}{app.health_path}"
-    if scheme_port[0] == "https":
-        health_url = "--insecure " + health_url  # self-signed on the VM itself
+    return server
+
+
+def render_bootstrap(spec: StackSpec, app: AppSpec, layout: HostLayout, refs: CloudRefs) -> str:
+    from components import release_plan, release_render  # they import this module
+
+    python, packages = _packages(app)
     return render_template(
         "linux/bootstrap.sh.j2",
         app=app,
@@ -229,17 +230,11 @@ def render_bootstrap(spec: StackSpec, app: AppSpec, layout: HostLayout, refs: Cl
         family=app.linux.family,
         python=python,
         packages=packages,
-        server_requirements=server,
-        source=app.source_or_default,
-        region=refs.region,
-        bucket=refs.bucket,
-        package_key=refs.package_key,
+        fetch=release_render.fetch_command(layout, refs.region),
         ssm_prefix=refs.ssm_prefix,
         tls=spec.edge.mode == "nginx",
-        masters=app.linux.gunicorn.masters,
-        unit_base=f"webstack-{app.name}",
-        health_host=app.health_host,
-        health_url=health_url,
+        pointer_param=release_plan.pointer_parameter(refs.ssm_prefix),
+        release_script=release_render.release_script_path(app, layout),
     )
 
 
@@ -250,17 +245,41 @@ def bootstrap_path(app: AppSpec, layout: HostLayout) -> PurePosixPath:
 def render_linux_host(
     spec: StackSpec, app: AppSpec, layout: HostLayout, refs: CloudRefs
 ) -> dict[str, str]:
-    """Every file a Linux VM of this app receives, by target path (sorted, deterministic)."""
+    """Every file a Linux VM of this app receives, by target path (sorted, deterministic): the
+    infrastructure files of its user data plus the active release's app.env."""
+    from components import release_render
+
+    files = render_linux_infra(spec, app, layout, refs)
+    files[str(layout.env_file(app.name))] = release_render.render_app_env(spec, app, layout)
+    return dict(sorted(files.items()))
+
+
+def render_linux_infra(
+    spec: StackSpec, app: AppSpec, layout: HostLayout, refs: CloudRefs
+) -> dict[str, str]:
+    """The files of the user data: nothing a release (code, env, secrets) changes."""
+    from components import release_render
+
+    python, _ = _packages(app)
     files: dict[str, str] = {
         str(layout.staged_nginx_conf()): render_nginx_conf(spec, app, layout),
-        str(layout.env_file(app.name)): render_template(
-            "linux/app.env.j2", app=app, layout=layout, env=app_environment(spec, app, layout)
-        ),
         str(layout.systemd_dir / layout.unit_name(app.name)): render_gunicorn_unit(app, layout),
         str(layout.etc_dir / "webstack-fetch.py"): render_template("linux/webstack-fetch.py"),
         str(bootstrap_path(app, layout)): render_bootstrap(spec, app, layout, refs),
+        str(release_render.release_script_path(app, layout)): release_render.render_release_script(
+            spec,
+            app,
+            layout,
+            region=refs.region,
+            bucket=refs.bucket,
+            ssm_prefix=refs.ssm_prefix,
+            python=python,
+            server_requirements=server_requirements(app),
+        ),
+        **release_render.initial_includes(app, layout),
     }
-    for m in range(1, app.linux.gunicorn.masters + 1):
+    # Two slots: the serving release and the next one, started beside it.
+    for m in range(1, max(2, app.linux.gunicorn.masters) + 1):
         files[str(layout.gunicorn_conf(app.name, m))] = render_gunicorn_conf(spec, app, layout, m)
     if spec.edge.mode == "nginx":
         if not refs.tls_cert_pem:
@@ -277,7 +296,7 @@ def render_linux_user_data(
     spec: StackSpec, app: AppSpec, layout: HostLayout, refs: CloudRefs
 ) -> str:
     """The cloud-init user data of a Linux VM, as text (what reviewers read and tests validate)."""
-    files = render_linux_host(spec, app, layout, refs)
+    files = render_linux_infra(spec, app, layout, refs)
     return render_template(
         "linux/cloud-config.yaml.j2",
         app=app,

@@ -82,6 +82,14 @@ class AppSpec(Model):
     health_path: str = Field(
         "/healthz", description="Health URL path (normalised, e.g. /healthz; answered by the app)."
     )
+    release_command: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=16,
+        description="Linux: argv run once per release before the switch, in the release's "
+        "folder with its env and secrets (`python` = its venv), e.g. "
+        "[python, -m, django, migrate, --noinput]. A failure keeps the serving release.",
+    )
     hostnames: list[str] = Field(
         default_factory=list, max_length=4, description="Host names the app answers (at most 4)."
     )

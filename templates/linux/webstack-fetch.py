@@ -5,10 +5,18 @@ rehearsal points them at a local stand-in). Secrets are written 0600 and never p
 """
 
 import argparse
+import hashlib
+import json
 import os
+import re
+import shlex
 import sys
 
 import boto3
+
+# What a release pointer may hold (components/release_plan.py writes it).
+_POINTER_FIELDS = ("release", "package_key", "package_sha256", "config_key", "config_sha256",
+                   "secrets", "secrets_version", "requirement", "release_command")  # fmt: skip
 
 
 def _write_private(path: str, data: bytes) -> None:
@@ -31,6 +39,31 @@ def _quote(value: str) -> str:
     return '"' + escaped + '"'
 
 
+def _pointer_shell(source: str, region: str) -> str:
+    """The pointer's fields as `WS_<FIELD>=<shell-quoted>` lines, refused unless well formed."""
+    if source.startswith("file:"):
+        with open(source[5:]) as f:
+            text = f.read()
+    else:
+        ssm = boto3.client("ssm", region_name=region)
+        text = ssm.get_parameter(Name=source)["Parameter"]["Value"]
+    body = json.loads(text)
+    if not re.fullmatch(r"r-[0-9a-f]{16}", str(body.get("release", ""))):
+        raise SystemExit("webstack-fetch: the release pointer has no valid release id")
+    for key in ("package_sha256", "config_sha256"):
+        if body.get(key) and not re.fullmatch(r"[0-9a-f]{64}", str(body[key])):
+            raise SystemExit(f"webstack-fetch: the release pointer's {key} is not a SHA-256")
+    lines = []
+    for key in _POINTER_FIELDS:
+        value = body.get(key, "")
+        if key == "release_command":
+            value = shlex.join(value or [])
+        elif key == "secrets":
+            value = " ".join(value or [])
+        lines.append(f"WS_{key.upper()}={shlex.quote(str(value))}")
+    return "\n".join(lines)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(prog="webstack-fetch")
     p.add_argument("--region", required=True)
@@ -43,6 +76,9 @@ def main() -> int:
     env.add_argument("prefix")
     env.add_argument("dest")
     env.add_argument("names", nargs="*")
+    s3.add_argument("--sha256", default="", help="refuse the file unless it has this digest")
+    ptr = sub.add_parser("pointer", help="print the release pointer (SSM name or file:PATH) as shell")
+    ptr.add_argument("source")
     one = sub.add_parser("ssm-file", help="write one SecureString to DEST (0600)")
     one.add_argument("name")
     one.add_argument("dest")
@@ -51,6 +87,18 @@ def main() -> int:
     if a.cmd == "s3":
         os.makedirs(os.path.dirname(a.dest), exist_ok=True)
         boto3.client("s3", region_name=a.region).download_file(a.bucket, a.key, a.dest)
+        if a.sha256:
+            digest = hashlib.sha256()
+            with open(a.dest, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+            got = digest.hexdigest()
+            if got != a.sha256:
+                os.unlink(a.dest)
+                raise SystemExit(f"webstack-fetch: {a.key} has SHA-256 {got}, expected {a.sha256}")
+        return 0
+    if a.cmd == "pointer":
+        print(_pointer_shell(a.source, a.region))
         return 0
     ssm = boto3.client("ssm", region_name=a.region)
     if a.cmd == "ssm-file":
