@@ -16,6 +16,8 @@ from components.spec import AppSpec, StackSpec
 
 # Gunicorn's own boot plus the app's import; longer and the release is declared broken.
 STARTUP_SECONDS = 60
+# A slot that answers its health path with an error this long is broken, not warming up.
+UNHEALTHY_SECONDS = 10
 # Nginx's old workers get this long to finish their requests before the old slot stops.
 DRAIN_SECONDS = 30
 
@@ -65,6 +67,7 @@ def render_release_script(
         health_successes=release_plan.HEALTH_SUCCESSES,
         keep=release_plan.KEEP_RELEASES,
         startup_seconds=STARTUP_SECONDS,
+        unhealthy_seconds=UNHEALTHY_SECONDS,
         drain_seconds=DRAIN_SECONDS,
     )
 

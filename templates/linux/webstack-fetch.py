@@ -77,7 +77,9 @@ def main() -> int:
     env.add_argument("dest")
     env.add_argument("names", nargs="*")
     s3.add_argument("--sha256", default="", help="refuse the file unless it has this digest")
-    ptr = sub.add_parser("pointer", help="print the release pointer (SSM name or file:PATH) as shell")
+    ptr = sub.add_parser(
+        "pointer", help="print the release pointer (SSM name or file:PATH) as shell"
+    )
     ptr.add_argument("source")
     one = sub.add_parser("ssm-file", help="write one SecureString to DEST (0600)")
     one.add_argument("name")
@@ -108,7 +110,10 @@ def main() -> int:
     lines = []
     for name in a.names:
         param = a.prefix.rstrip("/") + "/" + name
-        value = ssm.get_parameter(Name=param, WithDecryption=True)["Parameter"]["Value"]
+        try:
+            value = ssm.get_parameter(Name=param, WithDecryption=True)["Parameter"]["Value"]
+        except ssm.exceptions.ParameterNotFound:
+            raise SystemExit(f"webstack-fetch: the secret {param} does not exist") from None
         lines.append(f"{name}={_quote(value)}\n")
     _write_private(a.dest, "".join(lines).encode())
     print(f"webstack-fetch: wrote {len(lines)} secret(s) to {a.dest}", file=sys.stderr)

@@ -11,6 +11,7 @@ WorkingDirectory, EnvironmentFile and RuntimeDirectory), as a detached process w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -28,8 +29,8 @@ SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 def _pid(state: Path, unit: str) -> int | None:
     try:
         pid = int((state / f"{unit}.pid").read_text())
-        os.kill(pid, 0)
-        return pid
+        status = Path(f"/proc/{pid}/status").read_text()
+        return None if "\nState:\tZ" in status else pid
     except (OSError, ValueError):
         return None
 
@@ -83,12 +84,8 @@ def _stop(a: argparse.Namespace, unit_name: str) -> int:
             except OSError:
                 break
         time.sleep(0.05)
-    else:
-        os.killpg(pid, signal.SIGKILL)
-    try:
-        os.killpg(pid, signal.SIGKILL)  # the rest of the "cgroup"
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)  # what is left: the rest of the "cgroup"
     (a.state / f"{unit_name}.pid").unlink(missing_ok=True)
     return 0
 
@@ -108,6 +105,8 @@ def main() -> int:
         return subprocess.run(["nginx", "-c", str(a.nginx_conf), "-e", str(err)]).returncode
     if a.cmd in ("enable", "disable"):
         return 0
+    if a.cmd == "is-active":
+        return 0 if _pid(a.state, a.unit) else 3
     if a.cmd == "stop":
         return _stop(a, a.unit)
     if a.cmd == "restart":

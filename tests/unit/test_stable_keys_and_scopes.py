@@ -119,7 +119,9 @@ def test_two_webstacks_with_one_environment_keep_apart_and_each_reads_its_own() 
 
     mocks, _ = run_under_mocks(build, project="shop", stack="prod")
     names = sorted(_parameter_names(Graph(mocks.resources, {})))
-    assert names == ["/webstack/shop/prod/site-a/web/TOKEN", "/webstack/shop/prod/site-b/web/TOKEN"]
+    assert names == [
+        f"/webstack/shop/prod/site-{s}/web/{p}" for s in "ab" for p in ("TOKEN", "release")
+    ]
 
 
 def test_the_linux_bootstrap_the_windows_bootstrap_and_the_policy_read_one_path() -> None:
@@ -147,7 +149,10 @@ def test_the_linux_bootstrap_the_windows_bootstrap_and_the_policy_read_one_path(
     mocks, outputs = run_under_mocks(build, project="shop", stack="qa")
     g = Graph(mocks.resources, outputs)
     expected = {app: f"/webstack/shop/qa/webstack-one/{app}" for app in ("lin", "win")}
-    assert _parameter_names(g) == {f"{p}/TOKEN" for p in expected.values()}
+    # Linux apps also have their release pointer there (Windows still releases by user data).
+    assert _parameter_names(g) == {f"{p}/TOKEN" for p in expected.values()} | {
+        f"{expected['lin']}/release"
+    }
     policies = {
         p.inputs["role"]: json.loads(p.inputs["policy"])
         for p in g.of("aws:iam/rolePolicy:RolePolicy")

@@ -122,7 +122,9 @@ def test_secrets_are_secure_strings_under_the_app_prefix(stack: tuple[str, Graph
     params = g.of("aws:ssm/parameter:Parameter")
     assert params
     for p in params:
-        assert p.inputs["type"] == "SecureString"
+        # The release pointer is the one plain String (it names versions, never values).
+        is_pointer = p.inputs["name"].endswith("/release")
+        assert p.inputs["type"] == ("String" if is_pointer else "SecureString")
         # Scoped by project, stack and WebStack (the mocks' project is `webstack`).
         assert p.inputs["name"].startswith(f"/webstack/webstack/{name}/webstack-{name}/")
 
@@ -209,7 +211,9 @@ def test_prod_alb_wiring() -> None:
     assert lt["imageId"].startswith("resolve:ssm:/aws/service/canonical/ubuntu/server/24.04/")
     assert "networkInterfaces" not in lt, "no public IP on app instances behind an ALB"
     (text,) = user_data_texts(g)
-    assert "webstack-django-app@2.service" in text, "two Gunicorn masters per VM"
+    assert "server unix:/run/webstack/django-app-2/gunicorn.sock" in text, (
+        "two Gunicorn masters per VM behind one upstream until the first release"
+    )
 
 
 def test_dev_nginx_edge_wiring() -> None:

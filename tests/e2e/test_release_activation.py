@@ -1,0 +1,291 @@
+"""webstack-release on 127.0.0.1: the rendered activation script, the rendered units and Nginx, with
+moto as S3 + SSM. Release 2 goes live over release 1 under ~50 req/s with 0 failed requests; broken
+releases (import error, failing health path, missing secret) exit non-zero while release 2 keeps
+serving (0 failed requests, none served by the broken one); a rotated secret arrives without a
+restart of anything but the app's slot. systemd is stood in for by tests/helpers/servicectl.py,
+which runs the same unit file; everything else is the bytes a VM runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from components import release_plan
+from components.layout import HostLayout, local_layout
+from components.local_procs import free_port
+from components.packaging import build_package
+from components.release_render import release_script_path, render_app_env
+from components.render import CloudRefs, file_mode, render_linux_infra
+from tests.helpers.specs import linux_spec
+from tests.helpers.tools import require_tool as require
+
+REGION = "us-east-1"
+BUCKET = "webstack-release-test"
+SERVICECTL = Path(__file__).resolve().parents[1] / "helpers" / "servicectl.py"
+APP_SOURCE = """import hashlib, os
+RELEASE = os.environ.get("WEBSTACK_RELEASE", "?")
+TOKEN = hashlib.sha256(os.environ.get("APP_TOKEN", "").encode()).hexdigest()[:12]
+{broken_import}
+def app(environ, start_response):
+    failing = {failing_health} and environ["PATH_INFO"] == "/healthz"
+    start_response("500 Broken" if failing else "200 OK",
+                   [("Content-Type", "text/plain"), ("X-Release", RELEASE), ("X-Token", TOKEN)])
+    return [RELEASE.encode()]
+"""
+
+
+@dataclass
+class Load:
+    """A bounded load (`rate` req/s for as long as it runs) through Nginx; every answer counted."""
+
+    port: int
+    rate: float = 50.0
+    statuses: Counter[str] = field(default_factory=Counter)
+    releases: Counter[str] = field(default_factory=Counter)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> Load:
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(4)]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(30)
+
+    @property
+    def failed(self) -> int:
+        return sum(n for s, n in self.statuses.items() if s != "200")
+
+    def _run(self) -> None:
+        gap = 4 / self.rate
+        while not self._stop.is_set():
+            started = time.monotonic()
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            try:
+                conn.request("GET", "/", headers={"Host": "localhost"})
+                resp = conn.getresponse()
+                resp.read()
+                self.statuses[str(resp.status)] += 1
+                self.releases[resp.getheader("X-Release") or "?"] += 1
+            except OSError as e:
+                self.statuses[type(e).__name__] += 1
+            finally:
+                conn.close()
+            self._stop.wait(max(0.0, gap - (time.monotonic() - started)))
+
+
+class Host:
+    """One VM's files under a temp root, its AWS (moto) and the activation script's runs."""
+
+    def __init__(self, root: Path, endpoint: str) -> None:
+        require("nginx")
+        require("curl")
+        self.root = root
+        self.spec = linux_spec(wsgi="app:app", secrets=["APP_TOKEN"], static=None)
+        self.app = self.spec.apps[0]
+        self.layout: HostLayout = local_layout(
+            root, free_port(), free_port(), venv=Path(sys.prefix), trusted_proxy_cidrs=()
+        )
+        self.prefix = f"/webstack/test/{self.app.name}"
+        self.env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "WEBSTACK_SERVICE_CTL": " ".join(
+                [
+                    sys.executable,
+                    str(SERVICECTL),
+                    "--systemd-dir",
+                    str(self.layout.systemd_dir),
+                    "--run-dir",
+                    str(self.layout.run_dir),
+                    "--state",
+                    str(root / "ctl"),
+                    "--nginx-conf",
+                    str(self.layout.nginx_conf),
+                    "--log-dir",
+                    str(self.layout.log_dir),
+                ]
+            ),  # fmt: skip
+        }
+        import boto3
+
+        kw = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        self.s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint, **kw)
+        self.ssm = boto3.client("ssm", region_name=REGION, endpoint_url=endpoint, **kw)
+        self.s3.create_bucket(Bucket=BUCKET)
+        self.put_secret("APP_TOKEN", "token-1")
+        refs = CloudRefs(region=REGION, bucket=BUCKET, package_key="", ssm_prefix=self.prefix)
+        for target, text in render_linux_infra(self.spec, self.app, self.layout, refs).items():
+            path = Path(target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            path.chmod(int(file_mode(target), 8))
+        for sub in ("log", "nginx-state", "run"):
+            (root / sub).mkdir(exist_ok=True)
+        tools = Path(self.layout.tools_dir) / "tools" / "bin"  # the bootstrap's boto3 venv
+        tools.mkdir(parents=True)
+        (tools / "python").symlink_to(sys.executable)
+        self.script = str(release_script_path(self.app, self.layout))
+
+    def put_secret(self, name: str, value: str) -> None:
+        self.ssm.put_parameter(
+            Name=f"{self.prefix}/{name}", Value=value, Type="SecureString", Overwrite=True
+        )
+
+    def publish(self, n: int, broken: str = "", secrets: tuple[str, ...] = ("APP_TOKEN",)) -> str:
+        """Upload release `n` (code, env) and point the SSM pointer at it; return its id."""
+        src = self.root / "src" / f"{n}-{broken}"
+        src.mkdir(parents=True, exist_ok=True)
+        (src / "app.py").write_text(
+            APP_SOURCE.format(
+                broken_import="import no_such_module_in_release" if broken == "import" else "",
+                failing_health=broken == "health",
+            )
+        )
+        (src / "VERSION").write_text(str(n))
+        package, key = build_package(src, self.root / "build", self.app.name)
+        self.s3.upload_file(str(package), BUCKET, key)
+        env_text = render_app_env(self.spec, self.app, self.layout)
+        config_key = release_plan.config_key(self.app.name, env_text)
+        self.s3.put_object(Bucket=BUCKET, Key=config_key, Body=env_text.encode())
+        versions = {}
+        for name in secrets:
+            try:
+                p = self.ssm.get_parameter(Name=f"{self.prefix}/{name}")["Parameter"]
+                versions[name] = p["Version"]
+            except self.ssm.exceptions.ParameterNotFound:
+                versions[name] = 0
+        pointer = release_plan.ReleasePointer(
+            package_key=key,
+            package_sha256=hashlib.sha256(package.read_bytes()).hexdigest(),
+            config_key=config_key,
+            config_sha256=release_plan.sha256_text(env_text),
+            secrets=secrets,
+            secrets_version=release_plan.secrets_version(versions),
+        )
+        self.ssm.put_parameter(
+            Name=release_plan.pointer_parameter(self.prefix),
+            Value=pointer.to_json(),
+            Type="String",
+            Overwrite=True,
+        )
+        return pointer.release_id
+
+    def activate(self) -> tuple[int, float, str]:
+        started = time.monotonic()
+        run = subprocess.run(
+            ["bash", self.script], env=self.env, capture_output=True, text=True, timeout=180
+        )
+        return run.returncode, time.monotonic() - started, run.stderr
+
+    def served_release(self) -> str:
+        conn = http.client.HTTPConnection("127.0.0.1", self.layout.http_port, timeout=5)
+        conn.request("GET", "/", headers={"Host": "localhost"})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.getheader("X-Release") or ""
+
+    def stop(self) -> None:
+        ctl = self.root / "ctl"
+        for pid_file in ctl.glob("*.pid") if ctl.exists() else []:
+            subprocess.run(
+                [*self.env["WEBSTACK_SERVICE_CTL"].split(), "stop", pid_file.stem], env=self.env
+            )
+        pid = Path(self.layout.nginx_pid)
+        if pid.exists():
+            try:
+                os.kill(int(pid.read_text()), signal.SIGQUIT)
+            except (OSError, ValueError):
+                pass
+
+
+@pytest.fixture
+def host() -> Iterator[Host]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    root = Path(tempfile.mkdtemp(prefix="wsr", dir="/tmp"))  # short: AF_UNIX paths <= 107
+    h = Host(root, f"http://127.0.0.1:{port}")
+    try:
+        yield h
+    finally:
+        h.stop()
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_release_2_goes_live_under_load_and_broken_releases_change_nothing(host: Host) -> None:
+    r1 = host.publish(1)
+    code, seconds, log = host.activate()
+    assert code == 0, f"release 1 (first boot) failed:\n{log}"
+    assert host.served_release() == r1
+    code, _, log = host.activate()
+    assert code == 0 and "already active" in log, f"activation must be idempotent:\n{log}"
+
+    r2 = host.publish(2)
+    with Load(host.layout.http_port) as load:
+        time.sleep(1)
+        code, seconds, log = host.activate()
+        time.sleep(1)
+    assert code == 0, f"release 2 failed:\n{log}"
+    print(f"release 2: switched and verified in {seconds:.1f}s; load {dict(load.statuses)}")
+    assert load.failed == 0, f"requests failed during the switch: {dict(load.statuses)}\n{log}"
+    assert load.releases[r1] > 0 and load.releases[r2] > 0, dict(load.releases)
+    assert host.served_release() == r2
+
+    for broken, secrets in (
+        ("import", ("APP_TOKEN",)),
+        ("health", ("APP_TOKEN",)),
+        ("", ("APP_TOKEN", "NOT_STORED")),
+    ):
+        r3 = host.publish(3, broken, secrets)
+        with Load(host.layout.http_port) as load:
+            time.sleep(0.5)
+            code, seconds, log = host.activate()
+            time.sleep(0.5)
+        what = broken or "missing secret"
+        print(f"release 3 ({what}): refused in {seconds:.1f}s; load {dict(load.statuses)}")
+        assert code != 0, f"a broken release ({what}) must fail the activation:\n{log}"
+        assert f"release {r2} keeps serving" in log, log
+        assert load.failed == 0, f"{what}: requests failed: {dict(load.statuses)}"
+        assert set(load.releases) == {r2}, f"{what}: release 3 served: {dict(load.releases)}"
+        assert host.served_release() == r2
+
+
+def test_a_rotated_secret_reaches_the_app_without_a_failed_request(host: Host) -> None:
+    host.publish(1)
+    assert host.activate()[0] == 0
+    host.put_secret("APP_TOKEN", "token-2")
+    r2 = host.publish(1)  # same code and env: only the secret's SSM version changed
+    with Load(host.layout.http_port) as load:
+        code, _, log = host.activate()
+    assert code == 0, log
+    assert load.failed == 0, dict(load.statuses)
+    conn = http.client.HTTPConnection("127.0.0.1", host.layout.http_port, timeout=5)
+    conn.request("GET", "/", headers={"Host": "localhost"})
+    resp = conn.getresponse()
+    assert resp.getheader("X-Release") == r2
+    assert resp.getheader("X-Token") == hashlib.sha256(b"token-2").hexdigest()[:12]
