@@ -1,0 +1,193 @@
+"""The release channel's verdict: roll a release out with SSM Run Command and wait for every instance.
+
+Pure boto3 (no Pulumi): the dynamic resource in components/release_channel.py calls it during
+`pulumi up`, and the tests drive it with botocore's Stubber on recorded SSM / Auto Scaling answers.
+
+- `roll_out`: SendCommand (AWS-RunShellScript running webstack-release on the instances tagged for
+  the app, `MaxConcurrency` at a time, `MaxErrors` 0: stop on the first failure). Success only when
+  *every* instance that serves (the group's InService instances) ran it and reported the release
+  active (the script prints it after Nginx answered the health path with the release id). A
+  skipped instance (one that appeared while the concurrency limit was full) fails too. On failure
+  the pointer goes back and the instances that had switched activate the previous release again.
+- `wait_for_instance_refresh`: the provider starts a refresh and returns; this waits for its end.
+
+SendCommand limits come from botocore's model (botocore/data/ssm/2014-11-06/service-2.json):
+MaxConcurrency `^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$`, MaxErrors `^([1-9][0-9]*|[0]|[1-9][0-9]%|
+[0-9]%|100%)$`, TimeoutSeconds 30..2592000, at most 5 Targets.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_CONCURRENCY = re.compile(r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$")
+MAX_ERRORS = re.compile(r"^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$")
+TIMEOUT_RANGE = (30, 2592000)
+MAX_TARGETS = 5
+DOCUMENT = "AWS-RunShellScript"  # AWS's own Command document: nothing of ours to version
+# Invocation states that end (ListCommandInvocations CommandInvocationStatus).
+DONE = {"Success", "Failed", "Cancelled", "TimedOut", "Undeliverable", "Terminated"}
+# Instance refresh states (DescribeInstanceRefreshes): only Successful counts as success.
+REFRESH_RUNNING = {"Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking"}
+
+
+class ReleaseFailed(RuntimeError):
+    """The release (or refresh) did not reach every instance healthy; the message says where."""
+
+
+@dataclass(frozen=True)
+class Rollout:
+    app: str
+    release_id: str
+    script: str  # the activation script's path on the VM
+    pointer_name: str
+    asg_name: str | None = None
+    instance_ids: tuple[str, ...] = ()  # the single-VM tier (Nginx edge)
+    max_concurrency: str = "1"
+    max_errors: str = "0"
+    timeout_seconds: int = 900
+    tags: dict[str, str] = field(default_factory=dict)  # extra tag targets, e.g. the environment
+
+
+def problems(r: Rollout) -> list[str]:
+    """Why SSM would refuse this SendCommand, before any call."""
+    out = []
+    if not MAX_CONCURRENCY.match(r.max_concurrency):
+        out.append(f"max_concurrency {r.max_concurrency!r}: a number >= 1 or 1%..100%")
+    if not MAX_ERRORS.match(r.max_errors):
+        out.append(f"max_errors {r.max_errors!r}: a number >= 0 or 0%..100%")
+    if not TIMEOUT_RANGE[0] <= r.timeout_seconds <= TIMEOUT_RANGE[1]:
+        out.append(f"timeout_seconds {r.timeout_seconds}: {TIMEOUT_RANGE[0]}..{TIMEOUT_RANGE[1]}")
+    if len(targets(r)) > MAX_TARGETS:
+        out.append(f"{len(targets(r))} targets: SendCommand takes at most {MAX_TARGETS}")
+    return out
+
+
+def targets(r: Rollout) -> list[dict[str, Any]]:
+    if r.instance_ids:
+        return []
+    found = [{"Key": "tag:webstack:app", "Values": [r.app]}]
+    if r.asg_name:
+        found.append({"Key": "tag:aws:autoscaling:groupName", "Values": [r.asg_name]})
+    return found + [{"Key": f"tag:{k}", "Values": [v]} for k, v in sorted(r.tags.items())]
+
+
+def serving_instances(autoscaling: Any, r: Rollout) -> list[str]:
+    if not r.asg_name:
+        return list(r.instance_ids)
+    groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[r.asg_name])
+    return sorted(
+        i["InstanceId"]
+        for g in groups["AutoScalingGroups"]
+        for i in g["Instances"]
+        if i["LifecycleState"] == "InService"
+    )
+
+
+def roll_out(
+    ssm: Any,
+    autoscaling: Any,
+    r: Rollout,
+    previous_pointer: str | None,
+    sleep: Callable[[float], None] = time.sleep,
+    poll_seconds: float = 5.0,
+) -> list[str]:
+    """Activate `r.release_id` everywhere or fail after rolling the switched instances back."""
+    if bad := problems(r):
+        raise ReleaseFailed("; ".join(bad))
+    expected = serving_instances(autoscaling, r)
+    if not expected:
+        return []  # nothing runs yet: instances that boot activate the pointer themselves
+    results = _run(ssm, r, expected if r.instance_ids else None, sleep, poll_seconds)
+    active = sorted(i for i, (ok, _) in results.items() if ok)
+    failed = {i: out for i, (ok, out) in results.items() if not ok}
+    skipped = sorted(set(expected) - set(results))
+    if not failed and not skipped:
+        return active
+    why = [f"{i}: {_last_line(out)}" for i, out in sorted(failed.items())]
+    why += [f"{i}: never ran the activation" for i in skipped]
+    if previous_pointer and active:
+        ssm.put_parameter(
+            Name=r.pointer_name, Value=previous_pointer, Type="String", Overwrite=True
+        )
+        back = Rollout(**{**r.__dict__, "instance_ids": tuple(active), "release_id": "previous"})
+        _run(ssm, back, active, sleep, poll_seconds)
+        why.append(f"rolled back {', '.join(active)} to the previous release")
+    raise ReleaseFailed(f"release {r.release_id} failed: " + "; ".join(why))
+
+
+def wait_for_instance_refresh(
+    autoscaling: Any,
+    asg_name: str,
+    sleep: Callable[[float], None] = time.sleep,
+    poll_seconds: float = 15.0,
+    timeout_seconds: float = 3600.0,
+) -> str:
+    """Wait for the group's newest instance refresh; its id on success, ReleaseFailed otherwise."""
+    waited = 0.0
+    while True:
+        found = autoscaling.describe_instance_refreshes(
+            AutoScalingGroupName=asg_name, MaxRecords=1
+        )["InstanceRefreshes"]
+        if not found:
+            return ""
+        refresh = found[0]
+        status = refresh["Status"]
+        if status == "Successful":
+            return str(refresh["InstanceRefreshId"])
+        if status not in REFRESH_RUNNING:
+            reason = refresh.get("StatusReason", "")
+            raise ReleaseFailed(f"instance refresh of {asg_name} ended {status}: {reason}")
+        if waited >= timeout_seconds:
+            raise ReleaseFailed(f"instance refresh of {asg_name} still {status} after {waited}s")
+        sleep(poll_seconds)
+        waited += poll_seconds
+
+
+def _run(
+    ssm: Any,
+    r: Rollout,
+    instance_ids: list[str] | None,
+    sleep: Callable[[float], None],
+    poll_seconds: float,
+) -> dict[str, tuple[bool, str]]:
+    """One SendCommand to its end: {instance: (reported the release active, output)}."""
+    where: dict[str, Any] = (
+        {"InstanceIds": instance_ids} if instance_ids else {"Targets": targets(r)}
+    )
+    command = ssm.send_command(
+        DocumentName=DOCUMENT,
+        Comment=f"webstack release {r.release_id} of {r.app}"[:100],
+        Parameters={"commands": [f"bash {r.script}"]},
+        MaxConcurrency=r.max_concurrency,
+        MaxErrors=r.max_errors,
+        TimeoutSeconds=r.timeout_seconds,
+        **where,
+    )["Command"]
+    cid = command["CommandId"]
+    waited = 0.0
+    while True:
+        status = ssm.list_commands(CommandId=cid)["Commands"][0]["Status"]
+        if status not in ("Pending", "InProgress", "Cancelling"):
+            break
+        if waited >= r.timeout_seconds:
+            raise ReleaseFailed(f"release {r.release_id}: command {cid} still {status}")
+        sleep(poll_seconds)
+        waited += poll_seconds
+    out: dict[str, tuple[bool, str]] = {}
+    for inv in ssm.list_command_invocations(CommandId=cid, Details=True)["CommandInvocations"]:
+        text = "".join(p.get("Output", "") for p in inv.get("CommandPlugins", []))
+        ok = inv["Status"] == "Success" and (
+            r.release_id == "previous" or f"release {r.release_id} active" in text
+        )
+        out[inv["InstanceId"]] = (ok, text or inv["Status"])
+    return out
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "(no output)"

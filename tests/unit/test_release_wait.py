@@ -1,0 +1,192 @@
+"""The release channel's verdict against recorded SSM / Auto Scaling answers (botocore Stubber):
+`pulumi up` succeeds only when every serving instance reports the new release active, fails and
+rolls the switched instances back otherwise, and waits for an instance refresh to its end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from components.release_wait import (
+    ReleaseFailed,
+    Rollout,
+    problems,
+    roll_out,
+    wait_for_instance_refresh,
+)
+
+ROLLOUT = Rollout(
+    app="shop",
+    release_id="r-00112233445566aa",
+    script="/opt/webstack/webstack-release-shop.sh",
+    pointer_name="/webstack/p/prod/site/shop/release",
+    asg_name="shop-asg",
+)
+PREVIOUS = '{"release":"r-99887766554433bb"}'
+
+
+def _clients() -> tuple[Any, Any, Stubber, Stubber]:
+    kw = {"region_name": "eu-west-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    ssm, asg = boto3.client("ssm", **kw), boto3.client("autoscaling", **kw)
+    return ssm, asg, Stubber(ssm), Stubber(asg)
+
+
+def _group(asg: Stubber, *ids: str, pending: str = "") -> None:
+    instances = [_instance(i, "InService") for i in ids]
+    if pending:
+        instances.append(_instance(pending, "Pending"))
+    asg.add_response(
+        "describe_auto_scaling_groups",
+        {"AutoScalingGroups": [_asg_body(instances)]},
+        {"AutoScalingGroupNames": ["shop-asg"]},
+    )
+
+
+def _instance(iid: str, state: str) -> dict[str, Any]:
+    return {
+        "InstanceId": iid,
+        "AvailabilityZone": "eu-west-1a",
+        "LifecycleState": state,
+        "HealthStatus": "Healthy",
+        "ProtectedFromScaleIn": False,
+    }
+
+
+def _asg_body(instances: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "AutoScalingGroupName": "shop-asg",
+        "MinSize": 1,
+        "MaxSize": 4,
+        "DesiredCapacity": len(instances),
+        "DefaultCooldown": 300,
+        "AvailabilityZones": ["eu-west-1a"],
+        "HealthCheckType": "ELB",
+        "CreatedTime": "2026-01-01T00:00:00Z",
+        "Instances": instances,
+    }
+
+
+def _command(ssm: Stubber, name: str, results: dict[str, tuple[str, str]], **where: Any) -> None:
+    cid = f"{name}-0000-0000-0000-000000000000".rjust(36, "0")  # SSM's ids are 36 long
+    ssm.add_response("send_command", {"Command": {"CommandId": cid}}, {**_send_params(), **where})
+    ssm.add_response("list_commands", {"Commands": [{"CommandId": cid, "Status": "InProgress"}]})
+    ssm.add_response("list_commands", {"Commands": [{"CommandId": cid, "Status": "Success"}]})
+    invocations = [
+        {
+            "CommandId": cid,
+            "InstanceId": iid,
+            "Status": status,
+            "CommandPlugins": [{"Name": "aws:runShellScript", "Output": out}],
+        }
+        for iid, (status, out) in results.items()
+    ]
+    ssm.add_response(
+        "list_command_invocations",
+        {"CommandInvocations": invocations},
+        {"CommandId": cid, "Details": True},
+    )
+
+
+def _send_params() -> dict[str, Any]:
+    return {
+        "DocumentName": "AWS-RunShellScript",
+        "Comment": ANY,
+        "Parameters": {"commands": [f"bash {ROLLOUT.script}"]},
+        "MaxConcurrency": "1",
+        "MaxErrors": "0",
+        "TimeoutSeconds": 900,
+    }
+
+
+ACTIVE = f"webstack-release: release {ROLLOUT.release_id} active\n"
+TARGETS = [
+    {"Key": "tag:webstack:app", "Values": ["shop"]},
+    {"Key": "tag:aws:autoscaling:groupName", "Values": ["shop-asg"]},
+]
+
+
+def test_every_serving_instance_reports_the_release_active() -> None:
+    ssm, asg, s, a = _clients()
+    _group(a, "i-1", "i-2")
+    _command(s, "c-1", {"i-1": ("Success", ACTIVE), "i-2": ("Success", ACTIVE)}, Targets=TARGETS)
+    with s, a:
+        assert roll_out(ssm, asg, ROLLOUT, PREVIOUS, sleep=lambda _: None) == ["i-1", "i-2"]
+        s.assert_no_pending_responses()
+
+
+def test_a_failing_instance_fails_the_update_and_rolls_the_switched_ones_back() -> None:
+    ssm, asg, s, a = _clients()
+    _group(a, "i-1", "i-2", "i-3")
+    broken = "webstack-release: FAILED: slot 2 exited while starting; release r-9 keeps serving"
+    # MaxErrors 0: after i-2 failed, SSM never sent the command to i-3.
+    _command(s, "c-1", {"i-1": ("Success", ACTIVE), "i-2": ("Failed", broken)}, Targets=TARGETS)
+    s.add_response(
+        "put_parameter",
+        {"Version": 3},
+        {"Name": ROLLOUT.pointer_name, "Value": PREVIOUS, "Type": "String", "Overwrite": True},
+    )
+    _command(s, "c-2", {"i-1": ("Success", "back")}, InstanceIds=["i-1"])
+    with s, a, pytest.raises(ReleaseFailed) as failed:
+        roll_out(ssm, asg, ROLLOUT, PREVIOUS, sleep=lambda _: None)
+    message = str(failed.value)
+    assert "i-2: webstack-release: FAILED: slot 2 exited" in message
+    assert "i-3: never ran the activation" in message
+    assert "rolled back i-1" in message
+    s.assert_no_pending_responses()
+
+
+def test_success_without_the_release_line_is_not_success() -> None:
+    """Exit 0 is not enough: the script prints the id only after Nginx served it healthy."""
+    ssm, asg, s, a = _clients()
+    _group(a, "i-1")
+    _command(s, "c-1", {"i-1": ("Success", "something else\n")}, Targets=TARGETS)
+    with s, a, pytest.raises(ReleaseFailed, match="i-1: something else"):
+        roll_out(ssm, asg, ROLLOUT, None, sleep=lambda _: None)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "verdict"),
+    [
+        (["InProgress", "Successful"], "ok"),
+        (["Pending", "InProgress", "Failed"], "Failed"),
+        (["InProgress", "RollbackSuccessful"], "RollbackSuccessful"),
+        (["Cancelled"], "Cancelled"),
+    ],
+)
+def test_pulumi_up_waits_for_the_instance_refresh(statuses: list[str], verdict: str) -> None:
+    _, asg, _, a = _clients()
+    for st in statuses:
+        a.add_response(
+            "describe_instance_refreshes",
+            {"InstanceRefreshes": [{"InstanceRefreshId": "ir-1", "Status": st}]},
+            {"AutoScalingGroupName": "shop-asg", "MaxRecords": 1},
+        )
+    with a:
+        if verdict == "ok":
+            assert wait_for_instance_refresh(asg, "shop-asg", sleep=lambda _: None) == "ir-1"
+        else:
+            with pytest.raises(ReleaseFailed, match=verdict):
+                wait_for_instance_refresh(asg, "shop-asg", sleep=lambda _: None)
+        a.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("change", "setting"),
+    [
+        ({"max_concurrency": "0"}, "max_concurrency"),
+        ({"max_concurrency": "101%"}, "max_concurrency"),
+        ({"max_errors": "-1"}, "max_errors"),
+        ({"timeout_seconds": 29}, "timeout_seconds"),
+        ({"tags": {f"k{i}": "v" for i in range(4)}}, "targets"),
+    ],
+)
+def test_sendcommand_limits_are_checked_before_any_call(
+    change: dict[str, Any], setting: str
+) -> None:
+    """botocore/data/ssm/2014-11-06/service-2.json: MaxConcurrency, MaxErrors, TimeoutSeconds, Targets."""
+    assert problems(ROLLOUT) == []
+    bad = Rollout(**{**ROLLOUT.__dict__, **change})
+    assert any(setting in p for p in problems(bad)), problems(bad)
