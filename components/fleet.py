@@ -161,6 +161,8 @@ class VmFleetArgs:
 class VmFleet(pulumi.ComponentResource):
     role_arn: Output[str]
     launch_template_id: Output[str] | None
+    # The ASG's template version: a change starts an instance refresh the rollout waits for.
+    launch_template_version: Output[int] | None
     asg_name: Output[str] | None
     instance_id: Output[str] | None
     public_ip: Output[str] | None
@@ -215,6 +217,7 @@ class VmFleet(pulumi.ComponentResource):
         self.public_ip = None
         image = image_reference(args.image, args.instance_type)
         self.launch_template_id = None
+        self.launch_template_version = None
         # A VM's first boot reads its package and secrets, so the role's policy must exist first,
         # and so must what the fleet itself was told to wait for (the tier's secrets, package,
         # NAT routes, listener rule): Pulumi does not pass a component's depends_on to children.
@@ -242,6 +245,7 @@ class VmFleet(pulumi.ComponentResource):
             )
 
             self.launch_template_id = template.id
+            self.launch_template_version = template.latest_version
             group = aws.autoscaling.Group(
                 f"{name}-asg",
                 vpc_zone_identifiers=args.subnet_ids,

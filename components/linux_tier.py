@@ -13,7 +13,9 @@ from pulumi import Input, Output, ResourceOptions
 
 from components.fleet import TierArgs, VmFleet, VmFleetArgs, stage_app
 from components.layout import vm_layout
+from components.release_channel import rollout_for
 from components.release_pointer import publish_release
+from components.release_render import release_script_path
 from components.render import render_linux_user_data, user_data_base64
 
 
@@ -27,6 +29,7 @@ class LinuxWebTierArgs(TierArgs):
 class LinuxWebTier(pulumi.ComponentResource):
     user_data: Output[str]
     release_pointer: pulumi.Resource
+    rollout: pulumi.Resource
     role_arn: Output[str]
     asg_name: Output[str] | None
     instance_id: Output[str] | None
@@ -92,6 +95,15 @@ class LinuxWebTier(pulumi.ComponentResource):
             opts=ResourceOptions(
                 parent=self, depends_on=[*staged.depends_on, self.release_pointer]
             ),
+        )
+        # `pulumi up` waits here: the release (and any instance refresh) on every instance.
+        self.rollout = rollout_for(
+            name,
+            app=app.name,
+            pointer=self.release_pointer,
+            script=str(release_script_path(app, layout)),
+            fleet=fleet,
+            parent=self,
         )
         self.role_arn = fleet.role_arn
         self.asg_name = fleet.asg_name

@@ -124,3 +124,20 @@ def _pointer_text() -> str:
         secrets=("X",),
         secrets_version="v",
     ).to_json()
+
+
+def test_the_rollout_waits_on_every_linux_app_and_follows_pointer_and_template() -> None:
+    from components.release_channel import _RolloutProvider
+
+    g = baseline("prod")
+    (rollout,) = g.of("pulumi-python:dynamic:Resource")
+    assert json.loads(rollout.inputs["pointer"])["release"] == _pointer(g)["release"]
+    assert rollout.inputs["asg_name"], "an ALB tier's rollout targets its auto scaling group"
+    assert rollout.inputs["max_concurrency"] == "1"
+    olds = dict(rollout.inputs)
+    diff = _RolloutProvider().diff
+    assert not diff("id", olds, dict(olds)).changes, "nothing changed: no rollout, no wait"
+    for key, value in (("pointer", '{"release":"r-1"}'), ("launch_template_version", 2)):
+        assert diff("id", olds, {**olds, key: value}).changes, f"a new {key} must be waited for"
+    (edge,) = baseline("dev").of("pulumi-python:dynamic:Resource")
+    assert edge.inputs["instance_ids"], "the Nginx edge's rollout targets its one instance"
