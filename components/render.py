@@ -313,7 +313,7 @@ def pack_user_data(user_data: str, app_name: str) -> bytes:
         raise SpecError(
             [
                 f"apps.{app_name}: user data is {len(packed)} bytes gzipped; AWS allows "
-                f"{USER_DATA_LIMIT} (shorten env values or hostnames)"
+                f"{USER_DATA_LIMIT} (shorten extra_packages or hostnames)"
             ]
         )
     return packed

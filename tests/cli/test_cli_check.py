@@ -111,17 +111,21 @@ def test_every_subcommand_reports_config_problems_the_same_way(webstack, tmp_pat
 
 
 def test_user_data_over_the_aws_limit_is_a_config_problem(webstack, tmp_path: Path) -> None:
-    """Found only by rendering, yet `check` reports it before any deploy."""
+    """Found only by rendering, yet `check` reports it before any deploy. A big env is release
+    data now (the config object the pointer names), so it no longer counts against user data."""
     import secrets
 
-    env = "\n".join(f"        BIG_{i}: {secrets.token_hex(200)}" for i in range(90))
-    stack = tmp_path / "Pulumi.big.yaml"
-    stack.write_text(
+    head = (
         "config:\n  webstack:edge: {mode: nginx}\n  webstack:network: {nat: none}\n"
         "  webstack:apps:\n    - name: shop\n      framework: flask\n"
         "      wsgi: app:create_app()\n      source: {path: examples/flask_app}\n"
-        f"      env:\n{env}\n"
     )
+    env = "\n".join(f"        BIG_{i}: {secrets.token_hex(200)}" for i in range(90))
+    stack = tmp_path / "Pulumi.big.yaml"
+    stack.write_text(head + f"      env:\n{env}\n")
+    assert webstack("check", "--stack-file", stack, "--project", ROOT).code == 0
+    packages = "\n".join(f"          - p{secrets.token_hex(30)}" for _ in range(600))
+    stack.write_text(head + f"      linux:\n        extra_packages:\n{packages}\n")
     result = webstack("check", "--stack-file", stack, "--project", ROOT)
     assert result.code == 1
     assert "apps.shop: user data is" in result.err

@@ -119,6 +119,8 @@ BAD = [
     ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "toPort", -2),
     ("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "description", "\u2713"),
     ("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "fromPort", 65536),
+    ("aws:ssm/parameter:Parameter", "insecureValue", "v" * 4097),
+    ("aws:ssm/parameter:Parameter", "tier", "Premium"),
     ("aws:ec2/vpc:Vpc", "cidrBlock", "10.0.0.0/8"),
     ("aws:ec2/subnet:Subnet", "cidrBlock", "10.0.0.0/29"),
 ]

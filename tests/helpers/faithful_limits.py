@@ -158,6 +158,8 @@ LIMITS = [
     Limit("aws:ssm/parameter:Parameter", "name", _ssm_name, "AWS SSM API PutParameter Name (naming constraints)"),
     Limit("aws:ssm/parameter:Parameter", "type", one_of("String", "StringList", "SecureString"), "AWS SSM API PutParameter Type"),
     Limit("aws:ssm/parameter:Parameter", "value", length(1, 4096), "AWS SSM quotas: standard parameter value 4 KB"),
+    Limit("aws:ssm/parameter:Parameter", "insecureValue", length(1, 4096), "AWS SSM quotas: standard parameter value 4 KB (the release pointer, plain)"),
+    Limit("aws:ssm/parameter:Parameter", "tier", one_of("Standard", "Advanced", "Intelligent-Tiering"), "AWS SSM API PutParameter Tier"),
     Limit("aws:ssm/parameter:Parameter", "description", length(0, 1024), "AWS SSM API PutParameter Description 0-1024"),
     Limit("aws:ssm/parameter:Parameter", "tags", _tags, "AWS tagging.html"),
     Limit("aws:iam/role:Role", "assumeRolePolicy", _policy_json(2048), "AWS IAM reference_iam-quotas (role trust policy 2,048)"),
