@@ -39,13 +39,16 @@ def test_prod_tree_has_every_file_of_the_vm(webstack, tmp_path: Path) -> None:
         "etc/webstack/django-app/gunicorn-2.conf.py",  # two masters in prod
         "etc/webstack/django-app/app.env",
         "opt/webstack/bootstrap-django-app.sh",
+        "opt/webstack/webstack-release-django-app.sh",
     ]
     for rel in expected:
         assert (files / rel).is_file(), rel
     user_data = (base / "user-data.yaml").read_text()
     assert user_data.startswith("#cloud-config")
     written = {f["path"]: f["content"] for f in yaml.safe_load(user_data)["write_files"]}
-    for rel in expected:
+    # app.env is release data: the VM gets it from the config object the pointer names.
+    assert "/etc/webstack/django-app/app.env" not in written
+    for rel in (r for r in expected if not r.endswith("app.env")):
         assert written["/" + rel] == (files / rel).read_text(), (
             "files/ is what the user data writes"
         )

@@ -22,6 +22,7 @@ from components.render import (
     file_mode,
     pack_user_data,
     render_linux_host,
+    render_linux_infra,
     render_linux_user_data,
     ssm_prefix,
 )
@@ -148,9 +149,9 @@ def test_systemd_verifies_unit(framework: str, family: str, tmp_path: Path) -> N
         cwd=tmp_path,
     )
     lines = [ln for ln in (res.stdout + res.stderr).splitlines() if ln.strip()]
-    # Only on the VM: the app's virtualenv (bootstrap creates it) does not exist on this machine.
+    # Only on the VM: the slot's release venv (webstack-release creates it) does not exist here.
     vm_only = re.compile(
-        rf"^{re.escape(instance)}: Command {re.escape(str(layout.venv(app.name)))}/bin/gunicorn "
+        rf"^{re.escape(instance)}: Command {re.escape(str(layout.slot_venv(app.name, 1)))}/bin/gunicorn "
         r"is not executable: No such file or directory$"
     )
     other = [ln for ln in lines if not vm_only.match(ln)]
@@ -195,7 +196,7 @@ def test_cloud_init_accepts_user_data(which: str, tmp_path: Path, cert_pem: str)
     assert "Valid cloud-config" in res.stdout
     # cloud-init writes exactly the rendered bytes, with the intended modes, then runs bootstrap.
     doc = yaml.safe_load(user_data)
-    files = render_linux_host(spec, app, layout, refs)
+    files = render_linux_infra(spec, app, layout, refs)  # app.env is release data
     written = {f["path"]: f for f in doc["write_files"]}
     assert set(written) == set(files)
     for p, content in files.items():
@@ -308,7 +309,8 @@ def test_local_secrets_file_matches_fetch_tool(short_tmp: Path) -> None:
 
 
 def test_shell_and_systemd_read_env_files_alike(short_tmp: Path) -> None:
-    """The bootstrap sources app.env and secrets.env with bash (for collectstatic); systemd reads
+    """webstack-release sources app.env and secrets.env with bash (collectstatic, the release
+    command); systemd reads
     them for the service. Both must see the same values, and a value must never run a command."""
     bash = require_tool("bash")
     canary = short_tmp / "canary"
@@ -317,10 +319,13 @@ def test_shell_and_systemd_read_env_files_alike(short_tmp: Path) -> None:
     spec = make_spec("django", "alb", 1, env={"APP_PRICE": nasty}, secrets=list(values))
     site = LocalLinuxSite(spec, workdir=short_tmp / "site", secrets=values)
     site.stage()
-    bootstrap = next(c for p, c in site.files.items() if p.endswith(".sh"))
-    block = re.search(r"^ *set -a\n.*?^ *set \+a\n", bootstrap, re.M | re.S)
-    assert block, "the bootstrap no longer sources the env files; update this test"
-    script = f"set -euo pipefail\n{block.group(0)}exec env -0\n"
+    release = next(
+        c for p, c in site.files.items() if p.endswith(f"release-{spec.apps[0].name}.sh")
+    )
+    block = re.search(r"^ *set -a\n.*?^ *set \+a\n", release, re.M | re.S)
+    assert block, "webstack-release no longer sources the env files; update this test"
+    etc = site.layout.app_etc(spec.apps[0].name)  # where the local site keeps the active release's
+    script = f"set -euo pipefail\nREL_ETC={etc}\n{block.group(0)}exec env -0\n"
     res = subprocess.run([bash, "-c", script], capture_output=True, timeout=30)
     assert res.returncode == 0, f"the bootstrap's shell cannot read the env files:\n{res.stderr!r}"
     shell_env = dict(item.split("=", 1) for item in res.stdout.decode().split("\0") if "=" in item)
@@ -349,15 +354,22 @@ def test_user_data_fits_and_inflates(which: str, cert_pem: str) -> None:
 
 
 def test_huge_env_value_is_a_clear_spec_error(cert_pem: str) -> None:
+    """The user-data limit, with what still lands in user data (OS packages); a huge env is
+    release data now (the config object) and leaves the user data alone."""
     big = os.urandom(USER_DATA_LIMIT).hex()  # random: gzip cannot shrink it under the limit
     spec = make_spec("flask", "nginx", env={"APP_BLOB": big})
     app = spec.apps[0]
-    user_data = render_linux_user_data(spec, app, vm_layout("debian"), vm_refs(spec, cert_pem))
+    refs = vm_refs(spec, cert_pem)
+    pack_user_data(render_linux_user_data(spec, app, vm_layout("debian"), refs), app.name)
+    packages = [f"p{os.urandom(30).hex()}" for _ in range(600)]
+    linux = app.linux.model_copy(update={"extra_packages": packages})
+    app = app.model_copy(update={"linux": linux})
+    user_data = render_linux_user_data(spec, app, vm_layout("debian"), refs)
     with pytest.raises(SpecError) as err:
         pack_user_data(user_data, app.name)
     msg = str(err.value)
     assert msg.startswith(f"apps.{app.name}:"), msg
-    assert str(USER_DATA_LIMIT) in msg and "env" in msg, msg
+    assert str(USER_DATA_LIMIT) in msg and "extra_packages" in msg, msg
 
 
 def test_rendering_is_deterministic(cert_pem: str) -> None:

@@ -173,7 +173,8 @@ def test_outputs_hold_no_unmarked_secret(c: Captured) -> None:
 
 
 def test_a_leak_is_caught() -> None:
-    """The detectors work: a secret pasted into a plain env value shows up in user data."""
+    """The detectors work: a secret pasted into a plain env value shows up in what the VM gets
+    (the release's config object, since env is release data, not user data)."""
     from components.spec import load_stack_spec
     from tests.policy.stacks import capture_spec, known_secret
 
@@ -198,3 +199,6 @@ def test_a_leak_is_caught() -> None:
     with pytest.raises(AssertionError, match=r"flask-app\.APP_API_TOKEN"):
         for name, text in user_data_texts(leaky):
             assert_clean(f"user data of {name}", text, leaky)
+        for r in leaky.resources:
+            if r.type == "aws:s3/bucketObjectv2:BucketObjectv2" and "content" in r.inputs:
+                assert_clean(f"object {r.name}", str(r.inputs["content"]), leaky)
