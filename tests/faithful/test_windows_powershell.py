@@ -11,6 +11,7 @@ import pytest
 from components.local_windows import OFFLINE_REFS
 from components.spec import StackSpec, parse_stack_spec
 from components.windows_layout import vm_windows_layout
+from components.windows_release_render import render_windows_release_script
 from components.windows_render import render_windows_host, render_windows_user_data_script
 from components.windows_spec import NSSM_EXPANDED
 from tests.helpers.powershell_ast import (
@@ -44,6 +45,14 @@ def scripts(framework: str, proxy: str) -> dict[str, str]:
     files = render_windows_host(spec, app, layout, OFFLINE_REFS)
     found = {path: text for path, text in files.items() if path.endswith(".ps1")}
     found["user data"] = render_windows_user_data_script(spec, app, layout, OFFLINE_REFS)
+    found["webstack-release.ps1"] = render_windows_release_script(
+        spec,
+        app,
+        layout,
+        region=OFFLINE_REFS.region,
+        bucket=OFFLINE_REFS.bucket,
+        ssm_prefix=OFFLINE_REFS.ssm_prefix,
+    )
     return found
 
 

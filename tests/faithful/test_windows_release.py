@@ -1,0 +1,59 @@
+"""The Windows activation script, read with the real PowerShell grammar: it parses, moves the
+services one at a time (each health-checked before the next) and moves them back on a failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.local_windows import OFFLINE_REFS
+from components.windows_layout import vm_windows_layout
+from components.windows_release_render import render_windows_release_script
+from tests.faithful.test_windows_powershell import PROXIES, windows_spec
+from tests.helpers.powershell_ast import command_name, parse, text, walk
+
+
+def release_script(proxy: str) -> str:
+    spec = windows_spec("flask", proxy)
+    refs = OFFLINE_REFS
+    return render_windows_release_script(
+        spec,
+        spec.apps[0],
+        vm_windows_layout(),
+        region=refs.region,
+        bucket=refs.bucket,
+        ssm_prefix=refs.ssm_prefix,
+    )
+
+
+def syntax_errors(source: str) -> list[str]:
+    return [text(n)[:80] for n in walk(parse(source)) if n.type == "ERROR" or n.is_missing]
+
+
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_the_release_script_parses(proxy: str) -> None:
+    assert syntax_errors(release_script(proxy)) == []
+
+
+def test_the_parse_check_can_fail() -> None:
+    assert syntax_errors("foreach ($x in @(1, 2) {\n  Write-Host $x\n")
+
+
+def _service_loop(source: str) -> str:
+    loops = [
+        text(n)
+        for n in walk(parse(source))
+        if n.type == "foreach_statement" and "$Definitions.services" in text(n)[:60]
+    ]
+    assert len(loops) == 1, "one loop over the services moves them"
+    return loops[0]
+
+
+def test_services_move_one_at_a_time_each_checked_before_the_next() -> None:
+    loop = _service_loop(release_script("nginx"))
+    commands = [command_name(n) for n in walk(parse(loop)) if n.type == "command"]
+    first_move = commands.index("Move-Service")
+    assert commands.index("Wait-Healthy") > first_move, "health-check the moved service"
+    assert "throw" in loop and "moving the moved services back" in loop
+    # A parallel or unchecked move would show as no Wait-Healthy between two moves.
+    moves = [i for i, c in enumerate(commands) if c == "Move-Service"]
+    assert any(c == "Wait-Healthy" for c in commands[moves[0] : moves[1]]), commands
