@@ -35,6 +35,7 @@ from components.config import read_stack_file
 from components.layout import vm_layout
 from components.local_procs import free_port
 from components.packaging import build_package
+from components.release_stage import publish_pointer
 from components.render import CloudRefs, render_linux_user_data, ssm_prefix, user_data_base64
 from components.spec import AppSpec, StackSpec, load_stack_spec
 from components.vm_checks import check_serving
@@ -361,6 +362,11 @@ def rehearse(
                 cafile = run_dir / "tls.crt"
             bucket = f"webstack-{spec.environment}-artifacts-bucket-{secrets.token_hex(4)}"
             cloud.seed(bucket, key, package, params)
+            # The release the VM activates at boot: its pointer and config object, as `pulumi up`.
+            publish_pointer(
+                cloud.client("s3"), cloud.client("ssm"), spec, app, layout,
+                bucket=bucket, ssm_prefix=prefix, package=package, package_key=key,
+            )  # fmt: skip
         with t.phase("render user data"):
             refs = CloudRefs(
                 region=region,

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from components import release_plan
 from components.layout import HostLayout, local_layout
 from components.local_procs import free_port
 from components.packaging import build_package
-from components.release_render import release_script_path, render_app_env
+from components.release_render import release_script_path
+from components.release_stage import publish_pointer
 from components.render import CloudRefs, file_mode, render_linux_infra
 from tests.helpers.specs import linux_spec
 from tests.helpers.tools import require_tool as require
@@ -167,31 +167,11 @@ class Host:
         (src / "VERSION").write_text(str(n))
         package, key = build_package(src, self.root / "build", self.app.name)
         self.s3.upload_file(str(package), BUCKET, key)
-        env_text = render_app_env(self.spec, self.app, self.layout)
-        config_key = release_plan.config_key(self.app.name, env_text)
-        self.s3.put_object(Bucket=BUCKET, Key=config_key, Body=env_text.encode())
-        versions = {}
-        for name in secrets:
-            try:
-                p = self.ssm.get_parameter(Name=f"{self.prefix}/{name}")["Parameter"]
-                versions[name] = p["Version"]
-            except self.ssm.exceptions.ParameterNotFound:
-                versions[name] = 0
-        pointer = release_plan.ReleasePointer(
-            package_key=key,
-            package_sha256=hashlib.sha256(package.read_bytes()).hexdigest(),
-            config_key=config_key,
-            config_sha256=release_plan.sha256_text(env_text),
+        return publish_pointer(
+            self.s3, self.ssm, self.spec, self.app, self.layout,
+            bucket=BUCKET, ssm_prefix=self.prefix, package=package, package_key=key,
             secrets=secrets,
-            secrets_version=release_plan.secrets_version(versions),
-        )
-        self.ssm.put_parameter(
-            Name=release_plan.pointer_parameter(self.prefix),
-            Value=pointer.to_json(),
-            Type="String",
-            Overwrite=True,
-        )
-        return pointer.release_id
+        )  # fmt: skip
 
     def activate(self) -> tuple[int, float, str]:
         started = time.monotonic()
