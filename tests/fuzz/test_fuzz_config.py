@@ -20,9 +20,11 @@ from hypothesis import HealthCheck, assume, given, settings
 
 from components.config import SPEC_KEYS
 from components.layout import local_layout, vm_layout
+from components.release_render import initial_includes
 from components.render import (
     CloudRefs,
     render_linux_host,
+    render_linux_infra,
     render_linux_user_data,
     render_nginx_conf,
     ssm_prefix,
@@ -140,7 +142,7 @@ def test_valid_config_validates_and_survives_yaml(
         except SpecError as e:
             assert_clear_problems(e, config)
             continue
-        files = render_linux_host(spec, app, layout, r)
+        files = render_linux_infra(spec, app, layout, r)  # app.env is release data, not user data
         written = {f["path"]: f["content"] for f in yaml.safe_load(user_data)["write_files"]}
         assert written == files, f"{app.name}: a file changes on its way through the user data"
 
@@ -173,6 +175,9 @@ def test_valid_config_passes_nginx_t(config: dict[str, Any], tls_pair: tuple[str
         Path(layout.tls_cert(app.name)).write_text(tls_pair[0])
         Path(layout.tls_key(app.name)).write_text(tls_pair[1])
         conf.write_text(render_nginx_conf(spec, app, layout))
+        for path, text in initial_includes(app, layout).items():  # the upstream it includes
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text)
         res = subprocess.run(
             [nginx, "-t", "-q", "-c", str(conf), "-e", str(root / "log" / "early.log")],
             capture_output=True,
@@ -249,6 +254,9 @@ def test_rate_limit_burst_zero(tls_pair: tuple[str, str]) -> None:
     ):
         d.mkdir(parents=True, exist_ok=True)
     conf.write_text(render_nginx_conf(spec, spec.apps[0], layout))
+    for path, text in initial_includes(spec.apps[0], layout).items():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text)
     res = subprocess.run(
         [nginx, "-t", "-q", "-c", str(conf), "-e", str(root / "early.log")],
         capture_output=True,
