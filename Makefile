@@ -37,7 +37,7 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 rehearse-vm: setup
-	$(BIN)/python -m components.vm_rehearsal --stack dev
+	$(BIN)/python -m components.tooling.vm_rehearsal --stack dev
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

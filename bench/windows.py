@@ -23,10 +23,12 @@ from bench.targets import (
     SharedPath,
     Target,
 )
-from components.local_windows import LocalWindowsHost, load_services
-from components.render import CloudRefs
-from components.spec import StackSpec, parse_stack_spec
-from components.windows_render import render_windows_host
+from components.plan.checks import parse_stack_spec
+from components.plan.sizing import waitress_instances
+from components.render.common import CloudRefs
+from components.render.windows import render_windows_host
+from components.spec.stack import StackSpec
+from components.tooling.local.windows import LocalWindowsHost, load_services
 
 REFS = CloudRefs(
     region="us-east-1", bucket="bench", package_key="apps/bench.tar.gz", ssm_prefix="/b"
@@ -100,10 +102,10 @@ def waitress(threads: int | None) -> object:
 def windows_targets() -> list[Target]:
     tier = windows_spec("nginx").apps[0].windows
     nginx = RenderedWindows(
-        f"webstack Windows: Nginx -> {tier.instance_count} Waitress", "windows", proxy="nginx"
+        f"webstack Windows: Nginx -> {waitress_instances(tier)} Waitress", "windows", proxy="nginx"
     )
     caddy = RenderedWindows(
-        f"webstack Windows: Caddy -> {tier.instance_count} Waitress", "windows", proxy="caddy"
+        f"webstack Windows: Caddy -> {waitress_instances(tier)} Waitress", "windows", proxy="caddy"
     )
     single = ProcessTarget("one Waitress, defaults", "windows-peer", build=waitress(None))
     single_tier = ProcessTarget(

@@ -13,8 +13,8 @@ from pathlib import Path
 from storefront import HERE, WINDOWS_TIER_AVAILABLE, build_storefront
 
 import components
-from components import render
-from components.mocks import run_under_mocks
+from components.render import common as render
+from components.tooling.mocks import run_under_mocks
 
 
 def main() -> int:

@@ -5,7 +5,7 @@ they already have in ACM (bring your own), and both services behind ONE shared A
 path: the catalog (Linux: Nginx -> Gunicorn) at `/`, the reports service (Windows: Waitress
 behind Nginx) at `/reports/`. No smoke-check command: their pipeline tests the URL itself.
 
-The Windows half joins as soon as the installed webstack has `components.windows_tier`.
+The Windows half joins as soon as the installed webstack has `components.aws.windows_tier`.
 """
 
 from __future__ import annotations
@@ -17,20 +17,22 @@ from typing import Any
 import pulumi
 from pulumi import Output
 
-from components.artifacts import ArtifactStore, ArtifactStoreArgs
-from components.edge import Alb, AlbArgs, AlbRoute
-from components.linux_tier import LinuxWebTier, LinuxWebTierArgs
-from components.network import Network, NetworkArgs
-from components.security import SecurityGroups, SecurityGroupsArgs
-from components.spec import StackSpec, parse_stack_spec
-from components.tls import Certificate, CertificateArgs
+from components.aws.alb import Alb, AlbArgs, AlbRoute
+from components.aws.artifacts import ArtifactStore, ArtifactStoreArgs
+from components.aws.linux_tier import LinuxWebTier, LinuxWebTierArgs
+from components.aws.network import Network, NetworkArgs
+from components.aws.security import SecurityGroups, SecurityGroupsArgs
+from components.aws.tls import Certificate, CertificateArgs
+from components.plan.checks import parse_stack_spec
+from components.plan.timeouts import timeout_chain
+from components.spec.stack import StackSpec
 
 HERE = Path(__file__).resolve().parent
 TAGS = {"team": "storefront", "cost-center": "retail-42", "managed-by": "pulumi"}
 CERTIFICATE_ARN = (
     "arn:aws:acm:eu-west-1:123456789012:certificate/0b5e1c2d-3f4a-4b6c-8d9e-0f1a2b3c4d5e"
 )
-WINDOWS_TIER_AVAILABLE = importlib.util.find_spec("components.windows_tier") is not None
+WINDOWS_TIER_AVAILABLE = importlib.util.find_spec("components.aws.windows_tier") is not None
 
 CATALOG = {
     "name": "catalog",
@@ -93,7 +95,7 @@ def build_storefront(
     )
     store = ArtifactStore(f"{name}-artifacts", ArtifactStoreArgs(force_destroy=True, tags=TAGS))
     cert = Certificate(f"{name}-cert", CertificateArgs(spec=spec.edge.tls, tags=TAGS))
-    assert cert.certificate_arn is not None and spec.chain.alb_idle_timeout is not None
+    assert cert.certificate_arn is not None and timeout_chain(spec).alb_idle_timeout is not None
     alb = Alb(
         f"{name}-alb",
         AlbArgs(
@@ -101,7 +103,7 @@ def build_storefront(
             public_subnet_ids=network.public_subnet_ids,
             security_group_id=groups.edge_sg_id,
             certificate_arn=cert.certificate_arn,
-            idle_timeout=spec.chain.alb_idle_timeout,
+            idle_timeout=timeout_chain(spec).alb_idle_timeout,
             routes=[
                 AlbRoute(
                     app=a.name,
@@ -130,7 +132,7 @@ def build_storefront(
         )
         tier: pulumi.ComponentResource
         if app.os == "windows":
-            from components.windows_tier import WindowsWebTier, WindowsWebTierArgs
+            from components.aws.windows_tier import WindowsWebTier, WindowsWebTierArgs
 
             tier = WindowsWebTier(f"{name}-{app.name}", WindowsWebTierArgs(**common))
         else:

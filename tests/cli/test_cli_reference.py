@@ -5,8 +5,8 @@ from __future__ import annotations
 from cli_support import ROOT
 from pydantic import BaseModel
 
-from components.reference import _model_of, render_reference
-from components.spec import StackSpec
+from components.spec.stack import StackSpec
+from components.tooling.reference import _model_of, render_reference
 
 DOC = ROOT / "docs" / "config.md"
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from components.local_windows import OFFLINE_REFS
-from components.spec import StackSpec, parse_stack_spec
-from components.windows_layout import vm_windows_layout
-from components.windows_render import render_windows_host, render_windows_user_data_script
-from components.windows_spec import NSSM_EXPANDED
+from components.plan.checks import parse_stack_spec
+from components.plan.windows_layout import vm_windows_layout
+from components.render.windows import render_windows_host, render_windows_user_data_script
+from components.spec.stack import StackSpec
+from components.spec.windows import NSSM_EXPANDED
+from components.tooling.local.windows import OFFLINE_REFS
 from tests.helpers.powershell_ast import (
     command_name,
     enclosing_function,

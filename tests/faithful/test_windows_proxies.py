@@ -13,16 +13,18 @@ from typing import Any
 
 import pytest
 
-from components import windows_spec
-from components.fleet import image_reference
-from components.layout import HostLayout
-from components.local_windows import OFFLINE_REFS
-from components.render import trusted_proxies
-from components.spec import SpecError, StackSpec, parse_stack_spec
-from components.spec_common import NginxSpec
-from components.windows_layout import vm_windows_layout
-from components.windows_render import render_windows_host, waitress_arguments
-from components.windows_spec import WAITRESS_CONNECTION_LIMIT_MAX, WINDOWS_IMAGES
+from components.aws.fleet import image_reference
+from components.plan.checks import parse_stack_spec
+from components.plan.linux_layout import HostLayout
+from components.plan.windows_layout import vm_windows_layout
+from components.render.common import trusted_proxies
+from components.render.windows import render_windows_host, waitress_arguments
+from components.spec import windows as windows_spec
+from components.spec.common import NginxSpec
+from components.spec.errors import SpecError
+from components.spec.stack import StackSpec
+from components.spec.windows import WAITRESS_CONNECTION_LIMIT_MAX, WINDOWS_IMAGES
+from components.tooling.local.windows import OFFLINE_REFS
 from tests.helpers.windows_truth import (
     ARR_ALGORITHMS,
     WINDOWS_FD_SETSIZE,

@@ -18,19 +18,16 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 
-from components.config import SPEC_KEYS
-from components.layout import local_layout, vm_layout
-from components.render import (
-    CloudRefs,
-    render_linux_host,
-    render_linux_user_data,
-    render_nginx_conf,
-    ssm_prefix,
-    user_data_base64,
-)
-from components.spec import SpecError, StackSpec, parse_stack_spec
-from components.windows_layout import vm_windows_layout
-from components.windows_render import render_windows_user_data
+from components.plan.checks import parse_stack_spec
+from components.plan.iam import stack_ssm_prefix
+from components.plan.linux_layout import local_layout, vm_layout
+from components.plan.windows_layout import vm_windows_layout
+from components.render.common import CloudRefs, user_data_base64
+from components.render.linux import render_linux_host, render_linux_user_data, render_nginx_conf
+from components.render.windows import render_windows_user_data
+from components.spec.errors import SpecError
+from components.spec.stack import StackSpec
+from components.tooling.config import SPEC_KEYS
 from tests.fuzz.strategies import broken_configs, valid_configs
 from tests.helpers.tools import require_tool
 
@@ -69,7 +66,7 @@ def refs(spec: StackSpec, app_name: str, cert: str | None) -> CloudRefs:
         region="eu-west-1",
         bucket="webstack-fuzz-artifacts",
         package_key=f"apps/{app_name}/0123abcd.tar.gz",
-        ssm_prefix=ssm_prefix(spec.environment, app_name),
+        ssm_prefix=stack_ssm_prefix(spec.environment, app_name),
         tls_cert_pem=cert if spec.edge.mode == "nginx" else None,
     )
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from components.config import spec_from_stack_file
-from components.layout import vm_layout
-from components.render import render_nginx_conf
-from components.spec import StackSpec
+from components.plan.linux_layout import vm_layout
+from components.render.linux import render_nginx_conf
+from components.spec.stack import StackSpec
+from components.tooling.config import spec_from_stack_file
 from tests.helpers.specs import linux_spec
 from tests.helpers.tools import require_tool
 

@@ -14,19 +14,15 @@ from typing import Any
 import pytest
 import yaml
 
-from components.layout import HostLayout, vm_layout
-from components.local_linux import LocalLinuxSite
-from components.render import (
-    USER_DATA_LIMIT,
-    CloudRefs,
-    file_mode,
-    pack_user_data,
-    render_linux_host,
-    render_linux_user_data,
-    ssm_prefix,
-)
-from components.spec import SpecError, StackSpec
-from components.systemd_unit import parse_env_file, parse_unit
+from components.plan.iam import stack_ssm_prefix
+from components.plan.linux_layout import HostLayout, vm_layout
+from components.plan.timeouts import gunicorn_timeouts, timeout_chain
+from components.render.common import USER_DATA_LIMIT, CloudRefs, file_mode, pack_user_data
+from components.render.linux import render_linux_host, render_linux_user_data
+from components.spec.errors import SpecError
+from components.spec.stack import StackSpec
+from components.tooling.local.linux import LocalLinuxSite
+from components.tooling.local.systemd_unit import parse_env_file, parse_unit
 from tests.helpers.specs import linux_spec as make_spec
 from tests.helpers.tools import require_tool
 
@@ -72,7 +68,7 @@ def vm_refs(spec: StackSpec, cert_pem: str) -> CloudRefs:
         region="eu-west-1",
         bucket="webstack-artifacts-0123456789ab",
         package_key=f"apps/{app.name}/0123abcd.tar.gz",
-        ssm_prefix=ssm_prefix(spec.environment, app.name),
+        ssm_prefix=stack_ssm_prefix(spec.environment, app.name),
         tls_cert_pem=cert_pem if spec.edge.mode == "nginx" else None,
     )
 
@@ -260,7 +256,7 @@ def test_gunicorn_checks_config(case: str, short_tmp: Path) -> None:
     g = app.linux.gunicorn
     site = staged(spec, short_tmp)
     layout: HostLayout = site.layout
-    timeout, keepalive = spec.gunicorn_timeouts(app)
+    timeout, keepalive = gunicorn_timeouts(spec, app)
     expected_workers = g.workers if g.workers != "auto" else (os.cpu_count() or 1) + 1
     for m in range(1, g.masters + 1):
         _gunicorn_settings(site, m, "--check-config")
@@ -269,7 +265,7 @@ def test_gunicorn_checks_config(case: str, short_tmp: Path) -> None:
         # Only gthread gets `threads`: Gunicorn turns sync workers with threads > 1 into gthread.
         assert int(cfg["threads"]) == (g.threads if g.worker_class == "gthread" else 1)
         assert cfg["worker_class"] == g.worker_class
-        assert int(cfg["timeout"]) == timeout == (g.timeout or spec.chain.gunicorn_timeout)
+        assert int(cfg["timeout"]) == timeout == (g.timeout or timeout_chain(spec).gunicorn_timeout)
         assert int(cfg["keepalive"]) == keepalive
         assert int(cfg["graceful_timeout"]) == g.graceful_timeout
         assert int(cfg["max_requests"]) == g.max_requests

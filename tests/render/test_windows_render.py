@@ -17,17 +17,25 @@ import tree_sitter
 import tree_sitter_powershell
 import yaml
 
-from components.local_windows import load_services, split_windows_command_line
-from components.render import USER_DATA_LIMIT, CloudRefs
-from components.spec import AppSource, AppSpec, SpecError, StackSpec, parse_stack_spec
-from components.windows_layout import WindowsHostLayout, local_windows_layout, vm_windows_layout
-from components.windows_render import (
+from components.plan.checks import parse_stack_spec
+from components.plan.sizing import waitress_instances
+from components.plan.windows_layout import (
+    WindowsHostLayout,
+    local_windows_layout,
+    vm_windows_layout,
+)
+from components.render.common import USER_DATA_LIMIT, CloudRefs
+from components.render.windows import (
     render_windows_host,
     render_windows_user_data,
     render_windows_user_data_script,
     windows_bootstrap_key,
     windows_proxy_ports,
 )
+from components.spec.errors import SpecError
+from components.spec.sources import AppSource
+from components.spec.stack import AppSpec, StackSpec
+from components.tooling.local.windows import load_services, split_windows_command_line
 
 REFS = CloudRefs(
     region="eu-west-1",
@@ -60,7 +68,7 @@ def make_spec(framework: str = "flask", proxy: str = "nginx", **windows: Any) ->
 
 
 def local_layout(app: AppSpec) -> WindowsHostLayout:
-    ports = tuple(range(18001, 18001 + app.windows.instance_count))
+    ports = tuple(range(18001, 18001 + waitress_instances(app.windows)))
     return local_windows_layout(Path("/tmp/ws-win"), 18000, ports, Path(sys.prefix))
 
 
@@ -356,7 +364,7 @@ def test_each_service_runs_as_its_own_virtual_account(proxy: str) -> None:
     layout = vm_windows_layout()
     data = json.loads(one(render_windows_host(spec, app, layout, REFS), "services.json"))
     services = data["services"] + ([data["proxy"]] if data["proxy"] else [])
-    assert len(services) == app.windows.instance_count + (proxy != "iis")
+    assert len(services) == waitress_instances(app.windows) + (proxy != "iis")
     for svc in services:
         own = str(layout.service_log_dir("web", svc["name"]))
         assert svc["account"] == f"NT SERVICE\\{svc['name']}", svc["name"]

@@ -12,10 +12,16 @@ from typing import Any
 
 import pytest
 
-from components.local_windows import OFFLINE_REFS
-from components.spec import StackSpec, parse_stack_spec
-from components.windows_layout import WindowsHostLayout, local_windows_layout, vm_windows_layout
-from components.windows_render import render_windows_host
+from components.plan.checks import parse_stack_spec
+from components.plan.timeouts import timeout_chain
+from components.plan.windows_layout import (
+    WindowsHostLayout,
+    local_windows_layout,
+    vm_windows_layout,
+)
+from components.render.windows import render_windows_host
+from components.spec.stack import StackSpec
+from components.tooling.local.windows import OFFLINE_REFS
 from tests.helpers.tools import require_tool
 
 
@@ -132,5 +138,5 @@ def test_nginx_conf_passes_nginx_t(
     assert text.count("server 127.0.0.1:") == 3
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in text
     assert "proxy_next_upstream error http_502 http_503;" in text
-    assert f"proxy_next_upstream_timeout {spec.chain.nginx_read_timeout}s;" in text
-    assert f"proxy_read_timeout {spec.chain.nginx_read_timeout}s;" in text
+    assert f"proxy_next_upstream_timeout {timeout_chain(spec).nginx_read_timeout}s;" in text
+    assert f"proxy_read_timeout {timeout_chain(spec).nginx_read_timeout}s;" in text
