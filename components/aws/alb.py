@@ -13,9 +13,8 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from components.plan.alb import TLS_POLICY
 from components.plan.naming import RouteKey, load_balancer_name, rule_priorities, target_group_name
-
-TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,7 +6,9 @@ a stack file only tells which secret names exist, and their values become a mark
 
 from __future__ import annotations
 
+import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ from components.spec.errors import SpecError
 from components.spec.stack import StackSpec
 
 NAMESPACE = "webstack"
+DEFAULT_STACK = "dev"
+DEFAULT_REGION = "eu-west-1"
 SPEC_KEYS = (
     "environment",
     "production",
@@ -111,3 +115,58 @@ def raw_from_pulumi() -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
     secrets = json.loads(secrets_raw) if secrets_raw else {}
     _secret_names(secrets)
     return raw, {app: {k: str(v) for k, v in vals.items()} for app, vals in secrets.items()}
+
+
+@dataclass(frozen=True)
+class LoadedStack:
+    """A validated stack file; `secrets` holds placeholders, never decrypted values."""
+
+    name: str
+    path: Path
+    project_dir: Path
+    spec: StackSpec
+    secrets: dict[str, dict[str, str]]
+    region: str
+
+
+# -- loading -------------------------------------------------------------------------------------
+def find_project(explicit: Path | None) -> Path:
+    if explicit is not None:
+        return explicit.resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "Pulumi.yaml").is_file():
+            return folder
+    return here
+
+
+def load_stack(args: argparse.Namespace) -> LoadedStack:
+    """Validate the stack file; SpecError (one line per problem) on any mistake."""
+    if args.stack_file is not None:
+        path = args.stack_file.resolve()
+        project = find_project(args.project) if args.project else path.parent
+        name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    else:
+        project = find_project(args.project)
+        name = args.stack
+        path = project / f"Pulumi.{name}.yaml"
+    args._stack_label = f"{path.name}: "
+    spec, secrets = spec_from_stack_file(path)
+    return LoadedStack(
+        name=name,
+        path=path,
+        project_dir=project,
+        spec=spec,
+        secrets=secrets,
+        region=_region(path),
+    )
+
+
+def _region(path: Path) -> str:
+    """`aws:region` of the stack file (a plain setting, not a secret), else the default."""
+    try:
+        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    except (OSError, yaml.YAMLError):
+        return DEFAULT_REGION
+    region = config.get("aws:region")
+    return region if isinstance(region, str) and region else DEFAULT_REGION

@@ -8,23 +8,25 @@ the picture is the same on every run.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 from pathlib import Path
 
+from components.plan.alb import TLS_POLICY
 from components.plan.linux_layout import vm_layout
 from components.plan.sizing import waitress_ports
 from components.plan.timeouts import timeout_chain
 from components.render.linux import gunicorn_workers
 from components.spec.stack import AppSpec, StackSpec
+from components.tooling.config import load_stack
+from components.tooling.errors import CommandError
 
 FORMATS = {".svg": "svg", ".png": "png", ".dot": None}
 
 
 def write_diagram(spec: StackSpec, out: Path, region: str = "") -> Path:
     """Write `out` (.svg/.png through `dot`, or the .dot source itself)."""
-    from components.tooling.cli import CommandError
-
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
         raise CommandError(f"--out {out}: use a .svg, .png or .dot file name", 2)
@@ -75,7 +77,6 @@ def to_dot(spec: StackSpec, region: str = "") -> str:
 
 # -- edges ---------------------------------------------------------------------------------------
 def _alb_edge(g: _Graph, spec: StackSpec) -> None:
-    from components.aws.alb import TLS_POLICY
 
     tls = spec.edge.tls
     cert = {
@@ -191,3 +192,10 @@ def _q(text: str) -> str:
     """A DOT string literal; newlines become centred line breaks."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
+
+
+def cmd_diagram(args: argparse.Namespace) -> int:
+    stack = load_stack(args)
+    out = write_diagram(stack.spec, args.out, stack.region)
+    print(f"wrote {out} ({out.stat().st_size} bytes)")
+    return 0

@@ -15,6 +15,8 @@ from typing import Any
 
 import pulumi
 
+from components.aws.webstack import build_stack
+
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 
@@ -196,7 +198,6 @@ def build_webstack(
     """A `build` for run_under_mocks that composes the WebStack of a spec and returns its outputs."""
 
     def build() -> dict[str, Any]:
-        from components.aws.webstack import build_stack
 
         return build_stack(spec, secrets, project_root, build_dir)[1]
 

@@ -8,6 +8,8 @@ instance type, capacity, TLS policy). Secret inputs are never shown.
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
 import tempfile
 from collections import Counter
@@ -18,8 +20,10 @@ from typing import Any
 
 import pulumi
 
+from components.aws.webstack import build_stack
 from components.spec.errors import SpecError
 from components.spec.stack import StackSpec
+from components.tooling.config import load_stack
 from components.tooling.mocks import RecordedResource, run_under_mocks
 
 PLACEHOLDER_NOTE = (
@@ -79,8 +83,6 @@ def preview_stack(
     spec: StackSpec, secrets: dict[str, dict[str, str]], project_root: Path
 ) -> PreviewResult:
     """The WebStack of a spec under mocks (app packages are built in a temp dir, then removed)."""
-    from components.aws.webstack import build_stack
-
     with tempfile.TemporaryDirectory(prefix="webstack-preview-") as build_dir:
 
         def build() -> tuple[list[pulumi.Resource], dict[str, Any]]:
@@ -399,3 +401,13 @@ def _imds(options: dict[str, Any] | None) -> str | None:
     tokens = options.get("httpTokens")
     hops = _plain(options.get("httpPutResponseHopLimit"))
     return f"v2-only hop={hops}" if tokens == "required" else f"tokens={tokens}"
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    stack = load_stack(args)
+    result = preview_stack(stack.spec, stack.secrets, stack.project_dir)
+    if args.json:
+        print(json.dumps(to_json(result, stack.name), indent=2, sort_keys=True))
+    else:
+        print(format_tree(result, stack.name))
+    return 0

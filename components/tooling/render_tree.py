@@ -11,20 +11,27 @@ values that exist only after `pulumi up` are fixed placeholders and secrets are 
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from components.plan.alb import TLS_POLICY
 from components.plan.iam import stack_ssm_prefix
 from components.plan.linux_layout import vm_layout
 from components.plan.sizing import vcpus_of, waitress_instances, waitress_ports
 from components.plan.timeouts import gunicorn_timeouts, timeout_chain
+from components.plan.windows_layout import vm_windows_layout
 from components.render.common import USER_DATA_LIMIT, CloudRefs, pack_user_data
 from components.render.linux import gunicorn_workers, render_linux_host, render_linux_user_data
+from components.render.packaging import build_package
+from components.render.windows import render_windows_host, render_windows_user_data
 from components.spec.errors import SpecError
 from components.spec.stack import AppSpec, StackSpec
+from components.tooling.config import load_stack
+from components.tooling.errors import CommandError
 
 SUMMARY = "SUMMARY.md"
 SUMMARY_TITLE = "# webstack render"
@@ -60,8 +67,6 @@ def placeholder_refs(spec: StackSpec, app: AppSpec, project_dir: Path, region: s
 
 def package_key(app: AppSpec, project_dir: Path) -> str:
     """The S3 key `pulumi up` would upload the app's package under (content-addressed)."""
-    from components.render.packaging import build_package
-
     source = app.source_or_default
     if source.kind != "path" or source.path is None:
         return ""
@@ -110,8 +115,6 @@ def write_render_tree(
         summary = out_dir / SUMMARY
         ours = summary.is_file() and summary.read_text().startswith(SUMMARY_TITLE)
         if not out_dir.is_dir() or (any(out_dir.iterdir()) and not ours):
-            from components.tooling.cli import CommandError
-
             raise CommandError(
                 f"{out_dir} exists and is not a webstack render folder; pick another --out", 1
             )
@@ -139,8 +142,6 @@ def summary_markdown(spec: StackSpec, tiers: list[TierRender], stack: str, regio
         "",
     ]
     if e.mode == "alb":
-        from components.aws.alb import TLS_POLICY
-
         lines += [
             f"- Application Load Balancer: `:80` redirects (301) to HTTPS; `:443` terminates TLS "
             f"({e.tls.mode} certificate) with policy `{TLS_POLICY}`.",
@@ -248,9 +249,6 @@ def _relative_target(target: str) -> str:
 
 def _render_windows(spec: StackSpec, app: AppSpec, refs: CloudRefs) -> TierRender:
     """The Windows tier's files: services.json, proxy config, the bootstrap, the user data."""
-    from components.plan.windows_layout import vm_windows_layout
-    from components.render.windows import render_windows_host, render_windows_user_data
-
     layout = vm_windows_layout()
     user_data = render_windows_user_data(spec, app, layout, refs)
     return TierRender(
@@ -261,3 +259,12 @@ def _render_windows(spec: StackSpec, app: AppSpec, refs: CloudRefs) -> TierRende
         files=render_windows_host(spec, app, layout, refs),
         packed_size=len(user_data.encode()),
     )
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    stack = load_stack(args)
+    files = write_render_tree(stack.spec, args.out, stack.project_dir, stack.region, stack.name)
+    print(f"wrote {len(files)} files for {len(stack.spec.apps)} app(s) into {args.out}")
+    for path in files:
+        print(f"  {path}")
+    return 0

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from components.render.common import static_root
 from components.spec.stack import AppSpec, StackSpec
 
 SIMULATED_CLIENT_IP = "203.0.113.7"  # TEST-NET-3: what the ALB would put in X-Forwarded-For
@@ -181,8 +182,6 @@ def _static_sample(app: AppSpec, site: Any) -> tuple[str, bytes] | None:
     """A file the proxy serves from the app's static folder (the shallowest, by name)."""
     if app.static is None or app.os != "linux":
         return None
-    from components.render.common import static_root
-
     root = static_root(app, site.layout)
     if root is None or not Path(root).is_dir():
         return None

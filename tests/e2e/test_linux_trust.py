@@ -181,8 +181,8 @@ def test_a_killed_master_is_restarted_like_systemd_and_a_dead_nginx_is_reported(
     import os
     import signal
 
+    from components.tooling.errors import SiteError
     from components.tooling.local.supervise import Supervisor
-    from components.tooling.local.systemd_unit import SiteError
 
     sites = _site({})
     site = next(sites)

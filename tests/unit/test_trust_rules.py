@@ -194,8 +194,8 @@ class _DyingSite:
 
 
 def test_supervisor_gives_up_at_systemds_start_limit() -> None:
+    from components.tooling.errors import SiteError
     from components.tooling.local.supervise import START_LIMIT_BURST, Supervisor
-    from components.tooling.local.systemd_unit import SiteError
 
     site, now, events = _DyingSite(), [0.0], []
     supervisor = Supervisor(site, events.append, clock=lambda: now[0])
@@ -207,8 +207,8 @@ def test_supervisor_gives_up_at_systemds_start_limit() -> None:
 
 
 def test_supervisor_respects_restart_no() -> None:
+    from components.tooling.errors import SiteError
     from components.tooling.local.supervise import Supervisor
-    from components.tooling.local.systemd_unit import SiteError
 
     with pytest.raises(SiteError, match="Restart=no"):
         Supervisor(_DyingSite("no"), lambda m: None).check()

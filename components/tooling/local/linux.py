@@ -32,6 +32,7 @@ from components.plan.linux_layout import HostLayout, local_layout
 from components.render.common import CloudRefs, _systemd_quote, file_mode
 from components.render.linux import render_linux_host
 from components.spec.stack import AppSpec, StackSpec
+from components.tooling.errors import SiteError
 from components.tooling.local.procs import (
     SYSTEMD_PATH,
     UnixHTTPConnection,
@@ -45,7 +46,6 @@ from components.tooling.local.procs import (
 )
 from components.tooling.local.systemd_unit import (
     ServiceUnit,
-    SiteError,
     _expand_vars,
     _NotifySocket,
     parse_env_file,

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import IO
 
-from components.tooling.local.systemd_unit import SiteError
+from components.tooling.errors import SiteError
 
 SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

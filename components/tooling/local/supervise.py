@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from components.tooling.local.systemd_unit import SiteError
+from components.tooling.errors import SiteError
 
 START_LIMIT_BURST = 5
 START_LIMIT_INTERVAL = 10.0

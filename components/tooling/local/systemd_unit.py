@@ -19,10 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-
-class SiteError(RuntimeError):
-    """The local site could not start; the message carries the relevant log tail."""
-
+from components.tooling.errors import SiteError
 
 _BLANKS = " \t\n\r"
 

@@ -9,6 +9,7 @@ Caddy (`LocalWindowsSite`). Then the smoke checks, a table, and every process st
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import inspect
 import os
@@ -23,7 +24,12 @@ from typing import Any
 
 from components.spec.errors import SpecError
 from components.spec.stack import AppSpec, StackSpec
+from components.tooling.config import load_stack
+from components.tooling.errors import CommandError, SiteError
+from components.tooling.local.linux import LocalLinuxSite
+from components.tooling.local.supervise import Supervisor
 from components.tooling.local.venv import Console, ensure_venv
+from components.tooling.local.windows import LocalWindowsHost
 from components.tooling.smoke_checks import Check, format_table, smoke_checks
 
 
@@ -38,8 +44,6 @@ def run_local(
     console: Console | None = None,
 ) -> int:
     """Start, check, (serve,) stop. 0 when every check passed, 3 otherwise."""
-    from components.tooling.cli import CommandError
-
     out = console or Console()
     chosen = _choose(spec, apps)
     _require_tools(spec, chosen)
@@ -121,9 +125,6 @@ def run_local(
 
 def _supervise(started: list[tuple[AppSpec, Any]], out: Console) -> tuple[str, str] | None:
     """Serve until Ctrl-C, restarting what systemd would restart; (app, why) when it gives up."""
-    from components.tooling.local.supervise import Supervisor
-    from components.tooling.local.systemd_unit import SiteError
-
     supervisors = [
         (app, Supervisor(site, lambda m, a=app.name: out.say(f"{a}: {m}")))
         for app, site in started
@@ -153,8 +154,6 @@ def _choose(spec: StackSpec, names: list[str] | None) -> list[AppSpec]:
 
 
 def _require_tools(spec: StackSpec, apps: list[AppSpec]) -> None:
-    from components.tooling.cli import CommandError
-
     needed = set()
     for app in apps:
         if app.os == "linux":
@@ -193,8 +192,6 @@ def _site(
     if app.os == "windows":
         site = _windows_site(spec, app, workdir, venv, project_dir, progress)
     else:
-        from components.tooling.local.linux import LocalLinuxSite
-
         site = LocalLinuxSite(
             spec,
             app.name,
@@ -225,12 +222,6 @@ def _windows_site(
     progress: Callable[[str], None],
 ) -> Any:
     """The Windows stand-in (`LocalWindowsHost`: Waitress services behind the rendered proxy)."""
-    try:
-        from components.tooling.local.windows import LocalWindowsHost
-    except ImportError:
-        raise RuntimeError(
-            "the Windows local runner (components.tooling.local.windows) is not in this version"
-        ) from None
     source = app.source_or_default
     if source.kind != "path" or source.path is None:
         raise RuntimeError(f"apps.{app.name}: the local stand-in runs path sources only")
@@ -280,10 +271,6 @@ class _WindowsSite:
 
 
 def windows_runner_takes_venv() -> bool:
-    try:
-        from components.tooling.local.windows import LocalWindowsHost
-    except ImportError:
-        return False
     return "venv" in inspect.signature(LocalWindowsHost).parameters
 
 
@@ -329,3 +316,15 @@ def _print_log_hint(error: Exception) -> None:
     text = str(error).strip()
     if "\n" in text:
         print("\n".join("    " + line for line in text.splitlines()[1:30]), file=sys.stderr)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    stack = load_stack(args)
+    return run_local(
+        stack.spec,
+        project_dir=stack.project_dir,
+        apps=args.app,
+        venv=args.venv,
+        workdir=args.workdir,
+        serve=args.serve,
+    )

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from components.spec.stack import AppSpec
+from components.tooling.errors import CommandError
 
 SERVER_REQUIREMENTS = {"gunicorn": ["gunicorn>=23.0"], "waitress": ["waitress>=3.0.1"]}
 SERVER_PROGRAMS = {"gunicorn": "gunicorn", "waitress": "waitress-serve"}
@@ -41,8 +42,6 @@ def venv_key(app: AppSpec, project_dir: Path) -> str:
 
 def ensure_venv(app: AppSpec, project_dir: Path, mode: str, out: Console) -> Path:
     """The venv an app runs from: cached per-app (default), `current`, or a given folder."""
-    from components.tooling.cli import CommandError
-
     server = app.wsgi_server
     if mode == "current":
         venv = Path(sys.prefix)
@@ -99,8 +98,6 @@ def _requirements_file(app: AppSpec, project_dir: Path) -> Path | None:
 
 def _run(cmd: list[str], what: str, out: Console, show: tuple[str, ...] = ()) -> None:
     """Run a step, echoing the lines that show progress; the full output when it fails."""
-    from components.tooling.cli import CommandError
-
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
