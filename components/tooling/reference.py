@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from components.spec.stack import StackSpec
+from components.tooling.component_docs import render_components
 from components.tooling.config import find_project
 
 HEADER = """\
@@ -225,22 +226,23 @@ def _table_row(row: Row) -> str:
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
-    text = render_reference()
+    """Print docs/config.md, or write (--write) or verify (--check) it and docs/components.md."""
+    docs = {"config.md": render_reference(), "components.md": render_components()}
     if not (args.write or args.check):
-        sys.stdout.write(text)
+        sys.stdout.write(docs["config.md"])
         return 0
-    target = find_project(args.project) / "docs" / "config.md"
-    current = target.read_text() if target.is_file() else None
-    if args.check:
-        if current != text:
+    folder = find_project(args.project) / "docs"
+    stale = 0
+    for name, text in docs.items():
+        target = folder / name
+        current = target.read_text() if target.is_file() else None
+        if current == text:
+            print(f"{target} is up to date")
+        elif args.check:
             print(f"{target} is stale: run `webstack reference --write`", file=sys.stderr)
-            return 1
-        print(f"{target} is up to date")
-        return 0
-    if current == text:
-        print(f"{target} is up to date")
-        return 0
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    print(f"wrote {target}")
-    return 0
+            stale = 1
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            print(f"wrote {target}")
+    return stale
