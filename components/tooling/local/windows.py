@@ -28,6 +28,7 @@ from typing import Any
 
 from components.plan.checks import parse_stack_spec
 from components.plan.sizing import waitress_instances
+from components.plan.tier import plan_tier
 from components.plan.windows_layout import WindowsHostLayout, local_windows_layout
 from components.render.common import CloudRefs
 from components.render.windows import render_windows_host
@@ -164,7 +165,7 @@ class LocalWindowsHost:
             venv=Path(sys.prefix),
             trusted_proxy_cidrs=trusted_proxy_cidrs,
         )
-        self.files = render_windows_host(spec, app, self.layout, OFFLINE_REFS)
+        self.files = render_windows_host(plan_tier(spec, app), app, self.layout, OFFLINE_REFS)
         services_json = self.files[str(self.layout.services_file(app.name))]
         self.services, self.proxy = load_services(services_json)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
