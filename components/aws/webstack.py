@@ -15,6 +15,7 @@ from components.aws.artifacts import ArtifactStore, ArtifactStoreArgs
 from components.aws.linux_tier import LinuxWebTier, LinuxWebTierArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.security import SecurityGroups, SecurityGroupsArgs
+from components.aws.tier import WebTier
 from components.aws.tls import Certificate, CertificateArgs
 from components.aws.windows_tier import WindowsWebTier, WindowsWebTierArgs
 from components.plan.iam import ssm_scope
@@ -70,6 +71,7 @@ class WebStack(pulumi.ComponentResource):
     edge_public_ip: Output[str] | None  # None with edge.mode alb
     bucket_name: Output[str]
     vpc_id: Output[str]
+    tiers: dict[str, WebTier]  # app -> its tier (user_data, role_arn, asg_name, ...)
 
     def __init__(self, name: str, args: WebStackArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("webstack:index:WebStack", name, None, opts)
@@ -108,6 +110,7 @@ class WebStack(pulumi.ComponentResource):
         tiers = {
             a.name: self._tier(plans[a.name], network, groups, store, cert, alb) for a in spec.apps
         }
+        self.tiers = dict(tiers)
         self._outputs(network, store, alb, tiers)
 
     def _network(self) -> Network | ExistingVpc:
