@@ -203,10 +203,10 @@ class Alb(pulumi.ComponentResource):
             opts=child,
         )
         if args.zone_id:
-            self._aliases(route, args.zone_id)
+            self._dns_aliases(route, args.zone_id)
         return tg.arn
 
-    def _aliases(self, route: AlbRoute, zone_id: str) -> None:
+    def _dns_aliases(self, route: AlbRoute, zone_id: str) -> None:
         """Route53 alias records: each of the app's host names (not wildcards) to the ALB."""
         name, child = self._name, ResourceOptions(parent=self)
         for host in route.hostnames:
