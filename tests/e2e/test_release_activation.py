@@ -26,12 +26,14 @@ from pathlib import Path
 
 import pytest
 
-from components.layout import HostLayout, local_layout
-from components.local_procs import free_port
-from components.packaging import build_package
-from components.release_render import release_script_path
-from components.release_stage import publish_pointer
-from components.render import CloudRefs, file_mode, render_linux_infra
+from components.plan.linux_layout import HostLayout, local_layout
+from components.plan.tier import plan_tier
+from components.render.common import CloudRefs, file_mode
+from components.render.linux import render_linux_infra
+from components.render.packaging import build_package
+from components.render.release import release_script_path
+from components.tooling.local.procs import free_port
+from components.tooling.release_stage import publish_pointer
 from tests.helpers.specs import linux_spec
 from tests.helpers.tools import require_tool as require
 
@@ -102,6 +104,7 @@ class Host:
         self.root = root
         self.spec = linux_spec(wsgi="app:app", secrets=["APP_TOKEN"], static=None)
         self.app = self.spec.apps[0]
+        self.plan = plan_tier(self.spec, self.app)
         self.layout: HostLayout = local_layout(
             root, free_port(), free_port(), venv=Path(sys.prefix), trusted_proxy_cidrs=()
         )
@@ -137,7 +140,7 @@ class Host:
         self.s3.create_bucket(Bucket=BUCKET)
         self.put_secret("APP_TOKEN", "token-1")
         refs = CloudRefs(region=REGION, bucket=BUCKET, package_key="", ssm_prefix=self.prefix)
-        for target, text in render_linux_infra(self.spec, self.app, self.layout, refs).items():
+        for target, text in render_linux_infra(self.plan, self.app, self.layout, refs).items():
             path = Path(target)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
@@ -168,7 +171,7 @@ class Host:
         package, key = build_package(src, self.root / "build", self.app.name)
         self.s3.upload_file(str(package), BUCKET, key)
         return publish_pointer(
-            self.s3, self.ssm, self.spec, self.app, self.layout,
+            self.s3, self.ssm, self.plan, self.app, self.layout,
             bucket=BUCKET, ssm_prefix=self.prefix, package=package, package_key=key,
             secrets=secrets,
         )  # fmt: skip

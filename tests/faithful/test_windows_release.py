@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from components.local_windows import OFFLINE_REFS
-from components.windows_layout import vm_windows_layout
-from components.windows_release_render import render_windows_release_script
+from components.plan.tier import plan_tier
+from components.plan.windows_layout import vm_windows_layout
+from components.render.windows_release import render_windows_release_script
+from components.tooling.local.windows import OFFLINE_REFS
 from tests.faithful.test_windows_powershell import PROXIES, windows_spec
 from tests.helpers.powershell_ast import command_name, parse, text, walk
 
@@ -16,7 +17,7 @@ def release_script(proxy: str) -> str:
     spec = windows_spec("flask", proxy)
     refs = OFFLINE_REFS
     return render_windows_release_script(
-        spec,
+        plan_tier(spec, spec.apps[0]),
         spec.apps[0],
         vm_windows_layout(),
         region=refs.region,

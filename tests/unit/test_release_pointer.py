@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from components import release_plan
-from components.config import spec_from_stack_file
-from components.mocks import build_webstack, run_under_mocks
+from components.plan import release as release_plan
+from components.tooling.config import spec_from_stack_file
+from components.tooling.mocks import build_webstack, run_under_mocks
 from tests.helpers.graph import Graph, user_data_texts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +127,7 @@ def _pointer_text() -> str:
 
 
 def test_the_rollout_waits_on_every_linux_app_and_follows_pointer_and_template() -> None:
-    from components.release_channel import _RolloutProvider
+    from components.aws.release_channel import _RolloutProvider
 
     g = baseline("prod")
     (rollout,) = g.of("pulumi-python:dynamic:Resource")

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from components.release_wait import (
+from components.aws.release_wait import (
     ReleaseFailed,
     Rollout,
     problems,
