@@ -3,7 +3,7 @@
 When the release pointer changes it runs webstack-release on the app's instances, rolling (SSM Run
 Command, `MaxConcurrency` at a time, stop on the first failure), and fails the update unless every
 serving instance reports the new release active, after putting the old pointer back and switching
-the instances that had moved (components/release_wait.py). When the launch template changes (AMI,
+the instances that had moved (components/aws/release_wait.py). When the launch template changes (AMI,
 instance type) it first waits for the group's instance refresh to end, which the provider only
 starts. Not an `aws.ssm.Association`: its `wait_for_success_timeout_seconds` waits on create only,
 and even create may return while instances initialise (hashicorp/terraform-provider-aws#31175, as

@@ -3,7 +3,7 @@
 The pointer (`<app ssm prefix>/release`, a String parameter inside the path the instance role may
 read) names the package (key + SHA-256), the content-hashed environment object and the secrets with
 a digest of their SSM versions. None of it is in the user data, so a release replaces no VM and no
-launch-template version (components/release_plan.py holds the pure decisions).
+launch-template version (components/plan/release.py holds the pure decisions).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The release channel's verdict: roll a release out with SSM Run Command and wait for every instance.
 
-Pure boto3 (no Pulumi): the dynamic resource in components/release_channel.py calls it during
+Pure boto3 (no Pulumi): the dynamic resource in components/aws/release_channel.py calls it during
 `pulumi up`, and the tests drive it with botocore's Stubber on recorded SSM / Auto Scaling answers.
 
 - `roll_out`: SendCommand (AWS-RunShellScript running webstack-release on the instances tagged for

@@ -76,7 +76,7 @@ class HostLayout(AppTree):
     def tls_key(self, app: str) -> PurePosixPath:
         return self.etc_dir / "tls" / f"{app}.key"
 
-    # -- releases (components/release_plan.py): releases/<id> = code/ + venv/ + static/ ----------
+    # -- releases (components/plan/release.py): releases/<id> = code/ + venv/ + static/ ----------
     def releases_dir(self, app: str) -> PurePosixPath:
         return self.app_dir(app) / "releases"
 

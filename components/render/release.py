@@ -2,7 +2,7 @@
 
 Pure (no Pulumi). The activation script belongs to the infrastructure (it is in the user data and
 changes only with it); what a release changes (code, env, secrets) arrives through the pointer
-(components/release_plan.py) and the content-hashed config object rendered here.
+(components/plan/release.py) and the content-hashed config object rendered here.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import sys
 
 import boto3
 
-# What a release pointer may hold (components/release_plan.py writes it).
+# What a release pointer may hold (components/plan/release.py writes it).
 _POINTER_FIELDS = ("release", "package_key", "package_sha256", "config_key", "config_sha256",
                    "secrets", "secrets_version", "requirement", "release_command")  # fmt: skip
 
