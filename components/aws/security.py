@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from components.plan.datastores import DataStoreRule
 from components.spec.cidrs import admin_cidr_problem
 
 WORLD_V4 = "0.0.0.0/0"
@@ -26,6 +27,8 @@ class SecurityGroupsArgs:
     # app name -> "linux" | "windows"
     apps: dict[str, Literal["linux", "windows"]]
     admin_cidrs: list[str] = field(default_factory=list)
+    # app name -> the egress rules of its declared data stores (components/plan/datastores.py)
+    datastores: dict[str, list[DataStoreRule]] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -62,6 +65,7 @@ class SecurityGroups(pulumi.ComponentResource):
             self._egress_internet(edge, "edge")
             self._admin(edge, "edge", "linux", args.admin_cidrs)
             for app in args.apps:
+                self._datastores(edge, args.datastores.get(app, []))
                 self.app_sg_ids[app] = edge.id
         else:
             for app, os_name in sorted(args.apps.items()):
@@ -86,6 +90,7 @@ class SecurityGroups(pulumi.ComponentResource):
                     opts=ResourceOptions(parent=self),
                 )
                 self._egress_internet(sg, f"app-{app}")
+                self._datastores(sg, args.datastores.get(app, []))
                 self._admin(sg, f"app-{app}", os_name, args.admin_cidrs)
                 self.app_sg_ids[app] = sg.id
         self.edge_sg_id = edge.id
@@ -149,3 +154,33 @@ class SecurityGroups(pulumi.ComponentResource):
                 cidr=cidr,
                 description=f"{label} from admin range {cidr}",
             )
+
+    # -- data stores (issue 17) ------------------------------------------------------------------
+    def _datastores(self, sg: aws.ec2.SecurityGroup, rules: list[DataStoreRule]) -> None:
+        """Exactly one egress rule per declared data store; its mirror ingress when asked."""
+        for rule in rules:
+            prefix = f"{self._name}-app-{rule.app}-to-{rule.key}"
+            v6 = rule.cidr is not None and ":" in rule.cidr
+            aws.vpc.SecurityGroupEgressRule(
+                prefix,
+                security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=rule.port,
+                to_port=rule.port,
+                cidr_ipv4=rule.cidr if rule.cidr and not v6 else None,
+                cidr_ipv6=rule.cidr if v6 else None,
+                referenced_security_group_id=rule.security_group_id,
+                description=rule.description,
+                opts=ResourceOptions(parent=self),
+            )
+            if rule.ingress_on_target and rule.security_group_id:
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{prefix}-in",
+                    security_group_id=rule.security_group_id,
+                    ip_protocol="tcp",
+                    from_port=rule.port,
+                    to_port=rule.port,
+                    referenced_security_group_id=sg.id,
+                    description=f"from {rule.description}",
+                    opts=ResourceOptions(parent=self),
+                )

@@ -12,11 +12,13 @@ from pulumi import Input, Output, ResourceOptions
 
 from components.aws.alb import Alb, AlbArgs, AlbRoute
 from components.aws.artifacts import ArtifactStore, ArtifactStoreArgs
+from components.aws.database import ManagedPostgres, ManagedPostgresArgs
 from components.aws.linux_tier import LinuxWebTier, LinuxWebTierArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.security import SecurityGroups, SecurityGroupsArgs
 from components.aws.tls import Certificate, CertificateArgs
 from components.aws.windows_tier import WindowsWebTier, WindowsWebTierArgs
+from components.plan.datastores import datastore_rules, with_database_secrets
 from components.plan.iam import ssm_scope
 from components.plan.timeouts import timeout_chain
 from components.spec.stack import AppSpec, StackSpec
@@ -52,10 +54,30 @@ class WebStack(pulumi.ComponentResource):
                 edge_mode=spec.edge.mode,
                 apps={a.name: a.os for a in spec.apps},
                 admin_cidrs=spec.admin_cidrs,
+                datastores={a.name: datastore_rules(a) for a in spec.apps},
                 tags=tags,
             ),
             child,
         )
+        databases = {
+            a.name: ManagedPostgres(
+                f"{name}-{a.name}-pg",
+                ManagedPostgresArgs(
+                    app=a.name,
+                    database=a.database,
+                    environment=spec.environment,
+                    production=spec.production,
+                    vpc_id=network.vpc_id,
+                    private_subnet_ids=network.private_subnet_ids,
+                    app_security_group_id=groups.app_sg_ids[a.name],
+                    scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), name),
+                    tags=tags,
+                ),
+                child,
+            )
+            for a in spec.apps
+            if a.database is not None
+        }
         store = ArtifactStore(
             f"{name}-artifacts",
             ArtifactStoreArgs(
@@ -109,7 +131,20 @@ class WebStack(pulumi.ComponentResource):
         self.urls = {}
         self.edge_public_ip = None
         for app in spec.apps:
-            tier = self._tier(name, spec, app, args, network, groups, store, cert, alb, tags)
+            db = databases.get(app.name)
+            tier = self._tier(
+                name,
+                spec,
+                app,
+                args,
+                network,
+                groups,
+                store,
+                cert,
+                alb,
+                tags,
+                db.environment if db else {},
+            )
             target = alb.dns_name if alb else tier.public_ip
             assert target is not None
             host = app.health_host if app.hostnames else None
@@ -148,7 +183,10 @@ class WebStack(pulumi.ComponentResource):
         cert: Certificate,
         alb: Alb | None,
         tags: dict[str, str],
+        database_env: dict[str, Output[str]],
     ) -> LinuxWebTier | WindowsWebTier:
+        # A managed database's connection variables travel as the app's own secrets.
+        app = with_database_secrets(app, list(database_env))
         subnets = network.private_subnet_ids if alb else network.public_subnet_ids
         common = dict(
             spec=spec,
@@ -157,7 +195,7 @@ class WebStack(pulumi.ComponentResource):
             security_group_id=groups.app_sg_ids[app.name],
             bucket_name=store.bucket_name,
             bucket_arn=store.bucket_arn,
-            secrets=args.secrets.get(app.name, {}),
+            secrets={**args.secrets.get(app.name, {}), **database_env},
             target_group_arn=alb.target_group_arns[app.name] if alb else None,
             project_root=args.project_root,
             build_dir=args.build_dir,

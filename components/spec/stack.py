@@ -25,6 +25,7 @@ from components.spec.common import (
     TimeoutOverrides,
     _check_cidr,
 )
+from components.spec.datastores import DataStore, ManagedDatabase
 from components.spec.errors import SpecError, problem_lines
 from components.spec.linux import (
     IMAGE_DEFAULT_PYTHON,
@@ -86,6 +87,15 @@ class AppSpec(Model):
         le=50000,
         description="ALB listener-rule priority (lower wins). Default: derived from the app's name "
         "and route specificity, stable when other apps come and go.",
+    )
+    # -- data stores (issue 17): components/spec/datastores.py
+    datastores: list[DataStore] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Databases/caches the app already has: each opens one egress rule, nothing else.",
+    )
+    database: ManagedDatabase | None = Field(
+        None, description="A managed PostgreSQL (RDS) webstack creates for this app."
     )
     linux: LinuxTier = Field(default_factory=LinuxTier, description="The Linux tier.")
     windows: WindowsTier = Field(default_factory=WindowsTier, description="The Windows tier.")

@@ -49,6 +49,7 @@ _ID_PREFIX = {
     "aws:ec2/instance:Instance": "i-",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
+    "aws:rds/instance:Instance": "db-",
 }
 
 
@@ -121,6 +122,16 @@ class WebstackMocks(pulumi.runtime.Mocks):
             out["arn"] = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{inputs.get('name')}"
         elif t == "aws:ec2/vpc:Vpc":
             out["cidrBlock"] = inputs.get("cidrBlock")
+        elif t == "random:index/randomPassword:RandomPassword":
+            # A recognisable value, so the secret-leak tests can look for it everywhere.
+            out["result"] = "MockDbPassword" + _hex(name, 26)
+        elif t == "aws:rds/instance:Instance":
+            ident = inputs.get("identifier", name)
+            out.update(
+                address=f"{ident}.{_hex(name, 12)}.{REGION}.rds.amazonaws.com",
+                port=5432,
+                arn=f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{ident}",
+            )
         self.resources.append(
             RecordedResource(type=t, name=name, inputs=inputs, id=rid, outputs=out)
         )
