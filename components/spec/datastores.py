@@ -100,7 +100,7 @@ class ManagedDatabase(Model):
     # MasterUsername for PostgreSQL: 1..63 letters, digits, underscores, a letter first, not a
     # reserved word (AWS RDS API CreateDBInstance MasterUsername).
     username: str = Field(
-        "webstack", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$", description="Master user name."
+        "app_owner", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$", description="Master user name."
     )
     multi_az: bool = Field(False, description="A standby in a second AZ (doubles the price).")
     deletion_protection: bool | None = Field(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import admin_ranges, compute, iam, loadbalancing, network, userdata
+from . import admin_ranges, compute, database, iam, loadbalancing, network, userdata
 
 POLICIES: list[Any] = [
     *compute.POLICIES,
@@ -20,6 +20,7 @@ POLICIES: list[Any] = [
     *loadbalancing.POLICIES,
     *iam.POLICIES,
     *userdata.POLICIES,
+    *database.POLICIES,
 ]
 POLICY_NAMES: list[str] = [p.name for p in POLICIES]
 

@@ -94,6 +94,31 @@ def _cidr_prefix(lo: int, hi: int) -> Check:
     return lambda v: None if lo <= int(str(v).split("/")[1]) <= hi else f"{v}: /{lo}../{hi} only"
 
 
+def _rds_name(max_len: int, charset: str = "0-9a-z-") -> Check:
+    """terraform-provider-aws internal/service/rds/validate.go validIdentifier / validParamGroupName
+    / validFinalSnapshotIdentifier: [charset]+, a letter first, no `--`, no trailing `-`."""
+
+    def check(v: Any) -> str | None:
+        name = str(v)
+        if not re.fullmatch(f"[{charset}]+", name) or not re.match("[a-zA-Z]", name):
+            return f"{name!r}: [{charset}] only, a letter first"
+        if "--" in name or name.endswith("-"):
+            return f"{name!r}: no '--', no trailing '-'"
+        return None if len(name) <= max_len else f"{name!r} is over {max_len} characters"
+
+    return check
+
+
+def _rds_password(v: Any) -> str | None:
+    """AWS RDS API CreateDBInstance MasterUserPassword: PostgreSQL 8..128 printable ASCII except
+    '/', '"', '@' and space."""
+    value = str(v.get("value", "")) if isinstance(v, dict) else str(v)
+    if not 8 <= len(value) <= 128:
+        return f"password of {len(value)} characters, PostgreSQL takes 8..128"
+    bad = sorted({c for c in value if c in '/"@ ' or not 32 < ord(c) < 127})
+    return f"password holds {bad!r}" if bad else None
+
+
 @dataclass(frozen=True)
 class Limit:
     type: str
@@ -103,6 +128,9 @@ class Limit:
 
 
 TG = "aws:lb/targetGroup:TargetGroup"
+RDS = "aws:rds/instance:Instance"
+RDS_SUBNETS = "aws:rds/subnetGroup:SubnetGroup"
+RDS_PARAMS = "aws:rds/parameterGroup:ParameterGroup"
 LR = "aws:lb/listenerRule:ListenerRule"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 LS = "aws:lb/listener:Listener"
@@ -176,6 +204,22 @@ LIMITS = [
     Limit("aws:ec2/subnet:Subnet", "cidrBlock", _cidr_prefix(16, 28), "AWS VPC subnet-sizing.html (/16 to /28)"),
     Limit("aws:route53/record:Record", "name", matches(r"(?=.{1,255}$)([A-Za-z0-9*_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}\.?", "a DNS name (labels <= 63, <= 255)"), "AWS Route 53 DomainNameFormat.html"),
     Limit("aws:acm/certificate:Certificate", "subjectAlternativeNames", lambda v: None if len(v) <= 9 else f"{len(v) + 1} names", "AWS ACM quotas: 10 domain names per certificate"),
+    # -- RDS (issue 17): components/aws/database.py
+    Limit(RDS, "identifier", _rds_name(63), "tf-aws rds/validate.go validIdentifier; AWS RDS CHAP_Limits (DB instance identifier 1-63)"),
+    Limit(RDS, "finalSnapshotIdentifier", _rds_name(255, "0-9A-Za-z-"), "tf-aws rds/validate.go validFinalSnapshotIdentifier"),
+    Limit(RDS, "backupRetentionPeriod", between(0, 35), "tf-aws rds/instance.go backup_retention_period IntBetween(0, 35)"),
+    Limit(RDS, "allocatedStorage", between(20, 65536), "AWS RDS CHAP_Storage.html: gp3 for PostgreSQL 20 GiB-64 TiB"),
+    Limit(RDS, "storageType", one_of("gp2", "gp3", "io1", "io2", "standard"), "tf-aws rds/instance.go storage_type StringInSlice(StorageType_Values)"),
+    Limit(RDS, "instanceClass", matches(r"db\.[a-z0-9]+\.[a-z0-9]+", "db.<family>.<size>"), "AWS RDS Concepts.DBInstanceClass.html (db.<class>.<size>)"),
+    Limit(RDS, "engineVersion", one_of("14", "15", "16", "17"), "AWS RDS PostgreSQL release calendar: majors in standard support"),
+    Limit(RDS, "dbName", matches(r"[A-Za-z][A-Za-z0-9_]{0,62}", "1..63 letters/digits/_ starting with a letter"), "AWS RDS API CreateDBInstance DBName (PostgreSQL)"),
+    Limit(RDS, "username", matches(r"[A-Za-z][A-Za-z0-9_]{0,62}", "1..63 letters/digits/_ starting with a letter"), "AWS RDS API CreateDBInstance MasterUsername (PostgreSQL)"),
+    Limit(RDS, "password", _rds_password, "AWS RDS API CreateDBInstance MasterUserPassword"),
+    Limit(RDS, "tags", _tags, "AWS tagging.html; RDS: 50 tags per resource"),
+    Limit(RDS_SUBNETS, "name", lambda v: None if re.fullmatch(r"[0-9a-z_. -]{1,255}", str(v)) and v != "default" else f"{v!r}: lowercase [0-9a-z_. -], <= 255, not default", "tf-aws rds/validate.go validSubnetGroupName"),
+    Limit(RDS_SUBNETS, "subnetIds", lambda v: None if len(v) >= 2 else f"{len(v)} subnet(s), at least 2 AZs", "AWS RDS USER_VPC.WorkingWithRDSInstanceinaVPC (DB subnet group: 2+ AZs)"),
+    Limit(RDS_PARAMS, "name", _rds_name(255, "0-9a-z.-"), "tf-aws rds/validate.go validParamGroupName"),
+    Limit(RDS_PARAMS, "family", matches(r"postgres1[4-7]", "postgres14..17"), "AWS RDS USER_WorkingWithParamGroups (family = engine + major)"),
 ]  # fmt: skip
 
 

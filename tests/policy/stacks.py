@@ -123,6 +123,7 @@ EXTRA_STACKS: dict[str, dict[str, Any]] = {
                 "os": "windows",
                 "source": {"path": "examples/flask_app"},
                 "secrets": ["WIN_SECRET"],
+                "path_prefix": "/win/",
                 "database": {},
                 "datastores": [{"name": "reports", "engine": "mysql", "cidr": "10.99.9.10/32"}],
             },

@@ -36,6 +36,7 @@ LISTENER = "aws:lb/listener:Listener"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 TG = "aws:lb/targetGroup:TargetGroup"
+RDS = "aws:rds/instance:Instance"
 ASG = "aws:autoscaling/group:Group"
 SUBNET = "aws:ec2/subnet:Subnet"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -289,6 +290,12 @@ BAD_CASES: list[tuple[str, str, Callable[[list[Resource]], None], dict[str, Any]
         _set(LB, "enableDeletionProtection", False),
         {"stack_tags": {}, "config": {"alb-deletion-protection": {"production": True}}},
     ),
+    # Issue 17: the managed PostgreSQL of the `database` stack (production).
+    ("rds-encrypted", "database", _set(RDS, "storageEncrypted", False), {}),
+    ("rds-not-publicly-accessible", "database", _set(RDS, "publiclyAccessible", True), {}),
+    ("rds-backups", "database", _set(RDS, "backupRetentionPeriod", 0), {}),
+    ("rds-deletion-protection", "database", _set(RDS, "deletionProtection", False), {}),
+    ("rds-deletion-protection", "database", _set(RDS, "skipFinalSnapshot", True), {}),
     ("target-group-health-check-path", "prod", _set(TG, "healthCheck.path", _DELETE), {}),
     ("target-group-health-check-path", "prod", _set(TG, "healthCheck.enabled", False), {}),
     (
