@@ -44,6 +44,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "proj.urls"
 WSGI_APPLICATION = "proj.wsgi.application"
 DATABASES = databases_from_url(os.environ.get("DATABASE_URL", ""))
+# Django fills an empty DATABASES with a dummy backend; remember whether there is a real one.
+HAS_DATABASE = bool(DATABASES)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
