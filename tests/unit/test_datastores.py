@@ -205,3 +205,13 @@ def test_managed_database_is_private_encrypted_and_reachable_only_from_its_app(
 
 def test_the_database_stack_is_in_the_shared_captures() -> None:
     assert "database" in EXTRA_STACKS
+
+
+def test_generated_password_fits_rds_urls_and_windows() -> None:
+    """RDS takes 8..128 printable characters except / " @ and space; the URL needs no escapes; and
+    NSSM would expand a %NAME% in a Windows service environment: letters and digits only."""
+    res = _capture(_stack(database={}))
+    [pw] = [r for r in res if r.type == "random:index/randomPassword:RandomPassword"]
+    assert pw.inputs["special"] is False and 8 <= pw.inputs["length"] <= 128
+    env = database_env("h", 5432, "app", "app_owner", "A" * int(pw.inputs["length"]))
+    assert "%" not in env["DATABASE_URL"]
