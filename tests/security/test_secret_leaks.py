@@ -234,3 +234,11 @@ def test_managed_database_connection_is_a_secret() -> None:
     for r in c.resources:
         if r.type == "aws:rds/instance:Instance":
             assert r.inputs["password"].get(SECRET_SIG), "the RDS password input stays secret"
+
+
+def test_linux_boot_fetches_the_database_variables_by_name() -> None:
+    """The Linux bootstrap asks SSM for DATABASE_URL and PGPASSWORD (names only, never values)."""
+    c = stack("database")
+    texts = dict(user_data_texts(c))
+    linux = [t for name, t in texts.items() if "django-app" in name]
+    assert linux and all("DATABASE_URL" in t and "PGPASSWORD" in t for t in linux)
