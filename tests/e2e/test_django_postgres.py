@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -108,3 +109,15 @@ def test_up_local_starts_postgres_and_migrates(
     out = capsys.readouterr().out
     assert "PostgreSQL" in out and "migrate" in out, out
     assert code == 0, out
+
+
+def test_up_local_stack_prod_runs_against_postgres() -> None:
+    """`webstack up --local --stack prod`: the shipped prod stack declares a managed database."""
+    res = subprocess.run(
+        [str(Path(sys.prefix) / "bin" / "webstack"), "up", "--local", "--stack", "prod",
+         "--venv", "current"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    assert "PostgreSQL" in out and "migrate" in out, out

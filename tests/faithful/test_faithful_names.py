@@ -91,8 +91,14 @@ def test_every_named_type_has_a_rule() -> None:
     assert {rule.type for rule in NAME_RULES} <= created
     ruled = {x.type for x in NAME_RULES}
     unruled = {t for t in created if t.startswith("aws:") and _takes_a_name(t) and t not in ruled}
-    # Named by the program, and checked by faithful_limits: Route 53 records, SSM parameters.
-    assert unruled <= {"aws:route53/record:Record", "aws:ssm/parameter:Parameter"}, unruled
+    # Named by the program, and checked by faithful_limits: Route 53 records, SSM parameters, the
+    # RDS subnet and parameter groups (plan/datastores.rds_name; tests/unit/test_datastores.py).
+    assert unruled <= {
+        "aws:route53/record:Record",
+        "aws:ssm/parameter:Parameter",
+        "aws:rds/subnetGroup:SubnetGroup",
+        "aws:rds/parameterGroup:ParameterGroup",
+    }, unruled
 
 
 def _res(type_: str, logical: str, **inputs: Any) -> RecordedResource:

@@ -180,7 +180,7 @@ def _edge_sg_on_app(rs: list[Resource]) -> None:
 
 
 def _inline_and_separate(rs: list[Resource]) -> None:
-    find(rs, SG, "app-").inputs["ingress"] = [
+    find(rs, SG, "sg-app-").inputs["ingress"] = [
         {
             "protocol": "tcp",
             "fromPort": 80,
@@ -239,7 +239,7 @@ BAD_CASES: list[tuple[str, str, Callable[[list[Resource]], None], dict[str, Any]
     ("sg-world-ingress-http-only", "prod", _world_rule(8080, "sg-edge"), {}),
     ("sg-world-ingress-http-only", "dev", _world_rule(None, "sg-edge", "::/0"), {}),
     ("sg-no-world-admin-ports", "dev", _world_rule(22, "sg-edge"), {}),
-    ("sg-no-world-admin-ports", "prod", _world_rule(3389, "app-", "::/0"), {}),
+    ("sg-no-world-admin-ports", "prod", _world_rule(3389, "sg-app-", "::/0"), {}),
     (
         "sg-admin-ranges-bounded",
         "dev",
@@ -249,12 +249,12 @@ BAD_CASES: list[tuple[str, str, Callable[[list[Resource]], None], dict[str, Any]
         ),
         {},
     ),
-    ("sg-admin-ranges-bounded", "prod", _world_rule(22, "app-", "8.0.0.0/8"), {}),
-    ("sg-admin-ranges-bounded", "prod", _world_rule(3389, "app-", "2001:db8::/32"), {}),
+    ("sg-admin-ranges-bounded", "prod", _world_rule(22, "sg-app-", "8.0.0.0/8"), {}),
+    ("sg-admin-ranges-bounded", "prod", _world_rule(3389, "sg-app-", "2001:db8::/32"), {}),
     ("sg-rules-described", "prod", _set(INGRESS, "description", _DELETE, "from-alb"), {}),
     ("sg-rules-described", "dev", _set(INGRESS, "description", "  ", "443-v4"), {}),
     ("sg-no-mixed-inline-rules", "prod", _inline_and_separate, {}),
-    ("sg-world-ingress-edge-only", "prod", _world_rule(443, "app-"), {}),
+    ("sg-world-ingress-edge-only", "prod", _world_rule(443, "sg-app-"), {}),
     ("sg-world-ingress-edge-only", "prod", _edge_sg_on_app, {}),
     (
         "alb-http-redirects-to-https",
@@ -417,7 +417,7 @@ def test_enforcement_level_is_configurable_per_policy() -> None:
 def test_wide_admin_ranges_need_the_policy_opt_in_too() -> None:
     """A /8 of public SSH sources passes only when the policy config raises the bound (the spec's
     insecure_allow_wide_admin_cidrs has its twin here)."""
-    wide = _world_rule(22, "app-", "8.0.0.0/8")
+    wide = _world_rule(22, "sg-app-", "8.0.0.0/8")
     assert any(v.policy == "sg-admin-ranges-bounded" for v in run("prod", wide))
     raised = {"sg-admin-ranges-bounded": {"maxPublicAdminAddressesV4": 2**24}}
     assert not [

@@ -198,7 +198,7 @@ def test_prod_alb_wiring() -> None:
     app_rules = [
         r
         for r in g.of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-        if r.inputs["securityGroupId"] != edge_sg.id
+        if r.inputs["securityGroupId"] != edge_sg.id and r.parent == "webstack-prod-sg"
     ]
     assert app_rules == from_alb, "the app tier accepts nothing but the ALB"
     # ACM validated through Route53
