@@ -42,6 +42,9 @@ class AlbArgs:
     network_key: str = ""
     # Makes physical names unique per account; default `<project>/<stack>`.
     name_scope: str | None = None
+    # ALB access logs: the bucket (SSE-S3, ELB delivery policy) and its key prefix; None = off.
+    access_logs_bucket: Input[str] | None = None
+    access_logs_prefix: str = "alb"
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -51,6 +54,9 @@ class Alb(pulumi.ComponentResource):
     zone_id: Output[str]
     https_listener_arn: Output[str]
     target_group_arns: dict[str, Output[str]]
+    # CloudWatch's LoadBalancer / TargetGroup dimension values (`app/...`, `targetgroup/...`).
+    arn_suffix: Output[str]
+    target_group_arn_suffixes: dict[str, Output[str]]
 
     def __init__(self, name: str, args: AlbArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("webstack:edge:Alb", name, None, opts)
@@ -69,6 +75,13 @@ class Alb(pulumi.ComponentResource):
             desync_mitigation_mode="defensive",
             enable_deletion_protection=args.deletion_protection,
             enable_http2=True,
+            access_logs=(
+                aws.lb.LoadBalancerAccessLogsArgs(
+                    bucket=args.access_logs_bucket, prefix=args.access_logs_prefix, enabled=True
+                )
+                if args.access_logs_bucket is not None
+                else None
+            ),
             tags=args.tags,
             opts=child,
         )
@@ -107,6 +120,7 @@ class Alb(pulumi.ComponentResource):
             opts=child,
         )
         self.target_group_arns = {}
+        self.target_group_arn_suffixes = {}
         # Stable per app (never a position): most specific routes get the lowest numbers.
         priorities = rule_priorities(
             RouteKey(r.app, tuple(sorted(r.hostnames)), r.path_prefix, r.priority)
@@ -177,7 +191,9 @@ class Alb(pulumi.ComponentResource):
                         opts=child,
                     )
             self.target_group_arns[route.app] = tg.arn
+            self.target_group_arn_suffixes[route.app] = tg.arn_suffix
         self.arn = lb.arn
+        self.arn_suffix = lb.arn_suffix
         self.dns_name = lb.dns_name
         self.zone_id = lb.zone_id
         self.https_listener_arn = https.arn

@@ -12,6 +12,7 @@ import pulumi
 from pulumi import Input, Output, ResourceOptions
 
 from components.fleet import TierArgs, VmFleet, VmFleetArgs, stage_app
+from components.observability_plan import telemetry_scope
 from components.layout import vm_layout
 from components.render import render_linux_user_data, user_data_base64
 
@@ -65,6 +66,7 @@ class LinuxWebTier(pulumi.ComponentResource):
                 artifact_bucket_arn=args.bucket_arn,
                 artifact_prefixes=[f"apps/{app.name}"],
                 ssm_prefix=staged.ssm_prefix,
+                telemetry=telemetry_scope(spec, staged.ssm_prefix),
                 mode="single" if spec.edge.mode == "nginx" else "asg",
                 min_size=cap.min,
                 max_size=cap.max,

@@ -19,6 +19,7 @@ import jinja2
 from components import iam_plan
 from components.layout import HostLayout
 from components.network_plan import public_range
+from components.observability_plan import agent_config_path, linux_agent_config
 from components.sizing import auto_workers, vcpus_of
 from components.spec import AppSpec, SpecError, StackSpec
 
@@ -240,7 +241,15 @@ def render_bootstrap(spec: StackSpec, app: AppSpec, layout: HostLayout, refs: Cl
         unit_base=f"webstack-{app.name}",
         health_host=app.health_host,
         health_url=health_url,
+        cloudwatch_config=agent_config_path(layout) if spec.observability.enabled else None,
+        # AWS publishes the agent .deb per distribution folder: debian/ and ubuntu/.
+        cloudwatch_distro="ubuntu" if app.linux.image.startswith("ubuntu") else "debian",
     )
+
+
+def render_agent_config(config: dict[str, Any], os: str) -> str:
+    """The CloudWatch agent's JSON config as the VM receives it (observability_plan builds it)."""
+    return render_template(f"{os}/cloudwatch-agent.json.j2", config=config)
 
 
 def bootstrap_path(app: AppSpec, layout: HostLayout) -> PurePosixPath:
@@ -262,6 +271,9 @@ def render_linux_host(
     }
     for m in range(1, app.linux.gunicorn.masters + 1):
         files[str(layout.gunicorn_conf(app.name, m))] = render_gunicorn_conf(spec, app, layout, m)
+    if spec.observability.enabled:
+        agent = linux_agent_config(spec, app, layout, refs.ssm_prefix, refs.region)
+        files[str(agent_config_path(layout))] = render_agent_config(agent, "linux")
     if spec.edge.mode == "nginx":
         if not refs.tls_cert_pem:
             raise ValueError("nginx edge needs the TLS certificate PEM in CloudRefs")

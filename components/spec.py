@@ -37,6 +37,7 @@ from components.spec_linux import (  # noqa: F401 - re-exported
     GunicornSpec,
     LinuxTier,
 )
+from components.spec_observability import ObservabilitySpec
 from components.spec_network import (  # noqa: F401 - re-exported
     EdgeSpec,
     ExistingNetwork,
@@ -224,6 +225,7 @@ class StackSpec(Model):
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     edge: EdgeSpec = Field(default_factory=EdgeSpec)
     apps: list[AppSpec] = Field(min_length=1, description="The apps of this stack.")
+    observability: ObservabilitySpec = Field(default_factory=ObservabilitySpec)
 
     @field_validator("admin_cidrs")
     @classmethod

@@ -12,8 +12,17 @@ from pulumi import Input, Output, ResourceOptions
 
 from components.artifacts import ArtifactStore, ArtifactStoreArgs
 from components.edge import Alb, AlbArgs, AlbRoute
-from components.iam_plan import ssm_scope
+from components.iam_plan import ssm_prefix, ssm_scope
 from components.linux_tier import LinuxWebTier, LinuxWebTierArgs
+from components.observability import (
+    AccessLogBucket,
+    AccessLogBucketArgs,
+    Alarms,
+    AlarmsArgs,
+    AppLogGroups,
+    AppLogGroupsArgs,
+    AppTargets,
+)
 from components.network import Network, NetworkArgs
 from components.security import SecurityGroups, SecurityGroupsArgs
 from components.spec import AppSpec, StackSpec
@@ -36,6 +45,9 @@ class WebStack(pulumi.ComponentResource):
     edge_public_ip: Output[str] | None
     bucket_name: Output[str]
     vpc_id: Output[str]
+    dashboard_url: Output[str] | None
+    alarm_topic_arn: Output[str] | None
+    access_logs_bucket: Output[str] | None
 
     def __init__(self, name: str, args: WebStackArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("webstack:index:WebStack", name, None, opts)
@@ -73,6 +85,17 @@ class WebStack(pulumi.ComponentResource):
             ),
             child,
         )
+        access_logs: AccessLogBucket | None = None
+        if spec.edge.mode == "alb" and spec.observability.access_logs_on(spec.production):
+            access_logs = AccessLogBucket(
+                f"{name}-access-logs",
+                AccessLogBucketArgs(
+                    expire_days=spec.observability.access_log_days,
+                    force_destroy=not spec.production,
+                    tags=tags,
+                ),
+                child,
+            )
         alb: Alb | None = None
         if spec.edge.mode == "alb":
             assert spec.chain.alb_idle_timeout is not None and cert.certificate_arn is not None
@@ -97,6 +120,7 @@ class WebStack(pulumi.ComponentResource):
                     network_key=_network_key(spec),
                     deletion_protection=spec.deletion_protection,
                     zone_id=spec.edge.tls.zone_id if spec.edge.tls.mode == "acm" else None,
+                    access_logs_bucket=access_logs.bucket_name if access_logs else None,
                     tags=tags,
                 ),
                 child,
@@ -104,8 +128,27 @@ class WebStack(pulumi.ComponentResource):
 
         self.urls = {}
         self.edge_public_ip = None
+        scope = ssm_scope(pulumi.get_project(), pulumi.get_stack(), name)
+        targets: list[AppTargets] = []
         for app in spec.apps:
-            tier = self._tier(name, spec, app, args, network, groups, store, cert, alb, tags)
+            prefix = ssm_prefix(scope, app.name)  # the app's SSM path names its log groups too
+            log_groups = (
+                [self._log_groups(name, spec, app, prefix, tags)]
+                if spec.observability.enabled
+                else []
+            )
+            tier = self._tier(
+                name, spec, app, args, network, groups, store, cert, alb, tags, log_groups
+            )
+            targets.append(
+                AppTargets(
+                    app=app,
+                    prefix=prefix,
+                    target_group_suffix=alb.target_group_arn_suffixes[app.name] if alb else None,
+                    asg_name=tier.asg_name,
+                    instance_id=tier.instance_id,
+                )
+            )
             target = alb.dns_name if alb else tier.public_ip
             assert target is not None
             host = app.health_host if app.hostnames else None
@@ -119,11 +162,30 @@ class WebStack(pulumi.ComponentResource):
             if spec.edge.health_check_url:
                 self._smoke_check(name, app, target, tier)
 
+        self.dashboard_url = self.alarm_topic_arn = None
+        if spec.observability.enabled:
+            alarms = Alarms(
+                f"{name}-alarms",
+                AlarmsArgs(
+                    spec=spec,
+                    apps=targets,
+                    load_balancer_suffix=alb.arn_suffix if alb else None,
+                    scope=f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
+                    tags=tags,
+                ),
+                child,
+            )
+            self.dashboard_url = alarms.dashboard_url
+            self.alarm_topic_arn = alarms.topic_arn
+        self.access_logs_bucket = access_logs.bucket_name if access_logs else None
         self.alb_dns_name = alb.dns_name if alb else None
         self.bucket_name = store.bucket_name
         self.vpc_id = network.vpc_id
         self.register_outputs(
             {
+                "dashboard_url": self.dashboard_url,
+                "alarm_topic_arn": self.alarm_topic_arn,
+                "access_logs_bucket": self.access_logs_bucket,
                 "urls": self.urls,
                 "alb_dns_name": self.alb_dns_name,
                 "edge_public_ip": self.edge_public_ip,
@@ -144,6 +206,7 @@ class WebStack(pulumi.ComponentResource):
         cert: Certificate,
         alb: Alb | None,
         tags: dict[str, str],
+        log_groups: list[pulumi.Resource],
     ) -> LinuxWebTier | WindowsWebTier:
         subnets = network.private_subnet_ids if alb else network.public_subnet_ids
         common = dict(
@@ -160,8 +223,9 @@ class WebStack(pulumi.ComponentResource):
             tags=tags,
             # Parameters scoped by project, stack and this WebStack: no clash between two of them.
             ssm_scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), name),
-            # First boot needs egress (NAT routes), its listener rule and target group.
-            boot_after=[network, *([alb] if alb else [])],
+            # First boot needs egress (NAT routes), its listener rule and target group, and the
+            # log groups its agent ships to.
+            boot_after=[network, *([alb] if alb else []), *log_groups],
         )
         if app.os == "windows":
             return WindowsWebTier(
@@ -173,6 +237,22 @@ class WebStack(pulumi.ComponentResource):
                 **common,
                 tls_cert_pem=cert.cert_pem if alb is None else None,
                 tls_private_key_pem=cert.private_key_pem if alb is None else None,
+            ),
+            ResourceOptions(parent=self),
+        )
+
+    def _log_groups(
+        self, name: str, spec: StackSpec, app: AppSpec, prefix: str, tags: dict[str, str]
+    ) -> AppLogGroups:
+        obs = spec.observability
+        return AppLogGroups(
+            f"{name}-{app.name}-logs",
+            AppLogGroupsArgs(
+                app=app,
+                prefix=prefix,
+                retention_days=obs.retention_days,
+                kms_key_arn=obs.kms_key_arn,
+                tags={**tags, "webstack:app": app.name},
             ),
             ResourceOptions(parent=self),
         )
@@ -240,5 +320,8 @@ def build_stack(
         "edge_public_ip": stack.edge_public_ip,
         "artifact_bucket": stack.bucket_name,
         "vpc_id": stack.vpc_id,
+        "dashboard_url": stack.dashboard_url,
+        "alarm_topic_arn": stack.alarm_topic_arn,
+        "access_logs_bucket": stack.access_logs_bucket,
     }
     return stack, outputs

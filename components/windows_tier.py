@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from pulumi import Output, ResourceOptions
 
 from components.fleet import TierArgs, VmFleet, VmFleetArgs, stage_app
+from components.observability_plan import telemetry_scope
 from components.windows_layout import vm_windows_layout
 from components.windows_render import (
     installer_mirrors,
@@ -95,6 +96,7 @@ class WindowsWebTier(pulumi.ComponentResource):
                 artifact_bucket_arn=args.bucket_arn,
                 artifact_prefixes=[f"apps/{app.name}", f"windows/{app.name}"],
                 ssm_prefix=staged.ssm_prefix,
+                telemetry=telemetry_scope(spec, staged.ssm_prefix),
                 mode="asg",
                 min_size=tier.capacity.min,
                 max_size=tier.capacity.max,
