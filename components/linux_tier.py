@@ -12,8 +12,8 @@ import pulumi
 from pulumi import Input, Output, ResourceOptions
 
 from components.fleet import TierArgs, VmFleet, VmFleetArgs, stage_app
-from components.observability_plan import telemetry_scope
 from components.layout import vm_layout
+from components.observability_plan import telemetry_scope
 from components.render import render_linux_user_data, user_data_base64
 
 

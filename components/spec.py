@@ -37,13 +37,13 @@ from components.spec_linux import (  # noqa: F401 - re-exported
     GunicornSpec,
     LinuxTier,
 )
-from components.spec_observability import ObservabilitySpec
 from components.spec_network import (  # noqa: F401 - re-exported
     EdgeSpec,
     ExistingNetwork,
     NetworkSpec,
     TlsSpec,
 )
+from components.spec_observability import ObservabilitySpec
 from components.spec_sources import AppSource, StaticFiles
 from components.timeouts import TimeoutChain, TimeoutOverrides, derive_timeout_chain
 from components.windows_spec import WindowsTier, nssm_expansion_problem

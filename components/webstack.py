@@ -14,6 +14,7 @@ from components.artifacts import ArtifactStore, ArtifactStoreArgs
 from components.edge import Alb, AlbArgs, AlbRoute
 from components.iam_plan import ssm_prefix, ssm_scope
 from components.linux_tier import LinuxWebTier, LinuxWebTierArgs
+from components.network import Network, NetworkArgs
 from components.observability import (
     AccessLogBucket,
     AccessLogBucketArgs,
@@ -23,7 +24,6 @@ from components.observability import (
     AppLogGroupsArgs,
     AppTargets,
 )
-from components.network import Network, NetworkArgs
 from components.security import SecurityGroups, SecurityGroupsArgs
 from components.spec import AppSpec, StackSpec
 from components.tls import Certificate, CertificateArgs
