@@ -187,3 +187,71 @@ def test_the_check_sees_the_managed_policy_reading_everything() -> None:
     assert decide([wildcard], "ssm:getparameter", other_app) == "allow", "actions ignore case"
     scoped = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "b/a/*"}]}
     assert decide([scoped], "s3:GetObject", "b/a-v2/x") == "implicit-deny", "no prefix overlap"
+
+
+def _log_arn(group: str, stream: str | None = None) -> str:
+    arn = f"arn:aws:logs:eu-west-1:123456789012:log-group:{group}"
+    return f"{arn}:log-stream:{stream}" if stream else arn
+
+
+@pytest.mark.parametrize("name", [*SHIPPED, MIXED])
+def test_each_role_ships_logs_and_metrics_only_to_its_own_groups_and_namespace(name: str) -> None:
+    """Issue 15: the CloudWatch agent may write its own app's log groups and metrics namespace,
+    and nothing of another app, stack or project."""
+    resources = stack(name)
+    by_app = roles(resources)
+    environment = MIXED if name == MIXED else name
+    groups = {r.inputs["name"] for r in resources if r.type == "aws:cloudwatch/logGroup:LogGroup"}
+    for app, role in by_app.items():
+        docs = role_documents(resources, role)
+        prefix = ssm_prefix(environment, app, stack=name)
+        own = sorted(g for g in groups if g.startswith(prefix + "/"))
+        assert own, f"{app} has no log groups"
+        for group in own:
+            assert decide(docs, "logs:CreateLogStream", _log_arn(group)) == "allow"
+            assert decide(docs, "logs:PutLogEvents", _log_arn(group, "i-0abc")) == "allow"
+        foreign = [
+            *(ssm_prefix(environment, other, stack=name) for other in by_app if other != app),
+            ssm_prefix(environment, app, stack="other-stack"),  # the same app in another stack
+            ssm_prefix(environment, app, project="billing", stack=name),  # another project
+            "/aws/lambda/someone",
+        ]
+        for path in foreign:
+            arn = _log_arn(f"{path}/nginx-access", "i-0abc")
+            assert decide(docs, "logs:PutLogEvents", arn) != "allow", f"{app} writes {arn}"
+        for action in ("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy"):
+            assert decide(docs, action, _log_arn(own[0])) != "allow", f"{app} may {action}"
+        namespace = prefix.strip("/")
+        put = "cloudwatch:PutMetricData"
+        assert decide(docs, put, "*", {"cloudwatch:namespace": namespace}) == "allow"
+        for other in (
+            "AWS/EC2",
+            "CWAgent",
+            f"{ssm_prefix(environment, 'zzz', stack=name).strip('/')}",
+        ):
+            assert decide(docs, put, "*", {"cloudwatch:namespace": other}) != "allow", other
+
+
+def test_the_condition_check_can_fail() -> None:
+    scoped = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"cloudwatch:namespace": "mine"}},
+            }
+        ]
+    }
+    assert (
+        decide([scoped], "cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "mine"})
+        == "allow"
+    )
+    assert (
+        decide([scoped], "cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "x"})
+        == "implicit-deny"
+    )
+    assert decide([scoped], "cloudwatch:PutMetricData", "*") == "implicit-deny"
+    odd = {"Statement": [{**scoped["Statement"][0], "Condition": {"StringLike": {"k": "*"}}}]}
+    with pytest.raises(NotImplementedError):
+        decide([odd], "cloudwatch:PutMetricData", "*")
