@@ -47,6 +47,8 @@ def test_every_row_applies_to_something_a_stack_creates() -> None:
         "aws:autoscaling/group:Group waitForCapacityTimeout",
         "aws:lb/targetGroup:TargetGroup namePrefix",
         "aws:lb/loadBalancer:LoadBalancer namePrefix",
+        "aws:cloudwatch/logGroup:LogGroup kmsKeyId",  # observability.kms_key_arn
+        "aws:sns/topicSubscription:TopicSubscription protocol",  # observability.alarm_email
     }
     assert set(unused) <= optional, unused
     assert all(limit.source for limit in LIMITS)
@@ -121,12 +123,36 @@ BAD = [
     ("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "fromPort", 65536),
     ("aws:ec2/vpc:Vpc", "cidrBlock", "10.0.0.0/8"),
     ("aws:ec2/subnet:Subnet", "cidrBlock", "10.0.0.0/29"),
+    ("aws:cloudwatch/logGroup:LogGroup", "retentionInDays", 31),
+    ("aws:cloudwatch/logGroup:LogGroup", "tags", TOO_MANY_TAGS),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "comparisonOperator", "GreaterThan"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "evaluationPeriods", 0),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "statistic", "Median"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "extendedStatistic", "p999"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "treatMissingData", "zero"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "alarmDescription", "d" * 1025),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "dimensions", {f"d{i}": "v" for i in range(31)}),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "metricQueries[].id", "Errors"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "metricQueries[].metric.stat", "Median"),
+    (
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "metricQueries",
+        [{"id": f"m{i}"} for i in range(11)],
+    ),
+    ("aws:lb/loadBalancer:LoadBalancer", "accessLogs.prefix", "alb/AWSLogs"),
+    (
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "rules[].expiration.days",
+        0,
+    ),
+    ("aws:sns/topic:Topic", "tags", TOO_MANY_TAGS),
 ]
 
 
 @pytest.mark.parametrize(("type_", "path", "value"), BAD, ids=lambda v: str(v)[-40:])
 def test_each_row_rejects_a_bad_value(type_: str, path: str, value: Any) -> None:
-    stack = "staging" if any(r.type == type_ for r in shipped("staging")) else "prod"
+    staged = any(r.type == type_ and values_at(r.inputs, path) for r in shipped("staging"))
+    stack = "staging" if staged else "prod"
     res = _first(stack, type_, path)
     _set(res.inputs, path, value)
     problems = limit_problems([res])
@@ -155,6 +181,8 @@ def test_every_row_has_a_bad_value_test() -> None:
         ("aws:acm/certificate:Certificate", "subjectAlternativeNames"),
         ("aws:lb/targetGroup:TargetGroup", "namePrefix"),
         ("aws:lb/loadBalancer:LoadBalancer", "namePrefix"),
+        ("aws:cloudwatch/logGroup:LogGroup", "kmsKeyId"),
+        ("aws:sns/topicSubscription:TopicSubscription", "protocol"),
     }, untested
 
 
@@ -183,6 +211,8 @@ def _res(type_: str, **inputs: Any) -> RecordedResource:
         (_res("aws:lb/loadBalancer:LoadBalancer", namePrefix="-edge"), "namePrefix"),
         (_res("aws:route53/record:Record", name="l" * 64 + ".example.com"), "name"),
         (_res("aws:acm/certificate:Certificate", subjectAlternativeNames=[f"h{i}.x.io" for i in range(10)]), "subjectAlternativeNames"),
+        (_res("aws:cloudwatch/logGroup:LogGroup", kmsKeyId="alias/aws/logs"), "kmsKeyId"),
+        (_res("aws:sns/topicSubscription:TopicSubscription", protocol="mail"), "protocol"),
     ],
 )  # fmt: skip
 def test_rows_for_optional_resources_reject_bad_values(res: RecordedResource, path: str) -> None:
@@ -212,3 +242,17 @@ def test_health_check_timeout_must_be_below_interval() -> None:
     tg = _first("staging", "aws:lb/targetGroup:TargetGroup")
     tg.inputs["healthCheck"]["timeout"] = tg.inputs["healthCheck"]["interval"]
     assert any("smaller than the interval" in p for p in limit_problems([tg]))
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"period": 45, "evaluationPeriods": 1},
+        {"period": 60, "evaluationPeriods": 1441},
+        {"period": 60, "evaluationPeriods": 2, "datapointsToAlarm": 3},
+    ],
+)
+def test_alarm_period_rules_can_fail(inputs: dict[str, Any]) -> None:
+    """PutMetricAlarm: period 10/20/30 or n x 60; at most a day of periods; M <= N."""
+    res = RecordedResource(type="aws:cloudwatch/metricAlarm:MetricAlarm", name="bad", inputs=inputs)
+    assert any("PutMetricAlarm" in p for p in limit_problems([res]))
