@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from components.diagram_observability import observability_lines
 from components.layout import vm_layout
 from components.render import gunicorn_workers
 from components.spec import AppSpec, StackSpec
@@ -67,6 +68,7 @@ def to_dot(spec: StackSpec, region: str = "") -> str:
     else:
         _nginx_edge(g, spec)
     g.line("  }")
+    observability_lines(spec, g.line, g.edge, _q, lambda app: f"{_id(app)}_app")
     g.line("}")
     return g.text()
 
