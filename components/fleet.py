@@ -21,6 +21,7 @@ from pulumi import Input, Output, ResourceOptions
 from components.artifacts import store_secure_strings, upload_app_package
 from components.iam_plan import instance_role_policy, ssm_prefix, ssm_scope
 from components.naming import role_name
+from components.observability_plan import windows_agent_installer
 from components.render import CloudRefs
 from components.spec import AppSpec, StackSpec
 
@@ -151,6 +152,8 @@ class VmFleetArgs:
     metadata_hop_limit: int = 1
     # (log group prefix, metrics namespace) the CloudWatch agent writes to; None: no agent.
     telemetry: tuple[str, str] | None = None
+    # Windows: the role may read the CloudWatch agent MSI from AWS's regional bucket.
+    agent_installer: bool = False
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -388,5 +391,6 @@ def _own_resources_policy(
             region=region,
             account=account,
             telemetry=args.telemetry,
+            agent_installer=windows_agent_installer(region) if args.agent_installer else None,
         )
     )

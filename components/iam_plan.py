@@ -131,6 +131,7 @@ def instance_role_policy(
     region: str,
     account: str,
     telemetry: tuple[str, str] | None = None,
+    agent_installer: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """The whole permission set of an app's instance role as one IAM policy document.
 
@@ -138,6 +139,17 @@ def instance_role_policy(
     """
     own_parameters = parameter_arn(partition, region, account, ssm_prefix) + "/*"
     extra = telemetry_statements(partition, region, account, *telemetry) if telemetry else []
+    if agent_installer:
+        # Windows fetches the agent MSI with its role (Read-S3Object): this one object only.
+        bucket, key = agent_installer
+        extra.append(
+            {
+                "Sid": "ReadAgentInstaller",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": f"arn:{partition}:s3:::{bucket}/{key}",
+            }
+        )
     return {
         "Version": "2012-10-17",
         "Statement": [

@@ -408,5 +408,15 @@ def access_log_bucket_policy(bucket_arn: str, account: str, region: str, partiti
     }
 
 
+def windows_agent_installer(region: str) -> tuple[str, str]:
+    """(bucket, key) of the agent MSI in AWS's regional agent bucket (CloudWatch User Guide,
+    "Download the CloudWatch agent package using the command line": windows/amd64/latest)."""
+    return f"amazoncloudwatch-agent-{region}", "windows/amd64/latest/amazon-cloudwatch-agent.msi"
+
+
+def windows_agent_config_path(layout: WindowsHostLayout, app: str) -> PurePath:
+    return layout.conf_dir(app) / "cloudwatch-agent.json"
+
+
 def agent_config_path(layout: HostLayout) -> PurePosixPath:
     return layout.etc_dir / "cloudwatch-agent.json"

@@ -15,7 +15,12 @@ from pathlib import PurePath
 from typing import Any, cast
 
 from components.layout import HostLayout
-from components.render import USER_DATA_LIMIT, CloudRefs, app_environment
+from components.observability_plan import (
+    windows_agent_config,
+    windows_agent_config_path,
+    windows_agent_installer,
+)
+from components.render import USER_DATA_LIMIT, CloudRefs, app_environment, render_agent_config
 from components.spec import AppSpec, SpecError, StackSpec
 from components.windows_layout import (
     WindowsHostLayout,
@@ -26,6 +31,7 @@ from components.windows_layout import (
 from components.windows_proxy_render import (
     forward_slashes,
     hms,
+    proxy_service_name,
     render_caddyfile,
     render_iis_fragment,
     render_iis_web_config,
@@ -302,6 +308,11 @@ def render_windows_bootstrap(
         iis=_iis_context(spec, app, layout) if tier.proxy == "iis" else {},
         nssm_expanded=NSSM_EXPANDED.pattern,
         tier=tier,
+        cloudwatch_config=(
+            windows_agent_config_path(layout, app.name) if spec.observability.enabled else None
+        ),
+        cloudwatch_bucket=windows_agent_installer(refs.region)[0],
+        cloudwatch_key=windows_agent_installer(refs.region)[1],
     )
     if not text.isascii():
         raise SpecError([f"apps.{app.name}.env: Windows PowerShell 5.1 needs ASCII values"])
@@ -320,6 +331,13 @@ def render_windows_host(
         str(layout.services_file(app.name)): render_services_json(spec, app, layout),
         **render_proxy_files(spec, app, layout),
     }
+    if spec.observability.enabled:
+        agent = windows_agent_config(
+            app, layout, refs.ssm_prefix, refs.region, proxy_service_name(app)
+        )
+        files[str(windows_agent_config_path(layout, app.name))] = render_agent_config(
+            agent, "windows"
+        )
     bootstrap = render_windows_bootstrap(spec, app, layout, refs, files)
     files[str(layout.bootstrap_path(app.name))] = bootstrap
     return dict(sorted(files.items()))

@@ -97,6 +97,7 @@ class WindowsWebTier(pulumi.ComponentResource):
                 artifact_prefixes=[f"apps/{app.name}", f"windows/{app.name}"],
                 ssm_prefix=staged.ssm_prefix,
                 telemetry=telemetry_scope(spec, staged.ssm_prefix),
+                agent_installer=spec.observability.enabled,
                 mode="asg",
                 min_size=tier.capacity.min,
                 max_size=tier.capacity.max,

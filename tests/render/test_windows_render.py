@@ -324,7 +324,9 @@ def test_local_layout_differs_only_in_paths_and_ports() -> None:
     services, _ = load_services(one(local, "services.json"))
     assert [s.port for s in services] == [18001, 18002, 18003]
     assert services[0].application == str(Path(sys.prefix) / "bin" / "python")
-    vm = load_services(one(render_windows_host(spec, app, vm_windows_layout(), REFS), ".json"))[0]
+    vm = load_services(
+        one(render_windows_host(spec, app, vm_windows_layout(), REFS), "services.json")
+    )[0]
     for lo, re_ in zip(services, vm, strict=True):
         assert [a for a in lo.argv[1:] if "--listen" not in a] == [
             a for a in re_.argv[1:] if "--listen" not in a
