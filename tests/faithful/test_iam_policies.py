@@ -255,3 +255,15 @@ def test_the_condition_check_can_fail() -> None:
     odd = {"Statement": [{**scoped["Statement"][0], "Condition": {"StringLike": {"k": "*"}}}]}
     with pytest.raises(NotImplementedError):
         decide([odd], "cloudwatch:PutMetricData", "*")
+
+
+def test_windows_roles_read_the_agent_installer_and_nothing_else_of_its_bucket() -> None:
+    resources = stack(MIXED)
+    bucket = "arn:aws:s3:::amazoncloudwatch-agent-eu-west-1"
+    msi = f"{bucket}/windows/amd64/latest/amazon-cloudwatch-agent.msi"
+    for app, role in roles(resources).items():
+        docs = role_documents(resources, role)
+        expected = "allow" if app == "win" else "implicit-deny"
+        assert decide(docs, "s3:GetObject", msi) == expected, app
+        assert decide(docs, "s3:GetObject", f"{bucket}/linux/amd64/latest/x.rpm") != "allow"
+        assert decide(docs, "s3:PutObject", msi) != "allow"

@@ -102,27 +102,31 @@ def test_every_linux_agent_config_in_the_user_data_passes_the_agents_schema(name
 
 
 def test_the_windows_agent_config_passes_the_agents_schema() -> None:
-    from components.observability_plan import windows_agent_config
+    """Read back out of the rendered Windows host files (the bootstrap carries them)."""
+    from components.observability_plan import windows_agent_config_path
     from components.windows_layout import vm_windows_layout
+    from components.windows_render import render_windows_host
 
     spec, _ = shipped_spec("staging")
+    layout = vm_windows_layout()
     for app in (a for a in spec.apps if a.os == "windows"):
         for proxy in ("iis", "nginx", "caddy"):
             tier = app.windows.model_copy(update={"proxy": proxy})
             variant = app.model_copy(update={"windows": tier})
-            config = windows_agent_config(
-                variant,
-                vm_windows_layout(),
-                ssm_prefix("staging", app.name),
-                "eu-west-1",
-                f"{app.name}-{proxy}",
-            )
+            refs = CloudRefs("eu-west-1", "b", "k", ssm_prefix("staging", app.name))
+            files = render_windows_host(spec, variant, layout, refs)
+            text = files[str(windows_agent_config_path(layout, app.name))]
+            assert text in files[str(layout.bootstrap_path(app.name))], "the bootstrap writes it"
+            config = json.loads(text)
             assert agent_errors(config) == [], proxy
-            paths = [
-                f["file_path"] for f in config["logs"]["logs_collected"]["files"]["collect_list"]
-            ]
+            collected = config["logs"]["logs_collected"]
+            paths = [f["file_path"] for f in collected["files"]["collect_list"]]
             for n in range(1, tier.instance_count + 1):
                 assert any(f"{app.name}-waitress-{n}.out.log" in p for p in paths)
+            assert {e["event_name"] for e in collected["windows_events"]["collect_list"]} == {
+                "System",
+                "Application",
+            }
 
 
 @pytest.mark.parametrize(
