@@ -37,6 +37,7 @@ from components.local_procs import free_port
 from components.packaging import build_package
 from components.render import CloudRefs, render_linux_user_data, ssm_prefix, user_data_base64
 from components.spec import AppSpec, StackSpec, load_stack_spec
+from components.vm_agent_checks import check_agent_inputs, install_standin
 from components.vm_checks import check_serving
 from components.vm_guest import (
     Guest,
@@ -374,7 +375,9 @@ def rehearse(
             # What the launch template carries, decoded as EC2 hands it to cloud-init (gzip).
             packed = base64.b64decode(user_data_base64(text, app.name))
             r.user_data_bytes = len(packed)
-            prepare_guest(guest, packed, f"{app.name}-rehearsal", cloud.guest_environment())
+            # No AWS to ship to: the bootstrap runs the agent stand-in on the same config.
+            env = cloud.guest_environment() | install_standin(guest)
+            prepare_guest(guest, packed, f"{app.name}-rehearsal", env)
         with t.phase("boot to systemd"):
             guest.boot()
         with t.phase("cloud-init + bootstrap"):
@@ -383,6 +386,8 @@ def rehearse(
             t.phases[f"  bootstrap: {name}"] = secs
         with t.phase("checks from the host"):
             r.checks = check_serving(guest, app, layout, cafile, values)
+            if spec.observability.enabled:
+                check_agent_inputs(guest, app, layout, r.checks, cafile)
         return r
     except RehearsalError as e:
         log(f"FAILED: {e}\n{e.diagnostics}".rstrip())
