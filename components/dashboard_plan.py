@@ -42,6 +42,8 @@ def dashboard_body(
 ) -> dict:
     """Requests, 5xx, latency percentiles, healthy hosts, CPU, memory; a 5xx log query per app."""
     widgets: list[dict] = []
+    # By name, never config order: reordering apps must not change the dashboard (faithful diff).
+    apps = sorted(apps, key=lambda a: a.name)
 
     def add(title: str, metrics: list, stat: str = "Sum", kind: str = "metric") -> None:
         n = len(widgets)

@@ -65,6 +65,8 @@ class AppLogGroups(pulumi.ComponentResource):
 class AccessLogBucketArgs:
     expire_days: int
     force_destroy: bool = False
+    # Production: `pulumi destroy` leaves the bucket (and its settings) with the logs in it.
+    keep_on_destroy: bool = False
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -80,9 +82,12 @@ class AccessLogBucket(pulumi.ComponentResource):
         self, name: str, args: AccessLogBucketArgs, opts: ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:observability:AccessLogBucket", name, None, opts)
-        child = ResourceOptions(parent=self)
+        child = ResourceOptions(parent=self, retain_on_delete=args.keep_on_destroy or None)
         bucket = aws.s3.Bucket(
-            f"{name}-bucket", force_destroy=args.force_destroy, tags=args.tags, opts=child
+            f"{name}-bucket",
+            force_destroy=args.force_destroy and not args.keep_on_destroy,
+            tags=args.tags,
+            opts=child,
         )
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership",

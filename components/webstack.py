@@ -92,6 +92,7 @@ class WebStack(pulumi.ComponentResource):
                 AccessLogBucketArgs(
                     expire_days=spec.observability.access_log_days,
                     force_destroy=not spec.production,
+                    keep_on_destroy=spec.production,
                     tags=tags,
                 ),
                 child,
