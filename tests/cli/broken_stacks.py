@@ -62,6 +62,9 @@ WIDE_MANY = [f"11.{i // 256}.{i % 256}.0/24" for i in range(300)]  # 76,800 publ
 CASES: list[tuple[str, str, str, str]] = [
     # -- types: a boolean is not a number, a string is not a number ------------------------------
     ("timeout-bool", damaged(("request_timeout",), True), "request_timeout", "whole number"),
+    ("retention-31", damaged(("observability", "retention_days"), 31), "observability.retention_days", "one of 1, 3, 5"),
+    ("alarm-mail", damaged(("observability", "alarm_email"), "ops"), "observability.alarm_email", "e-mail address"),
+    ("kms-alias", damaged(("observability", "kms_key_arn"), "alias/logs"), "observability.kms_key_arn", "KMS key ARN"),
     ("timeout-word", damaged(("request_timeout",), "thirty"), "request_timeout", "whole number"),
     ("timeout-float", damaged(("request_timeout",), 1.5), "request_timeout", "whole number"),
     ("timeout-zero", damaged(("request_timeout",), 0), "request_timeout", "greater than"),
