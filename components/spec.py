@@ -285,6 +285,11 @@ class StackSpec(Model):
                     f"apps.{self.apps[0].name}.linux.capacity: edge.mode nginx runs exactly one VM "
                     "(min = max = 1); use edge.mode alb to scale"
                 )
+            if self.observability.access_logs:
+                raise ValueError(
+                    "observability.access_logs: ALB access logs need edge.mode alb (the Nginx "
+                    "edge's own access log goes to CloudWatch Logs)"
+                )
             if self.edge.tls.mode != "self-signed":
                 raise ValueError(
                     "edge.tls.mode: with edge.mode nginx the certificate is self-signed"

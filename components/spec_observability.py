@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from components.spec_common import Model
 
@@ -80,6 +80,15 @@ class ObservabilitySpec(Model):
         90, ge=1, le=3650, description="Days ALB access logs are kept before S3 expires them."
     )
     thresholds: AlarmThresholds = Field(default_factory=AlarmThresholds)
+
+    @model_validator(mode="after")
+    def _access_logs_need_enabled(self) -> ObservabilitySpec:
+        if self.access_logs and not self.enabled:
+            raise ValueError(
+                "access_logs: true contradicts enabled: false (which turns all observability "
+                "off); drop one"
+            )
+        return self
 
     @field_validator("retention_days")
     @classmethod

@@ -309,6 +309,8 @@ BASE = {
         ({"alarm_email": "not-an-address"}, "observability.alarm_email"),
         ({"thresholds": {"memory_percent": 101}}, "observability.thresholds.memory_percent"),
         ({"enable": False}, "observability.enable"),
+        ({"access_logs": True}, "observability.access_logs"),  # an Nginx-edge stack
+        ({"enabled": False, "access_logs": True}, "observability"),
     ],
 )
 def test_bad_observability_settings_are_one_line_errors(observability: dict, expected: str) -> None:
