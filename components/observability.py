@@ -14,12 +14,11 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from components.access_logs_plan import ACCESS_LOG_PREFIX, access_log_bucket_policy
 from components.dashboard_plan import AppRefs, dashboard_body, dashboard_name, dashboard_url
 from components.naming import short_hash
 from components.observability_plan import (
-    ACCESS_LOG_PREFIX,
     AlarmPlan,
-    access_log_bucket_policy,
     app_alarms,
     log_group_name,
     log_groups,

@@ -122,6 +122,7 @@ class WebStack(pulumi.ComponentResource):
                     deletion_protection=spec.deletion_protection,
                     zone_id=spec.edge.tls.zone_id if spec.edge.tls.mode == "acm" else None,
                     access_logs_bucket=access_logs.bucket_name if access_logs else None,
+                    access_logs_prefix=access_logs.prefix if access_logs else "alb",
                     tags=tags,
                 ),
                 child,

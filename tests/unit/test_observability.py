@@ -16,16 +16,15 @@ import jsonschema
 import pytest
 import yaml
 
+from components.access_logs_plan import (
+    ELB_LOG_DELIVERY,
+    access_log_bucket_policy,
+    elb_log_principal,
+)
 from components.config import spec_from_stack_file
 from components.layout import vm_layout
 from components.mocks import RecordedResource, build_webstack, run_under_mocks
-from components.observability_plan import (
-    ELB_LOG_DELIVERY,
-    access_log_bucket_policy,
-    agent_config_path,
-    elb_log_principal,
-    log_groups,
-)
+from components.observability_plan import agent_config_path, log_groups
 from components.render import CloudRefs, render_linux_user_data, ssm_prefix
 from components.spec import SpecError, StackSpec, parse_stack_spec
 from components.spec_observability import RETENTION_DAYS
