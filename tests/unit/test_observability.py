@@ -327,3 +327,44 @@ def test_retention_values_are_cloudwatchs_and_default_to_30() -> None:
     assert set(RETENTION_DAYS) == set(
         SCHEMA["definitions"]["logsDefinition"]["definitions"]["retentionInDaysDefinition"]["enum"]
     ) - {-1}
+
+
+def test_the_bootstrap_installs_only_a_verified_agent_package() -> None:
+    """Debian/Ubuntu: the .deb's GPG signature is checked against AWS's published key
+    fingerprint before dpkg sees it; the stand-in only ever runs when the rehearsal asks."""
+    spec, _ = shipped_spec("dev")
+    app = spec.apps[0]
+    layout = vm_layout(app.linux.family)
+    refs = CloudRefs(
+        "eu-west-1", "b", "k", ssm_prefix("dev", app.name), "-----BEGIN CERTIFICATE-----\n"
+    )
+    files = {
+        f["path"]: f["content"]
+        for f in yaml.safe_load(render_linux_user_data(spec, app, layout, refs))["write_files"]
+    }
+    script = next(
+        c for p, c in files.items() if p.endswith(f"bootstrap-{app.name}.sh")
+    ).splitlines()
+    at = {
+        key: next(i for i, line in enumerate(script) if key in line)
+        for key in (
+            "937616F3450B7D806CBD9725D58167303B789C72",
+            "gpg --batch --verify",
+            "dpkg -i",
+            "fetch-config",
+        )
+    }
+    assert (
+        at["937616F3450B7D806CBD9725D58167303B789C72"]
+        < at["gpg --batch --verify"]
+        < at["dpkg -i"]
+        < at["fetch-config"]
+    )
+    assert f"file:{agent_config_path(layout)}" in script[at["fetch-config"]]
+    standin = [line for line in script if "WEBSTACK_CWAGENT_STANDIN" in line]
+    assert standin and all(
+        "${WEBSTACK_CWAGENT_STANDIN:-}" in line
+        or "echo" in line
+        or line.strip().startswith('"$WEBSTACK')
+        for line in standin
+    )
