@@ -42,7 +42,8 @@ from bench.load import (  # noqa: E402
 from bench.program import ProgramSpeed, measure_program  # noqa: E402
 from bench.report_text import PEERS_TEXT, TUNING_TEXT, WINDOWS_TEXT  # noqa: E402
 from bench.targets import RenderedLinux, Target, linux_targets  # noqa: E402
-from components.windows_layout import local_caddy  # noqa: E402
+from components.plan.sizing import waitress_instances  # noqa: E402
+from components.plan.windows_layout import local_caddy  # noqa: E402
 
 # Five short repeats rather than three long ones: the rotation then puts every config in more
 # positions of the round, so a few slow minutes of the shared machine cannot land on one config only.
@@ -492,7 +493,9 @@ def _windows_settings() -> str:
         from bench.windows import windows_spec
 
         tier = windows_spec("nginx").apps[0].windows
-        return f"{tier.instance_count} instances x {tier.threads} threads, balance {tier.balance}"
+        return (
+            f"{waitress_instances(tier)} instances x {tier.threads} threads, balance {tier.balance}"
+        )
     except ImportError:
         return "n/a"
 

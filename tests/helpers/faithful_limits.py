@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from components.mocks import RecordedResource
-from components.spec_observability import RETENTION_DAYS
+from components.spec.observability import RETENTION_DAYS
+from components.tooling.mocks import RecordedResource
 
 Check = Callable[[Any], str | None]
 

@@ -16,18 +16,23 @@ import jsonschema
 import pytest
 import yaml
 
-from components.access_logs_plan import (
+from components.plan.access_logs import (
     ELB_LOG_DELIVERY,
     access_log_bucket_policy,
     elb_log_principal,
 )
-from components.config import spec_from_stack_file
-from components.layout import vm_layout
-from components.mocks import RecordedResource, build_webstack, run_under_mocks
-from components.observability_plan import agent_config_path, log_groups
-from components.render import CloudRefs, render_linux_user_data, ssm_prefix
-from components.spec import SpecError, StackSpec, parse_stack_spec
-from components.spec_observability import RETENTION_DAYS
+from components.plan.checks import parse_stack_spec
+from components.plan.iam import stack_ssm_prefix as ssm_prefix
+from components.plan.linux_layout import vm_layout
+from components.plan.observability import agent_config_path, log_groups
+from components.plan.tier import plan_tier
+from components.render.common import CloudRefs
+from components.render.linux import render_linux_user_data
+from components.spec.errors import SpecError
+from components.spec.observability import RETENTION_DAYS
+from components.spec.stack import StackSpec
+from components.tooling.config import spec_from_stack_file
+from components.tooling.mocks import RecordedResource, build_webstack, run_under_mocks
 from tests.helpers.dashboard import dashboard_problems
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +79,7 @@ def linux_agent_config(spec: StackSpec, app_name: str) -> dict:
         ssm_prefix(spec.environment, app.name),
         "-----BEGIN CERTIFICATE-----\n",
     )
-    user_data = yaml.safe_load(render_linux_user_data(spec, app, layout, refs))
+    user_data = yaml.safe_load(render_linux_user_data(plan_tier(spec, app), app, layout, refs))
     files = {f["path"]: f["content"] for f in user_data["write_files"]}
     return json.loads(files[str(agent_config_path(layout))])
 
@@ -102,9 +107,10 @@ def test_every_linux_agent_config_in_the_user_data_passes_the_agents_schema(name
 
 def test_the_windows_agent_config_passes_the_agents_schema() -> None:
     """Read back out of the rendered Windows host files (the bootstrap carries them)."""
-    from components.observability_plan import windows_agent_config_path
-    from components.windows_layout import vm_windows_layout
-    from components.windows_render import render_windows_host
+    from components.plan.observability import windows_agent_config_path
+    from components.plan.sizing import waitress_instances
+    from components.plan.windows_layout import vm_windows_layout
+    from components.render.windows import render_windows_host
 
     spec, _ = shipped_spec("staging")
     layout = vm_windows_layout()
@@ -113,14 +119,14 @@ def test_the_windows_agent_config_passes_the_agents_schema() -> None:
             tier = app.windows.model_copy(update={"proxy": proxy})
             variant = app.model_copy(update={"windows": tier})
             refs = CloudRefs("eu-west-1", "b", "k", ssm_prefix("staging", app.name))
-            files = render_windows_host(spec, variant, layout, refs)
+            files = render_windows_host(plan_tier(spec, variant), variant, layout, refs)
             text = files[str(windows_agent_config_path(layout, app.name))]
             assert text in files[str(layout.bootstrap_path(app.name))], "the bootstrap writes it"
             config = json.loads(text)
             assert agent_errors(config) == [], proxy
             collected = config["logs"]["logs_collected"]
             paths = [f["file_path"] for f in collected["files"]["collect_list"]]
-            for n in range(1, tier.instance_count + 1):
+            for n in range(1, waitress_instances(tier) + 1):
                 assert any(f"{app.name}-waitress-{n}.out.log" in p for p in paths)
             assert {e["event_name"] for e in collected["windows_events"]["collect_list"]} == {
                 "System",
@@ -156,7 +162,9 @@ def test_the_access_log_is_json_with_client_and_timing() -> None:
     )
     files = {
         f["path"]: f["content"]
-        for f in yaml.safe_load(render_linux_user_data(spec, app, layout, refs))["write_files"]
+        for f in yaml.safe_load(render_linux_user_data(plan_tier(spec, app), app, layout, refs))[
+            "write_files"
+        ]
     }
     conf = files[str(layout.staged_nginx_conf())]
     assert "log_format webstack_json escape=json" in conf
@@ -340,7 +348,9 @@ def test_the_bootstrap_installs_only_a_verified_agent_package() -> None:
     )
     files = {
         f["path"]: f["content"]
-        for f in yaml.safe_load(render_linux_user_data(spec, app, layout, refs))["write_files"]
+        for f in yaml.safe_load(render_linux_user_data(plan_tier(spec, app), app, layout, refs))[
+            "write_files"
+        ]
     }
     script = next(
         c for p, c in files.items() if p.endswith(f"bootstrap-{app.name}.sh")
