@@ -15,6 +15,7 @@ from pulumi import Input, Output, ResourceOptions
 
 from components.plan.alb import TLS_POLICY
 from components.plan.naming import RouteKey, load_balancer_name, rule_priorities, target_group_name
+from components.spec.common import MAX_HOSTNAMES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +53,12 @@ class Alb(pulumi.ComponentResource):
     target_group_arns: dict[str, Output[str]]
 
     def __init__(self, name: str, args: AlbArgs, opts: ResourceOptions | None = None) -> None:
+        for route in args.routes:  # one host-header condition each: never drop a name
+            if len(route.hostnames) > MAX_HOSTNAMES:
+                raise ValueError(
+                    f"AlbRoute {route.app}.hostnames: {len(route.hostnames)} names, at most "
+                    f"{MAX_HOSTNAMES} (one ALB host-header condition)"
+                )
         super().__init__("webstack:edge:Alb", name, None, opts)
         child = ResourceOptions(parent=self)
         scope = args.name_scope or f"{pulumi.get_project()}/{pulumi.get_stack()}"
@@ -139,7 +146,7 @@ class Alb(pulumi.ComponentResource):
                 conditions.append(
                     aws.lb.ListenerRuleConditionArgs(
                         host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(
-                            values=route.hostnames[:5]
+                            values=route.hostnames
                         )
                     )
                 )
