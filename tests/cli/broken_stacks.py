@@ -156,7 +156,7 @@ CASES: list[tuple[str, str, str, str]] = [
                                 {"name": "blog", "hostnames": ["a.example.com", "b.example.com"]}),
      "apps", "disjoint hostnames"),
     ("two-catch-alls", with_apps({}, {"name": "blog"}), "apps", "disjoint hostnames"),
-    ("wildcard-overlap", with_apps({"hostnames": ["*.example.com"]},
+    ("wildcard-overlap", with_apps({"hostnames": ["*.example.com", "www.example.com"]},
                                    {"name": "blog", "hostnames": ["a.example.com"]}),
      "apps", "disjoint hostnames"),
     ("priority-swallows", with_apps({"priority": 7}, {"name": "blog", "path_prefix": "/blog/"}),

@@ -93,7 +93,11 @@ BAD = [
     ("aws:lb/listenerRule:ListenerRule", "conditions[].hostHeader.values[]", "h" * 125 + ".com"),
     ("aws:lb/listenerRule:ListenerRule", "conditions[].hostHeader.values[]", "localhost"),
     ("aws:lb/listenerRule:ListenerRule", "conditions[].hostHeader.values[]", "example.c0m"),
-    ("aws:lb/listenerRule:ListenerRule", "conditions[].hostHeader.values", ["a.io", "b.io", "c.io", "d.io"]),
+    (
+        "aws:lb/listenerRule:ListenerRule",
+        "conditions[].hostHeader.values",
+        ["a.io", "b.io", "c.io", "d.io"],
+    ),
     ("aws:lb/listenerRule:ListenerRule", "tags", {"aws:reserved": "x"}),
     ("aws:lb/loadBalancer:LoadBalancer", "idleTimeout", 4001),
     ("aws:lb/loadBalancer:LoadBalancer", "desyncMitigationMode", "off"),
@@ -238,7 +242,9 @@ def test_security_groups_stay_within_the_inbound_rule_quota_at_the_admin_cap(edg
     admin = next(r for r in resources if r.type == SG_INGRESS and "admin" in r.name)
     group = admin.inputs["securityGroupId"]
     extra = [
-        RecordedResource(type=SG_INGRESS, name=f"extra-{v}", inputs={"securityGroupId": group, k: c})
+        RecordedResource(
+            type=SG_INGRESS, name=f"extra-{v}", inputs={"securityGroupId": group, k: c}
+        )
         for v, (k, c) in enumerate([("cidrIpv4", "192.0.2.1/32"), ("cidrIpv4", "192.0.2.2/32")])
     ]
     problems = security_group_rule_problems([*resources, *extra])

@@ -19,6 +19,7 @@ from components.tooling.local.windows import OFFLINE_REFS
 from tests.helpers.windows_truth import nssm_build, nssm_starts_services_on_server_2016
 from tests.unit.test_windows_stack import graph
 
+
 def unpinned(installers: Installers) -> set[str]:
     return {name for name, inst in installers.named().items() if inst.sha256 is None}
 
