@@ -75,7 +75,9 @@ class AppSpec(Model):
         default_factory=StaticFiles, description="Static files (null to disable)."
     )
     health_path: str = Field(
-        "/healthz", description="Health URL path (normalised, e.g. /healthz; answered by the app)."
+        "/healthz",
+        description="Health URL path (normalised, e.g. /healthz; answered by the app; at most "
+        f"{MAX_HEALTH_PATH} characters, the target group's health check path).",
     )
     hostnames: list[str] = Field(
         default_factory=list,
@@ -85,7 +87,9 @@ class AppSpec(Model):
         "`localhost` is refused (the ALB needs a '.' and letters after the last one).",
     )
     path_prefix: str = Field(
-        "/", description="ALB path rule, e.g. /api/ (`/` = everything; normalised, ends with /)."
+        "/",
+        description="ALB path rule, e.g. /api/ (`/` = everything; normalised, ends with /; at most "
+        f"{MAX_PATH_PREFIX} characters, as the rule's `<path_prefix>*` holds 128).",
     )
     priority: int | None = Field(
         None,
