@@ -25,6 +25,7 @@ from bench.targets import (
 )
 from components.plan.checks import parse_stack_spec
 from components.plan.sizing import waitress_instances
+from components.plan.tier import plan_tier
 from components.render.common import CloudRefs
 from components.render.windows import render_windows_host
 from components.spec.stack import StackSpec
@@ -72,7 +73,7 @@ class RenderedWindows(Target):
         self.tmp = Path(tempfile.mkdtemp(prefix="wsb-win-", dir="/tmp"))
         host = LocalWindowsHost(spec, app, self.tmp, APP_DIR)
         host.layout = dataclasses.replace(host.layout, trusted_proxy_cidrs=("127.0.0.1/32",))
-        host.files = render_windows_host(spec, app, host.layout, REFS)
+        host.files = render_windows_host(plan_tier(spec, app), app, host.layout, REFS)
         host.services, host.proxy = load_services(
             host.files[str(host.layout.services_file(app.name))]
         )

@@ -18,6 +18,8 @@ _EXPORTS = {
     # the whole environment
     "WebStack": "components.aws.webstack",
     "WebStackArgs": "components.aws.webstack",
+    "ExistingVpc": "components.aws.webstack",
+    "ExistingAlb": "components.aws.webstack",
     "build_stack": "components.aws.webstack",
     # each component and its Args
     "Network": "components.aws.network",
@@ -29,8 +31,13 @@ _EXPORTS = {
     "Alb": "components.aws.alb",
     "AlbArgs": "components.aws.alb",
     "AlbRoute": "components.aws.alb",
+    "ExistingLoadBalancer": "components.aws.alb",
     "ArtifactStore": "components.aws.artifacts",
     "ArtifactStoreArgs": "components.aws.artifacts",
+    "WebTier": "components.aws.tier",
+    "TierArgs": "components.aws.fleet",
+    "TierPlan": "components.plan.tier",
+    "plan_tier": "components.plan.tier",
     "VmFleet": "components.aws.fleet",
     "VmFleetArgs": "components.aws.fleet",
     "LinuxWebTier": "components.aws.linux_tier",
@@ -70,7 +77,10 @@ __all__ = [
     "Certificate",
     "CertificateArgs",
     "EdgeSpec",
+    "ExistingAlb",
+    "ExistingLoadBalancer",
     "ExistingNetwork",
+    "ExistingVpc",
     "GunicornSpec",
     "LinuxTier",
     "LinuxWebTier",
@@ -84,18 +94,22 @@ __all__ = [
     "SpecError",
     "StackSpec",
     "StaticFiles",
+    "TierArgs",
+    "TierPlan",
     "TimeoutOverrides",
     "TlsSpec",
     "VmFleet",
     "VmFleetArgs",
     "WebStack",
     "WebStackArgs",
+    "WebTier",
     "WindowsTier",
     "WindowsWebTier",
     "WindowsWebTierArgs",
     "build_stack",
     "load_stack_spec",
     "parse_stack_spec",
+    "plan_tier",
 ]
 
 
@@ -113,16 +127,24 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see
-    from components.aws.alb import Alb, AlbArgs, AlbRoute
+    from components.aws.alb import Alb, AlbArgs, AlbRoute, ExistingLoadBalancer
     from components.aws.artifacts import ArtifactStore, ArtifactStoreArgs
-    from components.aws.fleet import VmFleet, VmFleetArgs
+    from components.aws.fleet import TierArgs, VmFleet, VmFleetArgs
     from components.aws.linux_tier import LinuxWebTier, LinuxWebTierArgs
     from components.aws.network import Network, NetworkArgs
     from components.aws.security import SecurityGroups, SecurityGroupsArgs
+    from components.aws.tier import WebTier
     from components.aws.tls import Certificate, CertificateArgs
-    from components.aws.webstack import WebStack, WebStackArgs, build_stack
+    from components.aws.webstack import (
+        ExistingAlb,
+        ExistingVpc,
+        WebStack,
+        WebStackArgs,
+        build_stack,
+    )
     from components.aws.windows_tier import WindowsWebTier, WindowsWebTierArgs
     from components.plan.checks import load_stack_spec, parse_stack_spec
+    from components.plan.tier import TierPlan, plan_tier
     from components.spec.common import Capacity, NginxSpec, TimeoutOverrides
     from components.spec.errors import SpecError
     from components.spec.linux import GunicornSpec, LinuxTier

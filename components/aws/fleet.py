@@ -21,8 +21,8 @@ from pulumi import Input, Output, ResourceOptions
 from components.aws.artifacts import store_secure_strings, upload_app_package
 from components.plan.iam import instance_role_policy, ssm_prefix, ssm_scope
 from components.plan.naming import role_name
+from components.plan.tier import TierPlan
 from components.render.common import CloudRefs
-from components.spec.stack import AppSpec, StackSpec
 
 _AMI_PARAMETERS = {
     "ubuntu-24.04": "/aws/service/canonical/ubuntu/server/24.04/stable/current/{arch}/hvm/ebs-gp3/ami-id",
@@ -66,10 +66,10 @@ def root_device_name(image: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class TierArgs:
-    """What every web tier receives from the stack that composes it (IDs, names, no config)."""
+    """What every web tier receives from the stack that composes it: its plan (the app and what
+    was decided for it, components/plan/tier.py) and IDs, never the whole config."""
 
-    spec: StackSpec
-    app: AppSpec
+    plan: TierPlan
     subnet_ids: Input[list[str]]
     security_group_id: Input[str]
     bucket_name: Input[str]
@@ -103,7 +103,7 @@ def stage_app(
     tls_cert_pem: Input[str] | None = None,
 ) -> StagedApp:
     """Store the app's secrets as SecureStrings and upload its package, for either tier."""
-    app = args.app
+    app = args.plan.app
     scope = args.ssm_scope or ssm_scope(pulumi.get_project(), pulumi.get_stack(), name)
     # The one SSM path of this app: the bootstrap (CloudRefs) and the role policy both read it.
     prefix = ssm_prefix(scope, app.name)

@@ -1,7 +1,8 @@
 """LinuxWebTier: one app on Linux VMs: Nginx -> Gunicorn (1 or 2 masters) -> the app.
 
 It packages and uploads the app, stores its secrets as SSM SecureStrings, renders the user data
-(the same bytes the tests validate and the rehearsal boots) and hands it to the shared VmFleet.
+(the same bytes the tests validate and the rehearsal boots) and hands it to the shared VmFleet:
+all of that is WebTier's; this tier supplies the Linux renderer (and the Nginx edge's key).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from dataclasses import dataclass
 import pulumi
 from pulumi import Input, Output, ResourceOptions
 
-from components.aws.fleet import TierArgs, VmFleet, VmFleetArgs, stage_app
+from components.aws.fleet import StagedApp, TierArgs, stage_app
+from components.aws.tier import WebTier
 from components.plan.linux_layout import vm_layout
-from components.render.common import user_data_base64
 from components.render.linux import render_linux_user_data
 
 
@@ -24,68 +25,28 @@ class LinuxWebTierArgs(TierArgs):
     tls_private_key_pem: Input[str] | None = None
 
 
-class LinuxWebTier(pulumi.ComponentResource):
-    user_data: Output[str]
-    role_arn: Output[str]
-    asg_name: Output[str] | None
-    instance_id: Output[str] | None
-    public_ip: Output[str] | None
-
+class LinuxWebTier(WebTier):
     def __init__(
         self, name: str, args: LinuxWebTierArgs, opts: ResourceOptions | None = None
     ) -> None:
-        super().__init__("webstack:linux:LinuxWebTier", name, None, opts)
-        spec, app = args.spec, args.app
-        staged = stage_app(
+        super().__init__("webstack:linux:LinuxWebTier", name, args, opts)
+
+    def _stage(self, name: str, args: TierArgs) -> StagedApp:
+        assert isinstance(args, LinuxWebTierArgs)
+        key = args.tls_private_key_pem
+        return stage_app(
             name,
             args,
             self,
-            extra_secrets=(
-                {"tls-private-key": args.tls_private_key_pem}
-                if args.tls_private_key_pem is not None
-                else None
-            ),
+            extra_secrets={"tls-private-key": key} if key is not None else None,
             tls_cert_pem=args.tls_cert_pem,
         )
-        layout = vm_layout(app.linux.family)
-        self.user_data = staged.refs.apply(
-            lambda refs: render_linux_user_data(spec, app, layout, refs)
+
+    def _render(
+        self, name: str, args: TierArgs, staged: StagedApp
+    ) -> tuple[Output[str], list[pulumi.Resource]]:
+        plan, layout = args.plan, vm_layout(args.plan.app.linux.family)
+        user_data = staged.refs.apply(
+            lambda refs: render_linux_user_data(plan, plan.app, layout, refs)
         )
-        cap = app.linux.capacity
-        fleet = VmFleet(
-            f"{name}-fleet",
-            VmFleetArgs(
-                app=app.name,
-                environment=spec.environment,
-                image=app.linux.image,
-                instance_type=app.linux.instance_type,
-                root_volume_gb=app.linux.root_volume_gb,
-                subnet_ids=args.subnet_ids,
-                security_group_ids=[args.security_group_id],
-                user_data_base64=self.user_data.apply(lambda ud: user_data_base64(ud, app.name)),
-                artifact_bucket_arn=args.bucket_arn,
-                artifact_prefixes=[f"apps/{app.name}"],
-                ssm_prefix=staged.ssm_prefix,
-                mode="single" if spec.edge.mode == "nginx" else "asg",
-                min_size=cap.min,
-                max_size=cap.max,
-                desired=cap.start,
-                target_group_arns=[args.target_group_arn] if args.target_group_arn else [],
-                tags={**args.tags, "webstack:app": app.name},
-            ),
-            # Secrets and the package exist before any VM boots and asks for them.
-            opts=ResourceOptions(parent=self, depends_on=staged.depends_on),
-        )
-        self.role_arn = fleet.role_arn
-        self.asg_name = fleet.asg_name
-        self.instance_id = fleet.instance_id
-        self.public_ip = fleet.public_ip
-        self.register_outputs(
-            {
-                "user_data": self.user_data,
-                "role_arn": self.role_arn,
-                "asg_name": self.asg_name,
-                "instance_id": self.instance_id,
-                "public_ip": self.public_ip,
-            }
-        )
+        return user_data, []

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from components.plan.tier import ADMIN_PORTS, TARGET_PORT
 from components.spec.cidrs import admin_cidr_problem, admin_list_problem
 
 WORLD_V4 = "0.0.0.0/0"
@@ -26,6 +27,8 @@ class SecurityGroupsArgs:
     # app name -> "linux" | "windows"
     apps: dict[str, Literal["linux", "windows"]]
     admin_cidrs: list[str] = field(default_factory=list)
+    # An existing ALB's security group: the app groups admit it and no edge group is created.
+    edge_sg_id: Input[str] | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -46,52 +49,57 @@ class SecurityGroups(pulumi.ComponentResource):
         super().__init__("webstack:security:SecurityGroups", name, None, opts)
         self._name = name
         self._tags = args.tags
-        edge = self._group(
-            "edge", args.vpc_id, f"{args.edge_mode} edge: HTTP/HTTPS from the internet"
-        )
-        for port in (80, 443):
-            for cidr in (WORLD_V4, WORLD_V6):
-                self._ingress(
-                    edge,
-                    f"edge-{port}-{'v6' if ':' in cidr else 'v4'}",
-                    port,
-                    cidr=cidr,
-                    description=f"{'HTTPS' if port == 443 else 'HTTP (redirects)'} from the internet",
-                )
+        edge_id = args.edge_sg_id if args.edge_sg_id is not None else self._edge(args).id
         self.app_sg_ids = {}
         if args.edge_mode == "nginx":
             # The Nginx VM is the edge: it needs the internet for packages, S3 and SSM.
-            self._egress_internet(edge, "edge")
-            self._admin(edge, "edge", "linux", args.admin_cidrs)
+            self._egress_internet(edge_id, "edge")
+            self._admin(edge_id, "edge", "linux", args.admin_cidrs)
             for app in args.apps:
-                self.app_sg_ids[app] = edge.id
+                self.app_sg_ids[app] = Output.from_input(edge_id)
         else:
             for app, os_name in sorted(args.apps.items()):
                 sg = self._group(
                     f"app-{app}", args.vpc_id, f"app tier {app}: HTTP only from the ALB"
                 )
                 self._ingress(
-                    sg,
+                    sg.id,
                     f"app-{app}-from-alb",
-                    80,
-                    source=edge.id,
+                    TARGET_PORT,
+                    source=edge_id,
                     description="HTTP from the ALB only",
                 )
                 aws.vpc.SecurityGroupEgressRule(
                     f"{name}-alb-to-{app}",
-                    security_group_id=edge.id,
+                    security_group_id=edge_id,
                     ip_protocol="tcp",
-                    from_port=80,
-                    to_port=80,
+                    from_port=TARGET_PORT,
+                    to_port=TARGET_PORT,
                     referenced_security_group_id=sg.id,
                     description=f"ALB to app tier {app} (HTTP)",
                     opts=ResourceOptions(parent=self),
                 )
-                self._egress_internet(sg, f"app-{app}")
-                self._admin(sg, f"app-{app}", os_name, args.admin_cidrs)
+                self._egress_internet(sg.id, f"app-{app}")
+                self._admin(sg.id, f"app-{app}", os_name, args.admin_cidrs)
                 self.app_sg_ids[app] = sg.id
-        self.edge_sg_id = edge.id
+        self.edge_sg_id = Output.from_input(edge_id)
         self.register_outputs({"edge_sg_id": self.edge_sg_id, "app_sg_ids": self.app_sg_ids})
+
+    def _edge(self, args: SecurityGroupsArgs) -> aws.ec2.SecurityGroup:
+        """The edge's group (the ALB, or the Nginx VM): HTTP and HTTPS from the internet."""
+        edge = self._group(
+            "edge", args.vpc_id, f"{args.edge_mode} edge: HTTP/HTTPS from the internet"
+        )
+        for port in (80, 443):
+            for cidr in (WORLD_V4, WORLD_V6):
+                self._ingress(
+                    edge.id,
+                    f"edge-{port}-{'v6' if ':' in cidr else 'v4'}",
+                    port,
+                    cidr=cidr,
+                    description=f"{'HTTPS' if port == 443 else 'HTTP (redirects)'} from the internet",
+                )
+        return edge
 
     def _group(self, suffix: str, vpc_id: Input[str], description: str) -> aws.ec2.SecurityGroup:
         return aws.ec2.SecurityGroup(
@@ -104,7 +112,7 @@ class SecurityGroups(pulumi.ComponentResource):
 
     def _ingress(
         self,
-        sg: aws.ec2.SecurityGroup,
+        sg_id: Input[str],
         suffix: str,
         port: int,
         description: str,
@@ -113,7 +121,7 @@ class SecurityGroups(pulumi.ComponentResource):
     ) -> None:
         aws.vpc.SecurityGroupIngressRule(
             f"{self._name}-{suffix}",
-            security_group_id=sg.id,
+            security_group_id=sg_id,
             ip_protocol="tcp",
             from_port=port,
             to_port=port,
@@ -124,12 +132,12 @@ class SecurityGroups(pulumi.ComponentResource):
             opts=ResourceOptions(parent=self),
         )
 
-    def _egress_internet(self, sg: aws.ec2.SecurityGroup, prefix: str) -> None:
+    def _egress_internet(self, sg_id: Input[str], prefix: str) -> None:
         # Packages, S3, SSM and STS are all reached over HTTPS (apt mirrors also over HTTP).
         for port in (80, 443):
             aws.vpc.SecurityGroupEgressRule(
                 f"{self._name}-{prefix}-out-{port}",
-                security_group_id=sg.id,
+                security_group_id=sg_id,
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
@@ -139,13 +147,17 @@ class SecurityGroups(pulumi.ComponentResource):
             )
 
     def _admin(
-        self, sg: aws.ec2.SecurityGroup, prefix: str, os_name: str, admin_cidrs: list[str]
+        self,
+        sg_id: Input[str],
+        prefix: str,
+        os_name: Literal["linux", "windows"],
+        admin_cidrs: list[str],
     ) -> None:
-        port, label = (3389, "RDP") if os_name == "windows" else (22, "SSH")
+        port, label = ADMIN_PORTS[os_name], "RDP" if os_name == "windows" else "SSH"
         for cidr in admin_cidrs:
             key = cidr.replace("/", "-").replace(":", "_")
             self._ingress(
-                sg,
+                sg_id,
                 f"{prefix}-admin-{key}",
                 port,
                 cidr=cidr,

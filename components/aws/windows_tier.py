@@ -8,14 +8,14 @@ SHA-256) and runs it.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-from pulumi import Output, ResourceOptions
+from pulumi import Input, Output, ResourceOptions
 
-from components.aws.fleet import TierArgs, VmFleet, VmFleetArgs, stage_app
+from components.aws.fleet import StagedApp, TierArgs
+from components.aws.tier import WebTier
 from components.plan.windows_layout import vm_windows_layout
 from components.render.windows import (
     installer_mirrors,
@@ -23,34 +23,29 @@ from components.render.windows import (
     windows_bootstrap_object,
 )
 
-# Python, IIS features, MSIs and NSSM services take a while on first boot.
-WINDOWS_HEALTH_GRACE_SECONDS = 1200
-
 
 @dataclass(frozen=True, kw_only=True)
 class WindowsWebTierArgs(TierArgs):
     pass
 
 
-class WindowsWebTier(pulumi.ComponentResource):
-    user_data: Output[str]
+class WindowsWebTier(WebTier):
     bootstrap_key: Output[str]
-    role_arn: Output[str]
-    asg_name: Output[str] | None
-    instance_id: Output[str] | None
-    public_ip: Output[str] | None
 
     def __init__(
         self, name: str, args: WindowsWebTierArgs, opts: ResourceOptions | None = None
     ) -> None:
-        super().__init__("webstack:windows:WindowsWebTier", name, None, opts)
-        spec, app = args.spec, args.app
-        if spec.edge.mode != "alb":
+        if args.plan.edge_mode != "alb":
             raise ValueError("a Windows tier sits behind the ALB (edge.mode alb)")
-        staged = stage_app(name, args, self)
+        super().__init__("webstack:windows:WindowsWebTier", name, args, opts)
+
+    def _render(
+        self, name: str, args: TierArgs, staged: StagedApp
+    ) -> tuple[Output[str], list[pulumi.Resource]]:
+        plan, app = args.plan, args.plan.app
         layout = vm_windows_layout()
         refs = staged.refs
-        bootstrap = refs.apply(lambda r: windows_bootstrap_object(spec, app, layout, r))
+        bootstrap = refs.apply(lambda r: windows_bootstrap_object(plan, app, layout, r))
         self.bootstrap_key = bootstrap.apply(lambda b: b[0])
         bootstrap_object = aws.s3.BucketObjectv2(
             f"{name}-bootstrap",
@@ -77,48 +72,8 @@ class WindowsWebTier(pulumi.ComponentResource):
             )
             for installer_name, (key, installer) in installer_mirrors(app).items()
         ]
-        self.user_data = refs.apply(lambda r: render_windows_user_data(spec, app, layout, r))
-        tier = app.windows
-        fleet = VmFleet(
-            f"{name}-fleet",
-            VmFleetArgs(
-                app=app.name,
-                environment=spec.environment,
-                image=tier.image,
-                instance_type=tier.instance_type,
-                root_volume_gb=tier.root_volume_gb,
-                subnet_ids=args.subnet_ids,
-                security_group_ids=[args.security_group_id],
-                user_data_base64=self.user_data.apply(
-                    lambda text: base64.b64encode(text.encode()).decode()
-                ),
-                artifact_bucket_arn=args.bucket_arn,
-                artifact_prefixes=[f"apps/{app.name}", f"windows/{app.name}"],
-                ssm_prefix=staged.ssm_prefix,
-                mode="asg",
-                min_size=tier.capacity.min,
-                max_size=tier.capacity.max,
-                desired=tier.capacity.start,
-                target_group_arns=[args.target_group_arn] if args.target_group_arn else [],
-                health_check_grace_seconds=WINDOWS_HEALTH_GRACE_SECONDS,
-                tags={**args.tags, "webstack:app": app.name},
-            ),
-            # The bootstrap, package and secrets exist before a VM boots and asks for them.
-            opts=ResourceOptions(
-                parent=self, depends_on=[*staged.depends_on, bootstrap_object, *mirrors]
-            ),
-        )
-        self.role_arn = fleet.role_arn
-        self.asg_name = fleet.asg_name
-        self.instance_id = fleet.instance_id
-        self.public_ip = fleet.public_ip
-        self.register_outputs(
-            {
-                "user_data": self.user_data,
-                "bootstrap_key": self.bootstrap_key,
-                "role_arn": self.role_arn,
-                "asg_name": self.asg_name,
-                "instance_id": self.instance_id,
-                "public_ip": self.public_ip,
-            }
-        )
+        user_data = refs.apply(lambda r: render_windows_user_data(plan, app, layout, r))
+        return user_data, [bootstrap_object, *mirrors]
+
+    def _extra_outputs(self) -> dict[str, Input[str]]:
+        return {"bootstrap_key": self.bootstrap_key}

@@ -94,7 +94,11 @@ def timeout_chain(spec: StackSpec) -> TimeoutChain:
 
 def gunicorn_timeouts(spec: StackSpec, app: AppSpec) -> tuple[int, int]:
     """(worker timeout, keepalive) for an app: the explicit value or the chain's."""
-    chain = timeout_chain(spec)
+    return chain_gunicorn_timeouts(timeout_chain(spec), app)
+
+
+def chain_gunicorn_timeouts(chain: TimeoutChain, app: AppSpec) -> tuple[int, int]:
+    """(worker timeout, keepalive) of an app on a given chain; ValueError naming the setting."""
     g = app.linux.gunicorn
     timeout = g.timeout if g.timeout is not None else chain.gunicorn_timeout
     keepalive = g.keepalive if g.keepalive is not None else chain.gunicorn_keepalive

@@ -8,15 +8,15 @@ import base64
 import functools
 import gzip
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from components.plan.linux_layout import HostLayout
-from components.plan.subnets import public_range
+from components.plan.tier import TierPlan, trusted_proxies
 from components.spec.errors import SpecError
-from components.spec.stack import AppSpec, StackSpec
+from components.spec.stack import AppSpec
 
 USER_DATA_LIMIT = 16 * 1024  # AWS rejects larger user data (counted before base64)
 
@@ -64,44 +64,23 @@ class CloudRefs:
     tls_cert_pem: str | None = None
 
 
-def trusted_proxies(spec: StackSpec, layout: HostLayout) -> list[str]:
-    if layout.trusted_proxy_cidrs is not None:
-        return list(layout.trusted_proxy_cidrs)
-    if spec.edge.mode != "alb":
-        return []
-    net = spec.network
-    if net.existing is not None:
-        return [net.existing.vpc_cidr]
-    # The ALB's nodes live in the public subnets only: trust nothing else in the VPC. Which AZs
-    # (so which public blocks) is known only in the cloud: trust the public half of the VPC.
-    return [public_range(net.cidr)]
-
-
-def health_peers(spec: StackSpec, layout: HostLayout) -> list[str]:
+def health_peers(plan: TierPlan, layout: HostLayout) -> list[str]:
     """Who may call the health path without limits: the trusted proxies and this host itself."""
-    peers = [*trusted_proxies(spec, layout), "127.0.0.1/32", "::1/128"]
+    peers = [*trusted_proxies(plan, layout), "127.0.0.1/32", "::1/128"]
     return list(dict.fromkeys(peers))
 
 
-def static_root(app: AppSpec, layout: HostLayout) -> PurePosixPath | None:
-    if app.static is None:
-        return None
-    if app.framework == "django":
-        return layout.collected_static(app.name)
-    return layout.code_dir(app.name) / app.static.folder
-
-
-def app_environment(spec: StackSpec, app: AppSpec, layout: HostLayout) -> list[tuple[str, str]]:
+def app_environment(plan: TierPlan, app: AppSpec, layout: HostLayout) -> list[tuple[str, str]]:
     if app.hostnames:
         allowed = [*app.hostnames, "localhost", "127.0.0.1"]
-    elif spec.edge.mode == "alb":
+    elif plan.edge_mode == "alb":
         # Without host names the app is reached by the ALB's DNS name only.
         allowed = [".elb.amazonaws.com", "localhost", "127.0.0.1"]
     else:
         allowed = ["*"]  # Nginx edge reached by its IP: set `hostnames` to tighten this
     env: dict[str, str] = {
         "WEBSTACK_APP": app.name,
-        "WEBSTACK_ENVIRONMENT": spec.environment,
+        "WEBSTACK_ENVIRONMENT": plan.environment,
         "WEBSTACK_ALLOWED_HOSTS": ",".join(allowed),
         "PYTHONUNBUFFERED": "1",
     }

@@ -1,4 +1,4 @@
-"""Pure render functions of the Linux tier: (spec, HostLayout, cloud refs) -> {target path: text}.
+"""Pure render functions of the Linux tier: (plan, HostLayout, cloud refs) -> {target path: text}.
 
 No Pulumi here: cloud values (bucket, keys, region, certificate) arrive as plain strings, resolved
 by the caller with `Output.all(...).apply(...)`. The same bytes go to the VM, the local rehearsal,
@@ -11,17 +11,16 @@ from pathlib import PurePosixPath
 
 from components.plan.linux_layout import HostLayout
 from components.plan.sizing import auto_workers, vcpus_of
-from components.plan.timeouts import gunicorn_timeouts, timeout_chain
+from components.plan.tier import TierPlan, static_root, trusted_proxies
+from components.plan.timeouts import chain_gunicorn_timeouts
 from components.render.common import (
     CloudRefs,
     app_environment,
     file_mode,
     health_peers,
     render_template,
-    static_root,
-    trusted_proxies,
 )
-from components.spec.stack import AppSpec, StackSpec
+from components.spec.stack import AppSpec
 
 
 def gunicorn_workers(app: AppSpec, layout: HostLayout) -> int:
@@ -32,7 +31,7 @@ def gunicorn_workers(app: AppSpec, layout: HostLayout) -> int:
     return auto_workers(vcpus)
 
 
-def render_nginx_conf(spec: StackSpec, app: AppSpec, layout: HostLayout) -> str:
+def render_nginx_conf(plan: TierPlan, app: AppSpec, layout: HostLayout) -> str:
     masters = app.linux.gunicorn.masters
     root = static_root(app, layout)
     return render_template(
@@ -40,28 +39,28 @@ def render_nginx_conf(spec: StackSpec, app: AppSpec, layout: HostLayout) -> str:
         app=app,
         layout=layout,
         nginx=app.linux.nginx,
-        chain=timeout_chain(spec),
-        edge_mode=spec.edge.mode,
-        trusted_proxies=trusted_proxies(spec, layout),
+        chain=plan.chain,
+        edge_mode=plan.edge_mode,
+        trusted_proxies=trusted_proxies(plan, layout),
         upstream=f"{app.name.replace('-', '_')}_gunicorn",
         sockets=[layout.socket(app.name, m) for m in range(1, masters + 1)],
         server_names=" ".join(app.hostnames) or "_",
         health_host=app.health_host,
-        health_peers=health_peers(spec, layout),
-        hsts='"max-age=63072000"' if spec.edge.mode == "nginx" else "$webstack_hsts",
+        health_peers=health_peers(plan, layout),
+        hsts='"max-age=63072000"' if plan.edge_mode == "nginx" else "$webstack_hsts",
         static_root=root,
     )
 
 
-def render_gunicorn_conf(spec: StackSpec, app: AppSpec, layout: HostLayout, master: int) -> str:
-    timeout, keepalive = gunicorn_timeouts(spec, app)
+def render_gunicorn_conf(plan: TierPlan, app: AppSpec, layout: HostLayout, master: int) -> str:
+    timeout, keepalive = chain_gunicorn_timeouts(plan.chain, app)
     return render_template(
         "linux/gunicorn.conf.py.j2",
         app=app,
         layout=layout,
         master=master,
         g=app.linux.gunicorn,
-        chain=timeout_chain(spec),
+        chain=plan.chain,
         workers=gunicorn_workers(app, layout),
         timeout=timeout,
         keepalive=keepalive,
@@ -102,13 +101,13 @@ def _packages(app: AppSpec) -> tuple[str, list[str]]:
     return python, pkgs + list(tier.extra_packages)
 
 
-def render_bootstrap(spec: StackSpec, app: AppSpec, layout: HostLayout, refs: CloudRefs) -> str:
+def render_bootstrap(plan: TierPlan, app: AppSpec, layout: HostLayout, refs: CloudRefs) -> str:
     python, packages = _packages(app)
     server = ["gunicorn>=23.0,<28"]  # the range the tests run
     if app.linux.gunicorn.worker_class == "gevent":
         server.append("gevent>=24.2")
     scheme_port = (
-        ("http", layout.http_port) if spec.edge.mode == "alb" else ("https", layout.https_port)
+        ("http", layout.http_port) if plan.edge_mode == "alb" else ("https", layout.https_port)
     )
     host = layout.listen_address or "127.0.0.1"
     health_url = f"{scheme_port[0]}://{host}:{scheme_port[1]}{app.health_path}"
@@ -117,7 +116,7 @@ def render_bootstrap(spec: StackSpec, app: AppSpec, layout: HostLayout, refs: Cl
     return render_template(
         "linux/bootstrap.sh.j2",
         app=app,
-        environment=spec.environment,
+        environment=plan.environment,
         layout=layout,
         family=app.linux.family,
         python=python,
@@ -128,7 +127,7 @@ def render_bootstrap(spec: StackSpec, app: AppSpec, layout: HostLayout, refs: Cl
         bucket=refs.bucket,
         package_key=refs.package_key,
         ssm_prefix=refs.ssm_prefix,
-        tls=spec.edge.mode == "nginx",
+        tls=plan.edge_mode == "nginx",
         masters=app.linux.gunicorn.masters,
         unit_base=f"webstack-{app.name}",
         health_host=app.health_host,
@@ -141,21 +140,21 @@ def bootstrap_path(app: AppSpec, layout: HostLayout) -> PurePosixPath:
 
 
 def render_linux_host(
-    spec: StackSpec, app: AppSpec, layout: HostLayout, refs: CloudRefs
+    plan: TierPlan, app: AppSpec, layout: HostLayout, refs: CloudRefs
 ) -> dict[str, str]:
     """Every file a Linux VM of this app receives, by target path (sorted, deterministic)."""
     files: dict[str, str] = {
-        str(layout.staged_nginx_conf()): render_nginx_conf(spec, app, layout),
+        str(layout.staged_nginx_conf()): render_nginx_conf(plan, app, layout),
         str(layout.env_file(app.name)): render_template(
-            "linux/app.env.j2", app=app, layout=layout, env=app_environment(spec, app, layout)
+            "linux/app.env.j2", app=app, layout=layout, env=app_environment(plan, app, layout)
         ),
         str(layout.systemd_dir / layout.unit_name(app.name)): render_gunicorn_unit(app, layout),
         str(layout.etc_dir / "webstack-fetch.py"): render_template("linux/webstack-fetch.py"),
-        str(bootstrap_path(app, layout)): render_bootstrap(spec, app, layout, refs),
+        str(bootstrap_path(app, layout)): render_bootstrap(plan, app, layout, refs),
     }
     for m in range(1, app.linux.gunicorn.masters + 1):
-        files[str(layout.gunicorn_conf(app.name, m))] = render_gunicorn_conf(spec, app, layout, m)
-    if spec.edge.mode == "nginx":
+        files[str(layout.gunicorn_conf(app.name, m))] = render_gunicorn_conf(plan, app, layout, m)
+    if plan.edge_mode == "nginx":
         if not refs.tls_cert_pem:
             raise ValueError("nginx edge needs the TLS certificate PEM in CloudRefs")
         files[str(layout.tls_cert(app.name))] = refs.tls_cert_pem
@@ -163,14 +162,14 @@ def render_linux_host(
 
 
 def render_linux_user_data(
-    spec: StackSpec, app: AppSpec, layout: HostLayout, refs: CloudRefs
+    plan: TierPlan, app: AppSpec, layout: HostLayout, refs: CloudRefs
 ) -> str:
     """The cloud-init user data of a Linux VM, as text (what reviewers read and tests validate)."""
-    files = render_linux_host(spec, app, layout, refs)
+    files = render_linux_host(plan, app, layout, refs)
     return render_template(
         "linux/cloud-config.yaml.j2",
         app=app,
-        environment=spec.environment,
+        environment=plan.environment,
         files=[{"path": p, "mode": file_mode(p), "content": c} for p, c in files.items()],
         bootstrap_path=bootstrap_path(app, layout),
     )

@@ -1,4 +1,4 @@
-"""Pure render functions of the Windows tier: (spec, app, WindowsHostLayout, CloudRefs) -> files.
+"""Pure render functions of the Windows tier: (plan, app, WindowsHostLayout, CloudRefs) -> files.
 
 Like `render.py` for Linux: no Pulumi, deterministic, the same bytes go to the VM (through the
 bootstrap in the artifact bucket), the local stand-in and the tests. The Waitress services are data
@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from components.plan.linux_layout import HostLayout
 from components.plan.sizing import waitress_instances
-from components.plan.timeouts import timeout_chain
+from components.plan.tier import TierPlan, static_root
 from components.plan.windows_layout import (
     WindowsHostLayout,
     farm_name,
@@ -32,10 +32,9 @@ from components.render.windows_proxy import (
     render_iis_web_config,
     render_windows_nginx_conf,
     render_windows_template,
-    static_root,
 )
 from components.spec.errors import SpecError
-from components.spec.stack import AppSpec, StackSpec
+from components.spec.stack import AppSpec
 from components.spec.windows import NSSM_EXPANDED, Installer, WindowsTier
 
 
@@ -58,7 +57,7 @@ def windows_command_line(args: list[str]) -> str:
     return " ".join(out)
 
 
-def waitress_arguments(spec: StackSpec, app: AppSpec, port: int) -> list[str]:
+def waitress_arguments(plan: TierPlan, app: AppSpec, port: int) -> list[str]:
     """`python -m waitress ...` arguments of one instance (Flask factories get `--call`)."""
     tier = app.windows
     target = app.wsgi
@@ -104,11 +103,11 @@ def _service(
     }
 
 
-def service_definitions(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
+def service_definitions(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
     """What `services.json` says: every NSSM service of the VM, exactly as installed."""
     tier = app.windows
     # app_environment only asks the layout for collected_static(app), which this layout has.
-    env = dict(app_environment(spec, app, cast(HostLayout, layout)))
+    env = dict(app_environment(plan, app, cast(HostLayout, layout)))
     if tier.proxy == "iis":
         # ARR's health probe sends each farm server's address (its hosts-file alias) as Host.
         aliases = [instance_alias(app.name, n) for n in range(1, waitress_instances(tier) + 1)]
@@ -118,7 +117,7 @@ def service_definitions(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout
         svc = _service(
             service_name(app.name, n),
             layout.venv_python(app.name),
-            waitress_arguments(spec, app, port),
+            waitress_arguments(plan, app, port),
             layout.code_dir(app.name),
             layout,
             app.name,
@@ -171,8 +170,8 @@ def service_definitions(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout
     }
 
 
-def render_services_json(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> str:
-    return json.dumps(service_definitions(spec, app, layout), indent=2, ensure_ascii=True) + "\n"
+def render_services_json(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> str:
+    return json.dumps(service_definitions(plan, app, layout), indent=2, ensure_ascii=True) + "\n"
 
 
 # -- the bootstrap, the host's files and the user data -----------------------------------------
@@ -219,7 +218,7 @@ def _mirror_context(app: AppSpec) -> dict[str, dict[str, str]]:
     }
 
 
-def _iis_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
+def _iis_context(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
     static_dir = static_root(app, layout)
     mirrors = _mirror_context(app)
     return {
@@ -238,7 +237,7 @@ def _iis_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> di
         "site_dir": str(layout.site_dir(app.name)),
         "static_vdir": app.static.url.rstrip("/") if app.static else None,
         "static_dir": str(static_dir) if static_dir else "",
-        "connection_timeout": hms(timeout_chain(spec).edge_keepalive_timeout),
+        "connection_timeout": hms(plan.chain.edge_keepalive_timeout),
     }
 
 
@@ -246,17 +245,17 @@ def _iis_fragment_path(app: AppSpec, layout: WindowsHostLayout) -> PurePath:
     return layout.conf_dir(app.name) / "applicationHost-webstack.xml"
 
 
-def render_proxy_files(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> dict[str, str]:
+def render_proxy_files(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> dict[str, str]:
     """The proxy's configuration files, by target path."""
     conf = layout.conf_dir(app.name)
     proxy = app.windows.proxy
     if proxy == "nginx":
-        return {str(conf / "nginx.conf"): render_windows_nginx_conf(spec, app, layout)}
+        return {str(conf / "nginx.conf"): render_windows_nginx_conf(plan, app, layout)}
     if proxy == "caddy":
-        return {str(conf / "Caddyfile"): render_caddyfile(spec, app, layout)}
+        return {str(conf / "Caddyfile"): render_caddyfile(plan, app, layout)}
     return {
-        str(_iis_fragment_path(app, layout)): render_iis_fragment(spec, app, layout),
-        str(layout.site_dir(app.name) / "web.config"): render_iis_web_config(spec, app, layout),
+        str(_iis_fragment_path(app, layout)): render_iis_fragment(plan, app, layout),
+        str(layout.site_dir(app.name) / "web.config"): render_iis_web_config(plan, app, layout),
     }
 
 
@@ -274,7 +273,7 @@ def _check_windows_app(app: AppSpec) -> None:
 
 
 def render_windows_bootstrap(
-    spec: StackSpec,
+    plan: TierPlan,
     app: AppSpec,
     layout: WindowsHostLayout,
     refs: CloudRefs,
@@ -289,7 +288,7 @@ def render_windows_bootstrap(
     text = render_windows_template(
         "windows/bootstrap.ps1.j2",
         app=app,
-        environment=spec.environment,
+        environment=plan.environment,
         layout=layout,
         refs=refs,
         proxy=tier.proxy,
@@ -304,7 +303,7 @@ def render_windows_bootstrap(
         files=sorted(files.items()),
         proxy_ports=windows_proxy_ports(app, layout),
         proxy_health_url=f"http://127.0.0.1:{layout.http_port}{app.health_path}",
-        iis=_iis_context(spec, app, layout) if tier.proxy == "iis" else {},
+        iis=_iis_context(plan, app, layout) if tier.proxy == "iis" else {},
         nssm_expanded=NSSM_EXPANDED.pattern,
         tier=tier,
     )
@@ -314,7 +313,7 @@ def render_windows_bootstrap(
 
 
 def render_windows_host(
-    spec: StackSpec, app: AppSpec, layout: WindowsHostLayout, refs: CloudRefs
+    plan: TierPlan, app: AppSpec, layout: WindowsHostLayout, refs: CloudRefs
 ) -> dict[str, str]:
     """Every file a Windows VM of this app receives, by target path (sorted, deterministic).
 
@@ -322,10 +321,10 @@ def render_windows_host(
     the user data fetches."""
     _check_windows_app(app)
     files = {
-        str(layout.services_file(app.name)): render_services_json(spec, app, layout),
-        **render_proxy_files(spec, app, layout),
+        str(layout.services_file(app.name)): render_services_json(plan, app, layout),
+        **render_proxy_files(plan, app, layout),
     }
-    bootstrap = render_windows_bootstrap(spec, app, layout, refs, files)
+    bootstrap = render_windows_bootstrap(plan, app, layout, refs, files)
     files[str(layout.bootstrap_path(app.name))] = bootstrap
     return dict(sorted(files.items()))
 
@@ -338,18 +337,18 @@ def windows_bootstrap_key(app: AppSpec | str, content: str) -> str:
 
 
 def windows_bootstrap_object(
-    spec: StackSpec, app: AppSpec, layout: WindowsHostLayout, refs: CloudRefs
+    plan: TierPlan, app: AppSpec, layout: WindowsHostLayout, refs: CloudRefs
 ) -> tuple[str, str]:
     """(S3 key, content) of the bootstrap to upload to the artifact bucket before the VMs boot."""
-    content = render_windows_host(spec, app, layout, refs)[str(layout.bootstrap_path(app.name))]
+    content = render_windows_host(plan, app, layout, refs)[str(layout.bootstrap_path(app.name))]
     return windows_bootstrap_key(app, content), content
 
 
 def render_windows_user_data_script(
-    spec: StackSpec, app: AppSpec, layout: WindowsHostLayout, refs: CloudRefs
+    plan: TierPlan, app: AppSpec, layout: WindowsHostLayout, refs: CloudRefs
 ) -> str:
     """The PowerShell inside the user data (also parsed on its own by the tests)."""
-    key, content = windows_bootstrap_object(spec, app, layout, refs)
+    key, content = windows_bootstrap_object(plan, app, layout, refs)
     return render_windows_template(
         "windows/user-data.ps1.j2",
         refs=refs,
@@ -360,12 +359,12 @@ def render_windows_user_data_script(
 
 
 def render_windows_user_data(
-    spec: StackSpec, app: AppSpec, layout: WindowsHostLayout, refs: CloudRefs
+    plan: TierPlan, app: AppSpec, layout: WindowsHostLayout, refs: CloudRefs
 ) -> str:
     """EC2Launch v2 YAML that fetches, verifies and runs the bootstrap; SpecError over 16 KB."""
-    script = render_windows_user_data_script(spec, app, layout, refs)
+    script = render_windows_user_data_script(plan, app, layout, refs)
     text = render_windows_template(
-        "windows/user-data.yaml.j2", app=app, environment=spec.environment, script=script
+        "windows/user-data.yaml.j2", app=app, environment=plan.environment, script=script
     )
     if len(text.encode()) > USER_DATA_LIMIT:
         raise SpecError(

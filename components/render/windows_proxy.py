@@ -1,6 +1,6 @@
 """Render functions of the Windows tier's front proxies: Nginx, Caddy, IIS + ARR.
 
-Pure: (spec, app, WindowsHostLayout) -> file content. The configs point at the layout's loopback
+Pure: (plan, app, WindowsHostLayout) -> file content. The configs point at the layout's loopback
 Waitress ports and folders; the VM and the local stand-in differ only by layout.
 """
 
@@ -10,15 +10,15 @@ import functools
 import ipaddress
 import re
 from pathlib import PurePath
-from typing import Any, cast
+from typing import Any
 
 import jinja2
 
-from components.plan.linux_layout import HostLayout
-from components.plan.timeouts import timeout_chain
+from components.plan.tier import TierPlan, static_root, trusted_proxies
 from components.plan.windows_layout import WindowsHostLayout, farm_name, instance_alias
-from components.render.common import jinja_env, trusted_proxies
-from components.spec.stack import AppSpec, StackSpec
+from components.render.common import jinja_env
+from components.spec.common import nginx_size_bytes
+from components.spec.stack import AppSpec
 
 ARR_CLIENT_HEADER = "X-ARR-Client-IP"
 # ARR's loadBalancing algorithm for each `balance`. LeastRequests is ARR's "Least current request":
@@ -59,33 +59,12 @@ def proxy_service_name(app: AppSpec) -> str:
     return f"{app.name}-{app.windows.proxy}"
 
 
-def static_root(app: AppSpec, layout: WindowsHostLayout) -> PurePath | None:
-    if app.static is None:
-        return None
-    if app.framework == "django":
-        return layout.collected_static(app.name)
-    return layout.code_dir(app.name) / app.static.folder
-
-
 def hms(seconds: int) -> str:
     """IIS time spans: hh:mm:ss."""
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def size_bytes(size: str) -> int:
-    """An Nginx size (`10m`, `512k`, `1000`) in bytes; 0 means no limit."""
-    unit = size[-1:].lower()
-    return int(size[:-1]) * _SIZE_UNITS[unit] if unit in _SIZE_UNITS else int(size)
-
-
 # -- the proxies -------------------------------------------------------------------------------
-def windows_trusted_proxies(spec: StackSpec, layout: WindowsHostLayout) -> list[str]:
-    """Who may say the client's address and scheme (X-Forwarded-For/-Proto): exactly what the
-    Linux tier trusts (the ALB's public subnets), computed by the same function, for every
-    Windows proxy. The layout only reads `trusted_proxy_cidrs`, which both layouts have."""
-    return trusted_proxies(spec, cast(HostLayout, layout))
-
-
 # The forwarded-scheme gate, the same on every proxy of both tiers: a trusted peer's
 # X-Forwarded-Proto counts only when it is exactly `http` or `https` (lower case, as the ALB
 # sends it); anything else, or any other peer, gives the connection's own scheme.
@@ -96,16 +75,16 @@ HSTS = "max-age=63072000"
 LOOPBACK = ("127.0.0.1/32", "::1/128")
 
 
-def _proxy_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
+def _proxy_context(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
     return {
         "app": app,
         "layout": layout,
         "nginx": app.windows.limits,
-        "chain": timeout_chain(spec),
+        "chain": plan.chain,
         "ports": layout.ports(app.windows),
         "balance": app.windows.balance,
-        "trusted_proxies": windows_trusted_proxies(spec, layout),
-        "health_peers": [*windows_trusted_proxies(spec, layout), *LOOPBACK],
+        "trusted_proxies": trusted_proxies(plan, layout),
+        "health_peers": [*trusted_proxies(plan, layout), *LOOPBACK],
         "forwarded_proto_pattern": FORWARDED_PROTO_PATTERN,
         "hsts": HSTS,
         "health_host": app.health_host,
@@ -116,18 +95,18 @@ def _proxy_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> 
     }
 
 
-def render_windows_nginx_conf(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> str:
+def render_windows_nginx_conf(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> str:
     return render_windows_template(
         "windows/nginx.conf.j2",
-        **_proxy_context(spec, app, layout),
+        **_proxy_context(plan, app, layout),
         upstream=f"{app.name.replace('-', '_')}_waitress",
         edge_mode="alb",
     )
 
 
-def render_caddyfile(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> str:
-    ctx = _proxy_context(spec, app, layout)
-    body = size_bytes(app.windows.limits.client_max_body_size)
+def render_caddyfile(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> str:
+    ctx = _proxy_context(plan, app, layout)
+    body = nginx_size_bytes(app.windows.limits.client_max_body_size)
     return render_windows_template(
         "windows/Caddyfile.j2",
         **ctx,
@@ -159,9 +138,9 @@ def ipv4_cidrs_regex(cidrs: list[str]) -> str | None:
     return "^(" + "|".join(alternatives) + ")$" if alternatives else None
 
 
-def render_iis_fragment(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> str:
+def render_iis_fragment(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> str:
     """The applicationHost.config elements: the web farm, ARR proxy settings, global rules."""
-    ctx = _proxy_context(spec, app, layout)
+    ctx = _proxy_context(plan, app, layout)
     static_url = app.static.url if app.static else None
     return render_windows_template(
         "windows/applicationHost.xml.j2",
@@ -170,7 +149,7 @@ def render_iis_fragment(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout
         rule_prefix=f"{farm_name(app.name)}:",
         servers=[(instance_alias(app.name, n), p) for n, p in enumerate(ctx["ports"], start=1)],
         algorithm=ARR_ALGORITHMS[app.windows.balance],
-        read_timeout=hms(timeout_chain(spec).nginx_read_timeout),
+        read_timeout=hms(plan.chain.nginx_read_timeout),
         arr_client_header=ARR_CLIENT_HEADER,
         health_pattern="^" + re.escape(app.health_path.lstrip("/")) + "$",
         static_url=static_url,
@@ -181,12 +160,12 @@ def render_iis_fragment(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout
     )
 
 
-def render_iis_web_config(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> str:
+def render_iis_web_config(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> str:
     return render_windows_template(
         "windows/web.config.j2",
         app=app,
         farm=farm_name(app.name),
-        max_body_bytes=size_bytes(app.windows.limits.client_max_body_size) or 4294967295,
+        max_body_bytes=nginx_size_bytes(app.windows.limits.client_max_body_size) or 4294967295,
         gzip=app.windows.limits.gzip,
         max_url=NGINX_REQUEST_LINE_BYTES,
         max_query_string=NGINX_REQUEST_LINE_BYTES,

@@ -42,13 +42,21 @@ def render_components() -> str:
             lines += [f"`{helper}` (items of `{name}Args`):", ""]
             lines += _args_table(getattr(components, helper))
         lines += _outputs_table(cls)
-    others = sorted(n for n in names if n not in resources and not n.endswith(("Args", "Route")))
+    helpers = {h for hs in _HELPERS.values() for h in hs}
+    others = sorted(
+        n for n in names if n not in resources and n not in helpers and not n.endswith("Args")
+    )
     lines += ["## Config models, loading and errors", ""]
     for name in others:
         lines.append(f"- `{name}`: {_first_line(getattr(components, name))}")
     return "\n".join(lines).rstrip() + "\n"
 
 
+# Value types that belong to one component's Args (bring your own, routes).
+_HELPERS = {
+    "WebStack": ("ExistingVpc", "ExistingAlb"),
+    "Alb": ("AlbRoute", "ExistingLoadBalancer"),
+}
 # The order a reader composes them in: the whole, then its parts from the ground up.
 _ORDER = [
     "WebStack",
@@ -75,10 +83,11 @@ def _summary(cls: type) -> str:
 
 
 def _first_line(obj: Any) -> str:
-    doc = inspect.getdoc(obj) or ""
-    if not doc and not inspect.isclass(obj):
-        return "function"
-    return doc.split("\n\n", 1)[0].replace("\n", " ") or "(undocumented)"
+    """The object's own docstring (a model without one is a config section: see config.md)."""
+    own = obj.__dict__.get("__doc__") if inspect.isclass(obj) else obj.__doc__
+    if not own:
+        return "a config model (its keys: config.md)"
+    return inspect.cleandoc(own).split("\n\n", 1)[0].replace("\n", " ")
 
 
 def _args_table(args: type) -> list[str]:

@@ -22,6 +22,7 @@ from components.plan.alb import TLS_POLICY
 from components.plan.iam import stack_ssm_prefix
 from components.plan.linux_layout import vm_layout
 from components.plan.sizing import vcpus_of, waitress_instances, waitress_ports
+from components.plan.tier import plan_tier
 from components.plan.timeouts import gunicorn_timeouts, timeout_chain
 from components.plan.windows_layout import vm_windows_layout
 from components.render.common import USER_DATA_LIMIT, CloudRefs, pack_user_data
@@ -82,13 +83,13 @@ def render_tier(spec: StackSpec, app: AppSpec, project_dir: Path, region: str) -
     if app.os == "windows":
         return _render_windows(spec, app, refs)
     layout = vm_layout(app.linux.family)
-    user_data = render_linux_user_data(spec, app, layout, refs)
+    user_data = render_linux_user_data(plan_tier(spec, app), app, layout, refs)
     return TierRender(
         app=app.name,
         tier="linux",
         user_data_name="user-data.yaml",
         user_data=user_data,
-        files=render_linux_host(spec, app, layout, refs),
+        files=render_linux_host(plan_tier(spec, app), app, layout, refs),
         packed_size=len(pack_user_data(user_data, app.name)),
     )
 
@@ -250,13 +251,13 @@ def _relative_target(target: str) -> str:
 def _render_windows(spec: StackSpec, app: AppSpec, refs: CloudRefs) -> TierRender:
     """The Windows tier's files: services.json, proxy config, the bootstrap, the user data."""
     layout = vm_windows_layout()
-    user_data = render_windows_user_data(spec, app, layout, refs)
+    user_data = render_windows_user_data(plan_tier(spec, app), app, layout, refs)
     return TierRender(
         app=app.name,
         tier="windows",
         user_data_name="user-data.yaml",
         user_data=user_data,
-        files=render_windows_host(spec, app, layout, refs),
+        files=render_windows_host(plan_tier(spec, app), app, layout, refs),
         packed_size=len(user_data.encode()),
     )
 

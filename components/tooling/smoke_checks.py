@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.render.common import static_root
+from components.plan.tier import static_root
 from components.spec.stack import AppSpec, StackSpec
 
 SIMULATED_CLIENT_IP = "203.0.113.7"  # TEST-NET-3: what the ALB would put in X-Forwarded-For

@@ -34,6 +34,7 @@ import yaml
 from components.plan.checks import load_stack_spec
 from components.plan.iam import stack_ssm_prefix
 from components.plan.linux_layout import vm_layout
+from components.plan.tier import plan_tier
 from components.render.common import CloudRefs, user_data_base64
 from components.render.linux import render_linux_user_data
 from components.render.packaging import build_package
@@ -372,7 +373,7 @@ def rehearse(
                 ssm_prefix=prefix,
                 tls_cert_pem=cert_pem,
             )
-            text = render_linux_user_data(spec, app, layout, refs)
+            text = render_linux_user_data(plan_tier(spec, app), app, layout, refs)
             (run_dir / "user-data.yaml").write_text(text)
             # What the launch template carries, decoded as EC2 hands it to cloud-init (gzip).
             packed = base64.b64decode(user_data_base64(text, app.name))

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from components.render.common import static_root
+from components.plan.tier import static_root
 from components.spec.stack import StackSpec
 from components.tooling.local.linux import LocalLinuxSite
 from tests.helpers.load import run_load

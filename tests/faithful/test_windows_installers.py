@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from components.plan.checks import parse_stack_spec
+from components.plan.tier import plan_tier
 from components.plan.windows_layout import vm_windows_layout
 from components.render.windows import installer_mirrors, render_windows_host
 from components.spec.errors import SpecError
@@ -75,7 +76,7 @@ def windows_app(proxy: str = "nginx", **windows: Any) -> Any:
 def test_the_bootstrap_fetches_installers_only_from_the_bucket(proxy: str) -> None:
     spec = windows_app(proxy)
     app = spec.apps[0]
-    files = render_windows_host(spec, app, vm_windows_layout(), OFFLINE_REFS)
+    files = render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), OFFLINE_REFS)
     [bootstrap] = [c for p, c in files.items() if p.endswith("bootstrap.ps1")]
     mirrors = installer_mirrors(app)
     assert {"python", "nssm"} <= set(mirrors)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from components.plan.checks import parse_stack_spec
+from components.plan.tier import plan_tier
 from components.plan.windows_layout import vm_windows_layout
 from components.render.windows import render_windows_host, render_windows_user_data_script
 from components.spec.stack import StackSpec
@@ -42,9 +43,11 @@ def windows_spec(framework: str, proxy: str, **windows: Any) -> StackSpec:
 def scripts(framework: str, proxy: str) -> dict[str, str]:
     spec = windows_spec(framework, proxy)
     app, layout = spec.apps[0], vm_windows_layout()
-    files = render_windows_host(spec, app, layout, OFFLINE_REFS)
+    files = render_windows_host(plan_tier(spec, app), app, layout, OFFLINE_REFS)
     found = {path: text for path, text in files.items() if path.endswith(".ps1")}
-    found["user data"] = render_windows_user_data_script(spec, app, layout, OFFLINE_REFS)
+    found["user data"] = render_windows_user_data_script(
+        plan_tier(spec, app), app, layout, OFFLINE_REFS
+    )
     return found
 
 

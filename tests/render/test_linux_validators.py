@@ -16,6 +16,7 @@ import yaml
 
 from components.plan.iam import stack_ssm_prefix
 from components.plan.linux_layout import HostLayout, vm_layout
+from components.plan.tier import plan_tier
 from components.plan.timeouts import gunicorn_timeouts, timeout_chain
 from components.render.common import USER_DATA_LIMIT, CloudRefs, file_mode, pack_user_data
 from components.render.linux import render_linux_host, render_linux_user_data
@@ -133,7 +134,7 @@ def test_systemd_verifies_unit(framework: str, family: str, tmp_path: Path) -> N
     spec = make_spec(framework, "alb", 2)
     app = spec.apps[0]
     layout = vm_layout(family)
-    files = render_linux_host(spec, app, layout, vm_refs(spec, ""))
+    files = render_linux_host(plan_tier(spec, app), app, layout, vm_refs(spec, ""))
     template = layout.systemd_dir / layout.unit_name(app.name)
     (tmp_path / layout.unit_name(app.name)).write_text(files[str(template)])
     instance = layout.unit_name(app.name).replace("@.", "@1.")
@@ -159,7 +160,7 @@ def test_unit_runtime_directory_holds_the_socket() -> None:
     spec = make_spec("flask", "alb", 2)
     app = spec.apps[0]
     layout = vm_layout("debian")
-    files = render_linux_host(spec, app, layout, vm_refs(spec, ""))
+    files = render_linux_host(plan_tier(spec, app), app, layout, vm_refs(spec, ""))
     text = files[str(layout.systemd_dir / layout.unit_name(app.name))]
     for m in (1, 2):
         name = layout.unit_name(app.name).replace("@.", f"@{m}.")
@@ -181,7 +182,7 @@ def test_cloud_init_accepts_user_data(which: str, tmp_path: Path, cert_pem: str)
     app = spec.apps[0]
     layout = vm_layout(app.linux.family)
     refs = vm_refs(spec, cert_pem)
-    user_data = render_linux_user_data(spec, app, layout, refs)
+    user_data = render_linux_user_data(plan_tier(spec, app), app, layout, refs)
     path = tmp_path / "user-data"
     path.write_text(user_data)
     res = subprocess.run([cloud_init, "schema", "-c", str(path)], capture_output=True, text=True)
@@ -191,7 +192,7 @@ def test_cloud_init_accepts_user_data(which: str, tmp_path: Path, cert_pem: str)
     assert "Valid cloud-config" in res.stdout
     # cloud-init writes exactly the rendered bytes, with the intended modes, then runs bootstrap.
     doc = yaml.safe_load(user_data)
-    files = render_linux_host(spec, app, layout, refs)
+    files = render_linux_host(plan_tier(spec, app), app, layout, refs)
     written = {f["path"]: f for f in doc["write_files"]}
     assert set(written) == set(files)
     for p, content in files.items():
@@ -206,7 +207,7 @@ def test_bootstrap_is_valid_bash(which: str, tmp_path: Path, cert_pem: str) -> N
     spec = dev_spec() if which == "dev" else prod_spec()
     app = spec.apps[0]
     layout = vm_layout(app.linux.family)
-    files = render_linux_host(spec, app, layout, vm_refs(spec, cert_pem))
+    files = render_linux_host(plan_tier(spec, app), app, layout, vm_refs(spec, cert_pem))
     script = next(c for p, c in files.items() if p.endswith(".sh"))
     (tmp_path / "b.sh").write_text(script)
     res = subprocess.run([bash, "-n", str(tmp_path / "b.sh")], capture_output=True, text=True)
@@ -336,7 +337,7 @@ def test_user_data_fits_and_inflates(which: str, cert_pem: str) -> None:
     spec = dev_spec() if which == "dev" else prod_spec()
     app = spec.apps[0]
     user_data = render_linux_user_data(
-        spec, app, vm_layout(app.linux.family), vm_refs(spec, cert_pem)
+        plan_tier(spec, app), app, vm_layout(app.linux.family), vm_refs(spec, cert_pem)
     )
     packed = pack_user_data(user_data, app.name)
     print(f"{which}: user data {len(user_data)} bytes, gzipped {len(packed)} / {USER_DATA_LIMIT}")
@@ -348,7 +349,9 @@ def test_huge_env_value_is_a_clear_spec_error(cert_pem: str) -> None:
     big = os.urandom(USER_DATA_LIMIT).hex()  # random: gzip cannot shrink it under the limit
     spec = make_spec("flask", "nginx", env={"APP_BLOB": big})
     app = spec.apps[0]
-    user_data = render_linux_user_data(spec, app, vm_layout("debian"), vm_refs(spec, cert_pem))
+    user_data = render_linux_user_data(
+        plan_tier(spec, app), app, vm_layout("debian"), vm_refs(spec, cert_pem)
+    )
     with pytest.raises(SpecError) as err:
         pack_user_data(user_data, app.name)
     msg = str(err.value)
@@ -362,11 +365,11 @@ def test_rendering_is_deterministic(cert_pem: str) -> None:
         app = a.apps[0]
         layout = vm_layout(app.linux.family)
         refs = vm_refs(a, cert_pem)
-        assert render_linux_host(a, app, layout, refs) == render_linux_host(
-            b, b.apps[0], layout, refs
+        assert render_linux_host(plan_tier(a, app), app, layout, refs) == render_linux_host(
+            plan_tier(b, b.apps[0]), b.apps[0], layout, refs
         )
-        ud1 = render_linux_user_data(a, app, layout, refs)
-        ud2 = render_linux_user_data(b, b.apps[0], layout, refs)
+        ud1 = render_linux_user_data(plan_tier(a, app), app, layout, refs)
+        ud2 = render_linux_user_data(plan_tier(b, b.apps[0]), b.apps[0], layout, refs)
         assert ud1 == ud2
         assert pack_user_data(ud1, app.name) == pack_user_data(ud2, app.name)
     # Config order does not matter either.
@@ -374,6 +377,6 @@ def test_rendering_is_deterministic(cert_pem: str) -> None:
     x = make_spec(env=env)
     y = make_spec(env=dict(reversed(env.items())))
     layout = vm_layout("debian")
-    assert render_linux_host(x, x.apps[0], layout, vm_refs(x, "")) == render_linux_host(
-        y, y.apps[0], layout, vm_refs(y, "")
-    )
+    assert render_linux_host(
+        plan_tier(x, x.apps[0]), x.apps[0], layout, vm_refs(x, "")
+    ) == render_linux_host(plan_tier(y, y.apps[0]), y.apps[0], layout, vm_refs(y, ""))

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from components.plan.checks import parse_stack_spec
+from components.plan.tier import plan_tier
 from components.plan.timeouts import timeout_chain
 from components.plan.windows_layout import (
     WindowsHostLayout,
@@ -79,7 +80,7 @@ def test_caddyfile_passes_caddy_validate(
 ) -> None:
     spec = make_spec(framework, "caddy", caddy=caddy)
     layout = local(short_tmp)
-    files = render_windows_host(spec, spec.apps[0], layout, OFFLINE_REFS)
+    files = render_windows_host(plan_tier(spec, spec.apps[0]), spec.apps[0], layout, OFFLINE_REFS)
     write(files)
     Path(layout.log_dir("web")).mkdir(parents=True, exist_ok=True)
     done = caddy_validate(Path(layout.conf_dir("web")) / "Caddyfile", short_tmp)
@@ -101,7 +102,9 @@ def test_vm_caddyfile_with_trusted_alb_passes_caddy_validate(short_tmp: Path) ->
             pytrace=False,
         )
     spec = make_spec("flask", "caddy")
-    files = render_windows_host(spec, spec.apps[0], vm_windows_layout(), OFFLINE_REFS)
+    files = render_windows_host(
+        plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), OFFLINE_REFS
+    )
     [content] = [c for p, c in files.items() if p.endswith("Caddyfile")]
     caddyfile = short_tmp / "Caddyfile"
     caddyfile.write_text(content.replace("C:/webstack", str(short_tmp)))
@@ -117,7 +120,7 @@ def test_nginx_conf_passes_nginx_t(
 ) -> None:
     spec = make_spec(framework, "nginx", burst, balance=balance)
     layout = local(short_tmp)
-    files = render_windows_host(spec, spec.apps[0], layout, OFFLINE_REFS)
+    files = render_windows_host(plan_tier(spec, spec.apps[0]), spec.apps[0], layout, OFFLINE_REFS)
     write(files)
     # What the bootstrap creates before `nginx -t` on the VM.
     for folder in (

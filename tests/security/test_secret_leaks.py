@@ -26,6 +26,7 @@ import pytest
 
 from components.plan.iam import stack_ssm_prefix
 from components.plan.linux_layout import vm_layout
+from components.plan.tier import plan_tier
 from components.plan.windows_layout import vm_windows_layout
 from components.render.common import CloudRefs
 from components.render.linux import render_linux_host
@@ -129,9 +130,11 @@ def test_rendered_files_hold_no_secret(c: Captured) -> None:
             tls_cert_pem="-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n",
         )
         if app.os == "windows":
-            files = render_windows_host(c.spec, app, vm_windows_layout(), refs)
+            files = render_windows_host(plan_tier(c.spec, app), app, vm_windows_layout(), refs)
         else:
-            files = render_linux_host(c.spec, app, vm_layout(app.linux.family), refs)
+            files = render_linux_host(
+                plan_tier(c.spec, app), app, vm_layout(app.linux.family), refs
+            )
         assert files
         for path, content in files.items():
             assert_clean(f"rendered {path}", content, c)

@@ -66,14 +66,18 @@ def test_no_import_hides_in_a_function_without_its_reason() -> None:
     hidden = []
     for path in sorted((ROOT / "components").rglob("*.py")):
         lines = path.read_text().splitlines()
-        for node in ast.walk(ast.parse("\n".join(lines))):
-            if not isinstance(node, ast.ImportFrom | ast.Import) or node.col_offset == 0:
+        functions = [
+            n
+            for n in ast.walk(ast.parse("\n".join(lines)))
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        for node in (i for f in functions for i in ast.walk(f)):
+            if not isinstance(node, ast.ImportFrom | ast.Import):
                 continue
-            names = (
-                [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else [a.name for a in node.names]
-            )
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                names = [a.name for a in node.names]
             if not any(n.startswith("components") for n in names):
                 continue
             above = " ".join(lines[max(0, node.lineno - 4) : node.lineno - 1])

@@ -29,6 +29,7 @@ from typing import Self
 
 from components.plan.iam import stack_ssm_prefix
 from components.plan.linux_layout import HostLayout, local_layout
+from components.plan.tier import plan_tier
 from components.render.common import CloudRefs, _systemd_quote, file_mode
 from components.render.linux import render_linux_host
 from components.spec.stack import AppSpec, StackSpec
@@ -266,7 +267,7 @@ class LocalLinuxSite:
             ssm_prefix=stack_ssm_prefix(self.spec.environment, self.app.name),
             tls_cert_pem=tls_pem,
         )
-        self.files = render_linux_host(self.spec, self.app, self.layout, refs)
+        self.files = render_linux_host(plan_tier(self.spec, self.app), self.app, self.layout, refs)
         for target, content in self.files.items():
             path = Path(target)
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import os
 import shutil
 import signal
@@ -63,10 +62,7 @@ def run_local(
         with contextlib.ExitStack() as stack:
             for app in chosen:
                 try:
-                    mode = venv
-                    if app.os == "windows" and not windows_runner_takes_venv():
-                        mode = "current"  # the Windows stand-in runs this Python's environment
-                    env = ensure_venv(app, project_dir, mode, out)
+                    env = ensure_venv(app, project_dir, venv, out)
                     site = stack.enter_context(_site(spec, app, root, env, project_dir, out))
                 except Exception as error:  # a site that cannot start is a failed check
                     if isinstance(error, SpecError | CommandError):
@@ -225,14 +221,17 @@ def _windows_site(
     source = app.source_or_default
     if source.kind != "path" or source.path is None:
         raise RuntimeError(f"apps.{app.name}: the local stand-in runs path sources only")
-    kwargs: dict[str, Any] = {}
-    accepted = inspect.signature(LocalWindowsHost).parameters
-    if "venv" in accepted:
-        kwargs["venv"] = venv
-    if "secrets" in accepted:
-        kwargs["secrets"] = local_secrets(app)
     workdir.mkdir(parents=True, exist_ok=True)
-    host = LocalWindowsHost(spec, app, workdir, project_dir / source.path, **kwargs)
+    host = LocalWindowsHost(
+        spec,
+        app,
+        workdir,
+        project_dir / source.path,
+        # Locally this client stands in for the ALB, as for the Linux sites.
+        trusted_proxy_cidrs=("127.0.0.1/32",),
+        venv=venv,
+        secrets=local_secrets(app),
+    )
     return _WindowsSite(host, progress)
 
 
@@ -268,10 +267,6 @@ class _WindowsSite:
 
     def service_urls(self, path: str) -> list[tuple[str, str]]:
         return [(s.name, f"http://127.0.0.1:{s.port}{path}") for s in self.host.services]
-
-
-def windows_runner_takes_venv() -> bool:
-    return "venv" in inspect.signature(LocalWindowsHost).parameters
 
 
 def _entry_url(spec: StackSpec, site: Any, app: AppSpec) -> str:

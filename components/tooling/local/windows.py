@@ -22,12 +22,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from components.plan.checks import parse_stack_spec
 from components.plan.sizing import waitress_instances
+from components.plan.tier import plan_tier
 from components.plan.windows_layout import WindowsHostLayout, local_windows_layout
 from components.render.common import CloudRefs
 from components.render.windows import render_windows_host
@@ -154,17 +156,22 @@ class LocalWindowsHost:
         root: Path,
         source: Path,
         trusted_proxy_cidrs: tuple[str, ...] = (),
+        venv: Path | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> None:
+        """`venv`: the environment the services run in (default: this Python's); `secrets`:
+        stand-in values of the app's secrets, in each service's environment as SSM's would be."""
         ports = free_ports(waitress_instances(app.windows) + 1)
         self.spec, self.app, self.root, self.source = spec, app, root, source
+        self.secrets = dict(secrets or {})
         self.layout: WindowsHostLayout = local_windows_layout(
             root,
             http_port=ports[0],
             waitress_ports=tuple(ports[1:]),
-            venv=Path(sys.prefix),
+            venv=venv or Path(sys.prefix),
             trusted_proxy_cidrs=trusted_proxy_cidrs,
         )
-        self.files = render_windows_host(spec, app, self.layout, OFFLINE_REFS)
+        self.files = render_windows_host(plan_tier(spec, app), app, self.layout, OFFLINE_REFS)
         services_json = self.files[str(self.layout.services_file(app.name))]
         self.services, self.proxy = load_services(services_json)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -192,7 +199,7 @@ class LocalWindowsHost:
             subprocess.run(
                 [first.application, "-m", "django", "collectstatic", "--noinput", "--clear"],
                 cwd=first.app_directory,
-                env={**os.environ, **first.environment},
+                env={**os.environ, **first.environment, **self.secrets},
                 check=True,
                 capture_output=True,
             )
@@ -205,13 +212,17 @@ class LocalWindowsHost:
             proc = subprocess.Popen(
                 svc.argv,
                 cwd=svc.app_directory,
-                env={**os.environ, **svc.environment},
+                env={**os.environ, **svc.environment, **self._secrets_for(svc)},
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
             )
         self.processes[svc.name] = proc
         return proc
+
+    def _secrets_for(self, svc: ServiceDef) -> dict[str, str]:
+        """The app's Waitress services get its secrets; the proxy never does."""
+        return {} if self.proxy is not None and svc.name == self.proxy.name else self.secrets
 
     def start(self) -> LocalWindowsHost:
         self.prepare()
