@@ -249,3 +249,15 @@ def test_security_groups_stay_within_the_inbound_rule_quota_at_the_admin_cap(edg
     ]
     problems = security_group_rule_problems([*resources, *extra])
     assert any("IPv4 rules, at most 60" in p for p in problems), problems
+
+
+def test_the_longest_routes_the_spec_allows_fit_the_listener_rule_and_health_check() -> None:
+    """The spec's bounds (components/spec/common.py) against the rows above: a 127-character
+    path_prefix becomes a 128-character `<prefix>*`, a 1024-character health path fits the
+    target group, and 3 host names (wildcards too) stay within one condition and one rule."""
+    longest = linux_spec(
+        path_prefix="/" + "p" * 125 + "/",
+        health_path="/" + "h" * 1023,
+        hostnames=["*.a.example.com", "*.b.example.com", "www.example.com"],
+    )
+    assert limit_problems(capture(longest)) == []
