@@ -208,19 +208,24 @@ class Alb(pulumi.ComponentResource):
             opts=child,
         )
         if args.zone_id:
-            for host in route.hostnames:
-                if host.startswith("*."):
-                    continue
-                aws.route53.Record(
-                    f"{name}-{route.app}-{host}",
-                    zone_id=args.zone_id,
-                    name=host,
-                    type="A",
-                    aliases=[
-                        aws.route53.RecordAliasArgs(
-                            name=self.dns_name, zone_id=self.zone_id, evaluate_target_health=True
-                        )
-                    ],
-                    opts=child,
-                )
+            self._dns_aliases(route, args.zone_id)
         return tg.arn
+
+    def _dns_aliases(self, route: AlbRoute, zone_id: str) -> None:
+        """Route53 alias records: each of the app's host names (not wildcards) to the ALB."""
+        name, child = self._name, ResourceOptions(parent=self)
+        for host in route.hostnames:
+            if host.startswith("*."):
+                continue
+            aws.route53.Record(
+                f"{name}-{route.app}-{host}",
+                zone_id=zone_id,
+                name=host,
+                type="A",
+                aliases=[
+                    aws.route53.RecordAliasArgs(
+                        name=self.dns_name, zone_id=self.zone_id, evaluate_target_health=True
+                    )
+                ],
+                opts=child,
+            )
