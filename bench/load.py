@@ -63,8 +63,15 @@ class Sample:
         return self.median("errors")
 
 
-def run_wrk(url: str, seconds: float, connections: int, threads: int = 2) -> WrkResult:
-    """One wrk run with the reporting script; raises if wrk itself fails."""
+def run_wrk(
+    url: str,
+    seconds: float,
+    connections: int,
+    threads: int = 2,
+    env: dict[str, str] | None = None,
+) -> WrkResult:
+    """One wrk run with the reporting script; raises if wrk itself fails. `env` reaches the
+    script (WRK_MIX_EVERY / WRK_MIX_PATH / WRK_GZIP, see wrk_report.lua)."""
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -76,7 +83,13 @@ def run_wrk(url: str, seconds: float, connections: int, threads: int = 2) -> Wrk
         str(WRK_SCRIPT),
         url,
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        env={**os.environ, **(env or {})},
+    )
     line = next(
         (ln for ln in proc.stdout.splitlines() if ln.startswith("WRKJSON ")),
         None,

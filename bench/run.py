@@ -30,6 +30,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.linux_bench import (  # noqa: E402
+    WORKLOADS,
+    LinuxRow,
+    base_targets,
+    linux_rows,
+    measure_linux,
+)
+from bench.linux_report import aa_table, figures, row_table, verdict_lines  # noqa: E402
 from bench.load import (  # noqa: E402
     PeakRss,
     Sample,
@@ -41,7 +49,7 @@ from bench.load import (  # noqa: E402
 )
 from bench.program import ProgramSpeed, measure_program  # noqa: E402
 from bench.report_text import PEERS_TEXT, TUNING_TEXT, WINDOWS_TEXT  # noqa: E402
-from bench.targets import RenderedLinux, Target, linux_targets  # noqa: E402
+from bench.targets import RenderedLinux, Target  # noqa: E402
 from components.windows_layout import local_caddy  # noqa: E402
 
 # Five short repeats rather than three long ones: the rotation then puts every config in more
@@ -49,7 +57,7 @@ from components.windows_layout import local_caddy  # noqa: E402
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 # Rounds that also run slow clients (each pair is 2 runs: the ratio is noisier than one run).
-SLOW_ROUNDS = int(os.environ.get("BENCH_SLOW_ROUNDS", str(REPEATS)))
+SLOW_ROUNDS = int(os.environ.get("BENCH_SLOW_ROUNDS", str(min(REPEATS, 3))))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 SLOW = int(os.environ.get("BENCH_SLOW_CLIENTS", "300"))
 WARMUP = 1.0
@@ -196,51 +204,6 @@ class Verdict:
         return f"- {'PASS' if self.ok else 'FAIL'}: {self.text}"
 
 
-def compare(mine: Sample, peer: Sample, attr: str, higher_is_better: bool) -> tuple[bool, str]:
-    """Is `mine` at least as good as `peer` on one metric? Better median: yes. Worse median: still
-    yes when the two configs' repeats overlap (a tie: the gap is within the run-to-run noise);
-    no only when every repeat of `mine` is worse than every repeat of `peer`. Two identical
-    configs fall out that way once in 252 comparisons with 5 repeats (once in 20 with 3)."""
-    a = [getattr(r, attr) for r in mine.runs]
-    b = [getattr(r, attr) for r in peer.runs]
-    sign = 1 if higher_is_better else -1
-    if sign * mine.median(attr) >= sign * peer.median(attr):
-        return True, "better"
-    digits = 0 if attr == "rps" else 1
-    spread = f"{fmt(min(a), digits)}-{fmt(max(a), digits)} vs {fmt(min(b), digits)}-{fmt(max(b), digits)}"
-    disjoint = max(a) < min(b) if higher_is_better else min(a) > max(b)
-    if disjoint:
-        return False, f"worse in every repeat ({spread})"
-    return True, f"tie within noise ({spread})"
-
-
-def linux_verdicts(rows: list[Row]) -> list[Verdict]:
-    rendered = next((r for r in rows if r.target.kind == "rendered" and r.unloaded.runs), None)
-    peers = [r for r in rows if r.target.kind == PROXIED_PEER and r.unloaded.runs]
-    if rendered is None:
-        return [Verdict(False, "the rendered Linux stack was not measured")]
-    out = []
-    u = rendered.unloaded
-    for p in peers:
-        rps_ok, rps_how = compare(u, p.unloaded, "rps", higher_is_better=True)
-        p99_ok, p99_how = compare(u, p.unloaded, "p99_ms", higher_is_better=False)
-        out.append(
-            Verdict(
-                rps_ok and p99_ok,
-                f"rendered {fmt(u.rps)} req/s, p99 {fmt(u.p99_ms, 1)} ms vs {p.target.name}"
-                f" {fmt(p.unloaded.rps)} req/s, p99 {fmt(p.unloaded.p99_ms, 1)} ms"
-                f" (req/s: {rps_how}; p99: {p99_how})",
-            )
-        )
-    out.append(
-        Verdict(
-            rendered.kept >= 90.0,
-            f"rendered keeps {fmt(rendered.kept)}% of its req/s with {SLOW} slow clients (>= 90%)",
-        )
-    )
-    return out
-
-
 def windows_verdicts(rows: list[Row]) -> list[Verdict]:
     """N instances vs the single Waitress with defaults, on each measured app path."""
     out = []
@@ -311,20 +274,23 @@ def main() -> int:
         say("wrk is not installed: apt-get install wrk (make setup does)")
         return 2
 
-    linux: list[Row] = []
+    linux: list[LinuxRow] = []
     rendered_settings = ""
     if "linux" not in SKIP:
-        say("\n== Linux: rendered Nginx -> Gunicorn vs the configs users pick instead")
-        linux = [Row(t) for t in linux_targets()]
-        _settings_probe = linux[0].target
+        say(
+            "\n== Linux: rendered Nginx -> Gunicorn vs the configs users pick instead, per workload"
+        )
+        bases = base_targets()
+        linux = linux_rows(bases)
+        probe = bases["cpu"]
 
         def grab() -> None:
             nonlocal rendered_settings
-            if isinstance(_settings_probe, RenderedLinux):
-                rendered_settings = _settings_probe.rendered_settings()
+            if isinstance(probe, RenderedLinux):
+                rendered_settings = probe.rendered_settings()
 
-        _wrap_stop(_settings_probe, grab)
-        measure(linux)
+        _wrap_stop(probe, grab)
+        measure_linux(bases, linux, REPEATS, SLOW_ROUNDS, CONNECTIONS, SLOW, say)
 
     windows: list[Row] = []
     windows_note = ""
@@ -384,7 +350,7 @@ def report(
     cores: int,
     loads: tuple[tuple[float, float, float], tuple[float, float, float]],
     elapsed: float,
-    linux: list[Row],
+    linux: list[LinuxRow],
     windows: list[Row],
     windows_note: str,
     program: ProgramSpeed | None,
@@ -421,31 +387,10 @@ def report(
         "",
     ]
     if linux:
-        bp = best(linux, PROXIED_PEER)
-        ceilings = {False: _rps_of(linux, "ceiling", False), True: _rps_of(linux, "ceiling", True)}
-        out += [
-            "## Linux: Nginx -> Gunicorn",
-            "",
-            f"The rendered stack is the sample app as a prod-like stack renders it for this machine"
-            f" ({cores} vCPUs: {rendered_settings or 'see gunicorn.conf.py'}), run by"
-            " LocalLinuxSite from the rendered nginx.conf, gunicorn conf and systemd unit."
-            " `vs best peer` divides by the best proxied peer's req/s; `vs ceiling` by Nginx"
-            " answering `return 200` itself (static rows: by Nginx serving the file).",
-            "",
-            *table(linux, bp, ceilings),
-            "",
-            *PEERS_TEXT,
-            "",
-            "Must show (a worse median still counts as a tie when the two configs' repeats"
-            " overlap, i.e. the gap is within the run-to-run noise; a FAIL means worse in every"
-            " repeat):",
-            "",
-            *(x.line() for x in linux_verdicts(linux)),
-            "",
-        ]
+        out += linux_section(linux, cores, rendered_settings, loads)
     out += ["## Windows stand-in: N Waitress behind the rendered proxy", ""]
     if windows:
-        ceilings = {False: _rps_of(linux, "ceiling", False), True: _rps_of(linux, "ceiling", True)}
+        ceilings = linux_ceilings(linux)
         cpu_rows = [r for r in windows if not r.target.path.startswith("/slow")]
         io_rows = [r for r in windows if r.target.path.startswith("/slow")]
         out += [
@@ -497,8 +442,60 @@ def _windows_settings() -> str:
         return "n/a"
 
 
-def _rps_of(rows: list[Row], kind: str, static: bool) -> float:
-    return best(rows, kind, static)
+def linux_ceilings(linux: list[LinuxRow]) -> dict[bool, float]:
+    """Nginx's own `return 200` (tiny row) and static file (static row), for the Windows rows."""
+    out = {}
+    for static, key in ((False, "tiny"), (True, "static")):
+        row = next((r for r in linux if r.workload.key == key and r.role == "ceiling"), None)
+        out[static] = row.median("rps") if row else float("nan")
+    return out
+
+
+def linux_section(
+    linux: list[LinuxRow],
+    cores: int,
+    rendered_settings: str,
+    loads: tuple[tuple[float, float, float], tuple[float, float, float]],
+) -> list[str]:
+    out = [
+        "## Linux: Nginx -> Gunicorn, one row per workload",
+        "",
+        f"The rendered stacks are the sample app as a prod-like stack renders it for this machine"
+        f" ({cores} vCPUs; profile cpu: {rendered_settings or 'see gunicorn.conf.py'}), run by"
+        " LocalLinuxSite from the rendered nginx.conf, gunicorn conf and systemd unit. Each row"
+        " runs its configs back-to-back in every round (the order rotated per round), so a pair"
+        " of configs shares the machine's load of that minute; `vs best peer, paired` is the"
+        " median over rounds of (this config / the row's best peer by median req/s) in that"
+        " round, with the lowest and highest round in brackets (for p99: best peer's / this"
+        " config's, so above 1 is better too). `role`: default = the rendered config a user gets"
+        " for this workload; aa = a second copy of it (the noise band); other = the other"
+        " rendered default (the trade). CPU ms/req: user+system CPU of the config's Nginx"
+        " processes and of its app server's processes per request (median of rounds).",
+        "",
+    ]
+    for wl in WORKLOADS:
+        fig = figures(linux, wl)
+        out += [f"### {wl.title}", "", *row_table(linux, wl, fig), ""]
+    out += [
+        "### A/A: each row's default config against a copy of itself (the noise band)",
+        "",
+        "The band of a row is the largest deviation from 1.00 of its A/A rounds: two identical"
+        " configs, run back-to-back, landed that far apart in one round. A median ratio is"
+        " called ahead only above 1 + band, behind only below 1 - band; inside the band the"
+        " verdict says which side of 1 the median is (a loss is never called a tie).",
+        "",
+        *aa_table(linux),
+        "",
+        *PEERS_TEXT,
+        "",
+        "Must show (paired by round; PASS = the median ratio reaches the target, less the row's"
+        " measured band; p99 must not be behind either; `trade` lines are the other profile on"
+        " a row it is not the default for, shown, not judged):",
+        "",
+        *verdict_lines(linux),
+        "",
+    ]
+    return out
 
 
 if __name__ == "__main__":

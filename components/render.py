@@ -18,6 +18,7 @@ import jinja2
 
 from components import iam_plan
 from components.layout import HostLayout
+from components.microcache_plan import EMPTY_SCRIPT, MicrocachePlan, empty_script, microcache_plan
 from components.network_plan import public_range
 from components.sizing import auto_workers, vcpus_of
 from components.spec import AppSpec, SpecError, StackSpec
@@ -157,7 +158,13 @@ def render_nginx_conf(spec: StackSpec, app: AppSpec, layout: HostLayout) -> str:
         health_peers=health_peers(spec, layout),
         hsts='"max-age=63072000"' if spec.edge.mode == "nginx" else "$webstack_hsts",
         static_root=root,
+        cache=linux_microcache(spec, app, layout),
     )
+
+
+def linux_microcache(spec: StackSpec, app: AppSpec, layout: HostLayout) -> MicrocachePlan | None:
+    scheme = "$webstack_forwarded_proto" if spec.edge.mode == "alb" else "$scheme"
+    return microcache_plan(app.linux.microcache, str(layout.microcache_dir(app.name)), scheme)
 
 
 def render_gunicorn_conf(spec: StackSpec, app: AppSpec, layout: HostLayout, master: int) -> str:
@@ -240,7 +247,13 @@ def render_bootstrap(spec: StackSpec, app: AppSpec, layout: HostLayout, refs: Cl
         unit_base=f"webstack-{app.name}",
         health_host=app.health_host,
         health_url=health_url,
+        microcache_empty=microcache_script(app, layout) if app.linux.microcache.enabled else "",
     )
+
+
+def microcache_script(app: AppSpec, layout: HostLayout) -> PurePosixPath:
+    """The release's step that empties the app's microcache (and the boot's, before Nginx)."""
+    return layout.tools_dir / EMPTY_SCRIPT.format(app=app.name)
 
 
 def bootstrap_path(app: AppSpec, layout: HostLayout) -> PurePosixPath:
@@ -260,6 +273,13 @@ def render_linux_host(
         str(layout.etc_dir / "webstack-fetch.py"): render_template("linux/webstack-fetch.py"),
         str(bootstrap_path(app, layout)): render_bootstrap(spec, app, layout, refs),
     }
+    if app.linux.microcache.enabled:
+        script = microcache_script(app, layout)
+        files[str(script)] = empty_script(str(layout.microcache_dir(app.name)), app.name)
+        files[str(layout.systemd_dir / "nginx.service.d" / "webstack-microcache.conf")] = (
+            f"# Rendered by webstack: every Nginx start (each boot) begins with an empty cache.\n"
+            f"[Service]\nExecStartPre={script}\n"
+        )
     for m in range(1, app.linux.gunicorn.masters + 1):
         files[str(layout.gunicorn_conf(app.name, m))] = render_gunicorn_conf(spec, app, layout, m)
     if spec.edge.mode == "nginx":

@@ -15,6 +15,7 @@ from typing import Any, cast
 import jinja2
 
 from components.layout import HostLayout
+from components.microcache_plan import MicrocachePlan, microcache_plan
 from components.render import jinja_env, trusted_proxies
 from components.spec import AppSpec, StackSpec
 from components.windows_layout import WindowsHostLayout, farm_name, instance_alias
@@ -112,7 +113,14 @@ def _proxy_context(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> 
         "log_dir": layout.service_log_dir(app.name, proxy_service_name(app)),
         "proxy_dir": layout.proxy_dir(app.name),
         "server_names": " ".join(app.hostnames) or "_",
+        "cache": windows_microcache(app, layout),
     }
+
+
+def windows_microcache(app: AppSpec, layout: WindowsHostLayout) -> MicrocachePlan | None:
+    """Nginx for Windows caches as on Linux (proxy: nginx only; the spec refuses iis / caddy)."""
+    cache_dir = str(layout.proxy_dir(app.name) / "microcache").replace("\\", "/")
+    return microcache_plan(app.windows.microcache, cache_dir, "$webstack_forwarded_proto")
 
 
 def render_windows_nginx_conf(spec: StackSpec, app: AppSpec, layout: WindowsHostLayout) -> str:
