@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -39,6 +40,8 @@ REPO = Path(__file__).resolve().parent.parent
 PEERS = ("gunicorn-defaults", "digitalocean", "eb-defaults", "eb-procfile")
 IO_PATH = "/slow?seconds=0.02"
 CACHED_PATH = "/cacheable"
+# BENCH_SECONDS (default 3) scales every row's run length (smoke runs: BENCH_SECONDS=1).
+SCALE = float(os.environ.get("BENCH_SECONDS", "3")) / 3.0
 
 
 def prod_gunicorn() -> dict[str, object]:
@@ -196,6 +199,11 @@ def measure_linux(
                 say(f"  stop {t.name}: {e}")
 
 
+def run_seconds(wl: Workload) -> float:
+    """wrk takes whole seconds."""
+    return float(max(1, round(wl.seconds * SCALE)))
+
+
 def _rows_of(rows: list[LinuxRow], wl: Workload) -> list[LinuxRow]:
     return [r for r in rows if r.workload is wl]
 
@@ -225,7 +233,7 @@ def _one(
         groups = t.process_groups()
         with PeakRss(t.roots()) as rss:
             before = {g: cpu_seconds(p) for g, p in groups.items()}
-            res = run_wrk(t.url, wl.seconds, connections, env=wl.env)
+            res = run_wrk(t.url, run_seconds(wl), connections, env=wl.env)
             used = {g: cpu_seconds(p) - before[g] for g, p in groups.items()}
         row.cpu.append({g: 1000 * s / max(res.requests, 1) for g, s in used.items()})
         row.peak_rss_mb = max(row.peak_rss_mb, rss.peak / 2**20)
@@ -248,7 +256,7 @@ def _slow_run(
     try:
         with SlowClients("127.0.0.1", t.port, slow):
             time.sleep(0.5)  # let them start trickling
-            res = run_wrk(t.url, row.workload.seconds, connections, env=row.workload.env)
+            res = run_wrk(t.url, run_seconds(row.workload), connections, env=row.workload.env)
         if plain.rps:
             row.kept.append(100.0 * res.rps / plain.rps)
         say(f"    {'':6s} {t.name[:52]:52s} {res.rps:8.0f} req/s with {slow} slow clients")

@@ -1,15 +1,17 @@
 """`make bench`: the generated stacks against the configs users would otherwise use, and the ceiling.
 
-On 127.0.0.1 with wrk and the sample Flask app. Every config is started once; then the repeats run
-round-robin over all of them (so slow drifts in the machine's background load hit every config
-alike), each a fixed-length wrk run at a fixed connection count. The table shows medians. Then the
-same again with 300 slow clients (headers trickled a byte at a time, never finished) held open.
-Last, program speed: the prod-like stack evaluated under Pulumi mocks for 1/5/10/50 apps, and the
-unit-test suite. Writes docs/performance.md.
+On 127.0.0.1 with wrk and the sample Flask app. Every config is started once. The Linux section
+has one row per workload (tiny JSON, 20 ms I/O waits, 5% slow requests, a 200 KB gzip page, a
+static file, a cacheable page with the microcache); in every round each row runs its configs
+back-to-back (order rotated per round), so configs are compared paired by round: the median of
+the per-round ratios, its spread, and a noise band measured by running the row's default config
+twice (A/A). The tiny row also runs each config with 300 slow clients held open. Then the Windows
+stand-in, and program speed (the prod-like stack under Pulumi mocks, the unit tests). Writes
+docs/performance.md.
 
-    .venv/bin/python bench/run.py            # BENCH_SECONDS, BENCH_REPEATS, BENCH_CONNECTIONS,
-                                             # BENCH_SLOW_CLIENTS, BENCH_SLOW_ROUNDS,
-                                             # BENCH_SKIP=linux,windows,program
+    .venv/bin/python bench/run.py            # BENCH_SECONDS (scales every run), BENCH_REPEATS,
+                                             # BENCH_CONNECTIONS, BENCH_SLOW_CLIENTS,
+                                             # BENCH_SLOW_ROUNDS, BENCH_SKIP=linux,windows,program
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bench.linux_bench import (  # noqa: E402
     base_targets,
     linux_rows,
     measure_linux,
+    run_seconds,
 )
 from bench.linux_report import aa_table, figures, row_table, verdict_lines  # noqa: E402
 from bench.load import (  # noqa: E402
@@ -368,9 +371,11 @@ def report(
         " the same noise because the repeats run round-robin over all of them.",
         f"- Versions: nginx {v['nginx']}, Caddy {v['caddy']}, {v['gunicorn']}, Waitress"
         f" {v['waitress']}, Python {v['python']}, {v['wrk']}.",
-        f"- Load: `wrk -t2 -c{CONNECTIONS} -d{SECONDS:g}s` on 127.0.0.1 (keep-alive), after a"
-        f" {WARMUP:g}s warm-up; {REPEATS} repeats, the median is shown. p50/p99 are wrk's latency"
-        " percentiles; errors are connect/read/write errors, timeouts (2s) and non-2xx/3xx answers.",
+        f"- Load: `wrk -t2 -c{CONNECTIONS}` on 127.0.0.1 (keep-alive) for"
+        f" {_durations()} per run, after a short warm-up; {REPEATS} rounds, medians shown."
+        " p50/p99 are wrk's latency percentiles; errors are connect/read/write errors, timeouts"
+        " (2s) and non-2xx/3xx answers. The machine's load average is the first line above:"
+        " other work on it widens every row's A/A band.",
         "- Every request carries `X-Forwarded-For` from a pool of 8192 client addresses: 127.0.0.1"
         " plays the ALB, the only trusted proxy, so the rendered per-client rate limit applies to"
         " each client as in production instead of to the load generator as a whole.",
@@ -380,10 +385,13 @@ def report(
         " the run) per request; it is the least noise-sensitive column.",
         f"- Slow clients: {SLOW} connections trickle request headers one byte every 0.5s and"
         f" never finish them; a dropped one reconnects. In the first {SLOW_ROUNDS} rounds every"
-        " unloaded run is followed at once by one with the slow clients held open; `kept` is the median over rounds of the"
-        " ratio of those two back-to-back runs (the slow-client column shows the median req/s).",
+        " run of the tiny row (Linux) and every unloaded run (Windows) is followed at once by one"
+        " with the slow clients held open; `kept` is the median over rounds of the ratio of"
+        " those two back-to-back runs.",
         "- The sample app is examples/flask_app (`app:create_app()`): `/` returns a small JSON"
-        " document, `/static/hello.txt` is a static file.",
+        " document, `/slow?seconds=S` sleeps S seconds, `/page` builds a 200 KB HTML table,"
+        " `/cacheable` is a small JSON page marked `Cache-Control: public`, `/static/hello.txt` is"
+        " a static file.",
         "",
     ]
     if linux:
@@ -440,6 +448,10 @@ def _windows_settings() -> str:
         return f"{tier.instance_count} instances x {tier.threads} threads, balance {tier.balance}"
     except ImportError:
         return "n/a"
+
+
+def _durations() -> str:
+    return ", ".join(f"{w.key} {run_seconds(w):g}s" for w in WORKLOADS)
 
 
 def linux_ceilings(linux: list[LinuxRow]) -> dict[bool, float]:

@@ -135,7 +135,15 @@ class MicrocacheSpec(Model):
     (and not private / no-store / no-cache), only for GET/HEAD without Authorization or a session
     cookie, never storing a response with Set-Cookie. Emptied at boot and on each release."""
 
-    enabled: bool = Field(False, description="Cache responses the app marks public (opt-in).")
+    enabled: bool = Field(
+        False,
+        description="Opt-in. Nginx keeps a response ttl_seconds only when the app sends "
+        "`Cache-Control: public` (never with private, no-store or no-cache, never one with "
+        "Set-Cookie), for GET/HEAD requests without Authorization or a bypass cookie; concurrent "
+        "misses send one request upstream (proxy_cache_lock); responses carry `X-Cache-Status`. "
+        "Emptied at every Nginx start (boot) and by `/opt/webstack/empty-microcache-<app>.sh`, "
+        "the step a release runs once the new code is live.",
+    )
     paths: list[Annotated[str, Field(pattern=CACHE_PREFIX_PATTERN, max_length=200)]] = Field(
         default_factory=lambda: ["/"],
         min_length=1,
