@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bench.linux_bench import WORKLOADS, LinuxRow, Workload
+from bench.linux_bench import WORKLOADS, LinuxRow, Workload, run_seconds
+from bench.report_text import MICROCACHE_TEXT, PEERS_TEXT, WORKLOAD_TEXT
 from bench.verdict import Paired, at_least, call, describe, noise_band, paired_ratios
 
 
@@ -40,14 +41,14 @@ def fmt(v: float, digits: int = 0) -> str:
 
 def row_table(rows: list[LinuxRow], wl: Workload, fig: RowFigures) -> list[str]:
     out = [
-        "| config | role | req/s | p50 ms | p99 ms | errors | CPU ms/req: Nginx | app"
+        "| config | role | req/s | p50 ms | p99 ms | errors | KB/resp | CPU ms/req: Nginx | app"
         " | req/s vs best peer, paired | p99 vs best peer, paired | kept with slow clients |",
-        "|" + "---|" * 11,
+        "|" + "---|" * 12,
     ]
     best = fig.best_peer
     for r in (x for x in rows if x.workload is wl):
         if not any(r.runs):
-            out.append(f"| {r.target.name} | {r.role} | not measured |" + " |" * 8)
+            out.append(f"| {r.target.name} | {r.role} | not measured |" + " |" * 9)
             continue
         vs_rps = vs_p99 = ""
         if best is not None and r is not best and r.role not in ("ceiling",):
@@ -59,7 +60,7 @@ def row_table(rows: list[LinuxRow], wl: Workload, fig: RowFigures) -> list[str]:
         out.append(
             f"| {r.target.name} | {r.role} | {fmt(r.median('rps'))} | {fmt(r.median('p50_ms'), 1)}"
             f" | {fmt(r.median('p99_ms'), 1)} | {fmt(r.median('errors'))}"
-            f" | {fmt(r.cpu_ms('nginx'), 3)} | {fmt(r.cpu_ms('app'), 3)}"
+            f" | {fmt(r.median('bytes_per_request') / 1024, 1)} | {fmt(r.cpu_ms('nginx'), 3)} | {fmt(r.cpu_ms('app'), 3)}"
             f" | {vs_rps} | {vs_p99} | {kept} |"
         )
     return out
@@ -161,3 +162,67 @@ def _list(p: Paired) -> str:
 def _median(vals: list[float]) -> float:
     s = sorted(vals)
     return s[len(s) // 2] if s else math.nan
+
+
+def durations() -> str:
+    return ", ".join(f"{w.key} {run_seconds(w):g}s" for w in WORKLOADS)
+
+
+def linux_ceilings(linux: list[LinuxRow]) -> dict[bool, float]:
+    """Nginx's own `return 200` (tiny row) and static file (static row), for the Windows rows."""
+    out = {}
+    for static, key in ((False, "tiny"), (True, "static")):
+        row = next((r for r in linux if r.workload.key == key and r.role == "ceiling"), None)
+        out[static] = row.median("rps") if row else float("nan")
+    return out
+
+
+def linux_section(
+    linux: list[LinuxRow],
+    cores: int,
+    rendered_settings: str,
+    loads: tuple[tuple[float, float, float], tuple[float, float, float]],
+) -> list[str]:
+    out = [
+        "## Linux: Nginx -> Gunicorn, one row per workload",
+        "",
+        f"The rendered stacks are the sample app as a prod-like stack renders it for this machine"
+        f" ({cores} vCPUs; profile cpu: {rendered_settings or 'see gunicorn.conf.py'}), run by"
+        " LocalLinuxSite from the rendered nginx.conf, gunicorn conf and systemd unit. Each row"
+        " runs its configs back-to-back in every round (the order rotated per round), so a pair"
+        " of configs shares the machine's load of that minute; `vs best peer, paired` is the"
+        " median over rounds of (this config / the row's best peer by median req/s) in that"
+        " round, with the lowest and highest round in brackets (for p99: best peer's / this"
+        " config's, so above 1 is better too). `role`: default = the rendered config a user gets"
+        " for this workload; aa = a second copy of it (the noise band); other = the other"
+        " rendered default (the trade). CPU ms/req: user+system CPU of the config's Nginx"
+        " processes and of its app server's processes per request (median of rounds).",
+        "",
+    ]
+    for wl in WORKLOADS:
+        fig = figures(linux, wl)
+        out += [f"### {wl.title}", "", *row_table(linux, wl, fig), ""]
+    out += [
+        "### A/A: each row's default config against a copy of itself (the noise band)",
+        "",
+        "The band of a row is the largest deviation from 1.00 of its A/A rounds: two identical"
+        " configs, run back-to-back, landed that far apart in one round. A median ratio is"
+        " called ahead only above 1 + band, behind only below 1 - band; inside the band the"
+        " verdict says which side of 1 the median is (a loss is never called a tie).",
+        "",
+        *aa_table(linux),
+        "",
+        *PEERS_TEXT,
+        "",
+        "Must show (paired by round; PASS = the median ratio reaches the target, less the row's"
+        " measured band; p99 must not be behind either; `trade` lines are the other profile on"
+        " a row it is not the default for, shown, not judged):",
+        "",
+        *verdict_lines(linux),
+        "",
+        *WORKLOAD_TEXT,
+        "",
+        *MICROCACHE_TEXT,
+        "",
+    ]
+    return out

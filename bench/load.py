@@ -33,6 +33,7 @@ class WrkResult:
     p99_ms: float
     errors: int  # connect + read + write + timeout + non-2xx/3xx statuses
     error_detail: dict[str, int]
+    bytes_per_request: float = 0.0  # response bytes as received (headers included)
 
 
 @dataclass
@@ -107,6 +108,7 @@ def run_wrk(
         p99_ms=data["p99_us"] / 1000.0,
         errors=sum(detail.values()),
         error_detail=detail,
+        bytes_per_request=data.get("bytes", 0) / max(int(data["requests"]), 1),
     )
 
 

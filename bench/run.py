@@ -33,14 +33,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.linux_bench import (  # noqa: E402
-    WORKLOADS,
     LinuxRow,
     base_targets,
     linux_rows,
     measure_linux,
-    run_seconds,
 )
-from bench.linux_report import aa_table, figures, row_table, verdict_lines  # noqa: E402
+from bench.linux_report import durations, linux_ceilings, linux_section  # noqa: E402
 from bench.load import (  # noqa: E402
     PeakRss,
     Sample,
@@ -51,8 +49,12 @@ from bench.load import (  # noqa: E402
     run_wrk,
 )
 from bench.program import ProgramSpeed, measure_program  # noqa: E402
-from bench.report_text import PEERS_TEXT, TUNING_TEXT, WINDOWS_TEXT  # noqa: E402
+from bench.report_text import (  # noqa: E402
+    TUNING_TEXT,
+    WINDOWS_TEXT,
+)
 from bench.targets import RenderedLinux, Target  # noqa: E402
+from bench.verdict import at_least, describe, paired_ratios  # noqa: E402
 from components.windows_layout import local_caddy  # noqa: E402
 
 # Five short repeats rather than three long ones: the rotation then puts every config in more
@@ -60,7 +62,9 @@ from components.windows_layout import local_caddy  # noqa: E402
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 # Rounds that also run slow clients (each pair is 2 runs: the ratio is noisier than one run).
-SLOW_ROUNDS = int(os.environ.get("BENCH_SLOW_ROUNDS", str(min(REPEATS, 3))))
+SLOW_ROUNDS = int(os.environ.get("BENCH_SLOW_ROUNDS", str(min(REPEATS, 2))))
+# The Windows stand-in runs fewer rounds, so the whole bench stays under ~17 minutes on 2 cores.
+WINDOWS_REPEATS = int(os.environ.get("BENCH_WINDOWS_REPEATS", str(min(REPEATS, 3))))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 SLOW = int(os.environ.get("BENCH_SLOW_CLIENTS", "300"))
 WARMUP = 1.0
@@ -77,6 +81,7 @@ class Row:
     slow: Sample = field(default_factory=Sample)
     cpu_ms: list[float] = field(default_factory=list)
     kept_pairs: list[float] = field(default_factory=list)  # slow / unloaded of back-to-back runs
+    by_round: list[float | None] = field(default_factory=list)  # unloaded req/s, None = failed
     failed: str = ""
 
     @property
@@ -96,7 +101,7 @@ def say(msg: str) -> None:
 
 
 # -- measuring ------------------------------------------------------------------------------------
-def measure(rows: list[Row]) -> None:
+def measure(rows: list[Row], repeats: int) -> None:
     """Start every target, warm up, then REPEATS rounds unloaded; in the first SLOW_ROUNDS of them
     each unloaded run is followed by one with slow clients."""
     live = []
@@ -113,12 +118,13 @@ def measure(rows: list[Row]) -> None:
                 say(f"  FAILED to start {t.name}: {e}")
         for row in live:
             run_wrk(row.target.url, WARMUP, CONNECTIONS)
-        for r in range(REPEATS):
+        for r in range(repeats):
             slow_round = r < SLOW_ROUNDS
             then = f", then with {SLOW} slow clients" if slow_round else ""
-            say(f"  round {r + 1}/{REPEATS}: each config unloaded{then}")
+            say(f"  round {r + 1}/{repeats}: each config unloaded{then}")
             for row in rotated(live, r):
                 plain = _one(row, row.unloaded, slow=False)
+                row.by_round.append(plain.rps if plain else None)
                 if not (slow_round and row.target.slow_clients):
                     continue
                 slow = _one(row, row.slow, slow=True)
@@ -220,14 +226,18 @@ def windows_verdicts(rows: list[Row]) -> list[Verdict]:
         if not rendered or single is None or not single.unloaded.runs:
             out.append(Verdict(False, f"`{path}`: the Windows stand-in was not measured"))
             continue
-        out += [
-            Verdict(
-                bool(r.unloaded.runs) and r.unloaded.rps > single.unloaded.rps,
-                f"`{path}`: {r.target.name} {fmt(r.unloaded.rps)} req/s vs {single.target.name}"
-                f" {fmt(single.unloaded.rps)} req/s",
+        for r in rendered:
+            # Paired by round like the Linux rows; the stand-in runs no A/A copy, so no band: the
+            # median ratio itself must reach 1.
+            p = paired_ratios(r.by_round, single.by_round)
+            out.append(
+                Verdict(
+                    at_least(p, 0.0),
+                    f"`{path}`: {r.target.name} {fmt(r.unloaded.rps)} req/s vs {single.target.name}"
+                    f" {fmt(single.unloaded.rps)} req/s; paired {describe(p, 0.0)}"
+                    " (no A/A on the stand-in: band 0)",
+                )
             )
-            for r in rendered
-        ]
     return out
 
 
@@ -303,7 +313,7 @@ def main() -> int:
             from bench.windows import windows_targets
 
             windows = [Row(t) for t in windows_targets()]
-            measure(windows)
+            measure(windows, WINDOWS_REPEATS)
         except ImportError as e:
             windows_note = f"not measured: the Windows stand-in is not importable ({e})"
             say(windows_note)
@@ -372,7 +382,8 @@ def report(
         f"- Versions: nginx {v['nginx']}, Caddy {v['caddy']}, {v['gunicorn']}, Waitress"
         f" {v['waitress']}, Python {v['python']}, {v['wrk']}.",
         f"- Load: `wrk -t2 -c{CONNECTIONS}` on 127.0.0.1 (keep-alive) for"
-        f" {_durations()} per run, after a short warm-up; {REPEATS} rounds, medians shown."
+        f" {durations()} per run, after a short warm-up; {REPEATS} rounds on Linux,"
+        f" {WINDOWS_REPEATS} on the Windows stand-in, medians shown."
         " p50/p99 are wrk's latency percentiles; errors are connect/read/write errors, timeouts"
         " (2s) and non-2xx/3xx answers. The machine's load average is the first line above:"
         " other work on it widens every row's A/A band.",
@@ -448,66 +459,6 @@ def _windows_settings() -> str:
         return f"{tier.instance_count} instances x {tier.threads} threads, balance {tier.balance}"
     except ImportError:
         return "n/a"
-
-
-def _durations() -> str:
-    return ", ".join(f"{w.key} {run_seconds(w):g}s" for w in WORKLOADS)
-
-
-def linux_ceilings(linux: list[LinuxRow]) -> dict[bool, float]:
-    """Nginx's own `return 200` (tiny row) and static file (static row), for the Windows rows."""
-    out = {}
-    for static, key in ((False, "tiny"), (True, "static")):
-        row = next((r for r in linux if r.workload.key == key and r.role == "ceiling"), None)
-        out[static] = row.median("rps") if row else float("nan")
-    return out
-
-
-def linux_section(
-    linux: list[LinuxRow],
-    cores: int,
-    rendered_settings: str,
-    loads: tuple[tuple[float, float, float], tuple[float, float, float]],
-) -> list[str]:
-    out = [
-        "## Linux: Nginx -> Gunicorn, one row per workload",
-        "",
-        f"The rendered stacks are the sample app as a prod-like stack renders it for this machine"
-        f" ({cores} vCPUs; profile cpu: {rendered_settings or 'see gunicorn.conf.py'}), run by"
-        " LocalLinuxSite from the rendered nginx.conf, gunicorn conf and systemd unit. Each row"
-        " runs its configs back-to-back in every round (the order rotated per round), so a pair"
-        " of configs shares the machine's load of that minute; `vs best peer, paired` is the"
-        " median over rounds of (this config / the row's best peer by median req/s) in that"
-        " round, with the lowest and highest round in brackets (for p99: best peer's / this"
-        " config's, so above 1 is better too). `role`: default = the rendered config a user gets"
-        " for this workload; aa = a second copy of it (the noise band); other = the other"
-        " rendered default (the trade). CPU ms/req: user+system CPU of the config's Nginx"
-        " processes and of its app server's processes per request (median of rounds).",
-        "",
-    ]
-    for wl in WORKLOADS:
-        fig = figures(linux, wl)
-        out += [f"### {wl.title}", "", *row_table(linux, wl, fig), ""]
-    out += [
-        "### A/A: each row's default config against a copy of itself (the noise band)",
-        "",
-        "The band of a row is the largest deviation from 1.00 of its A/A rounds: two identical"
-        " configs, run back-to-back, landed that far apart in one round. A median ratio is"
-        " called ahead only above 1 + band, behind only below 1 - band; inside the band the"
-        " verdict says which side of 1 the median is (a loss is never called a tie).",
-        "",
-        *aa_table(linux),
-        "",
-        *PEERS_TEXT,
-        "",
-        "Must show (paired by round; PASS = the median ratio reaches the target, less the row's"
-        " measured band; p99 must not be behind either; `trade` lines are the other profile on"
-        " a row it is not the default for, shown, not judged):",
-        "",
-        *verdict_lines(linux),
-        "",
-    ]
-    return out
 
 
 if __name__ == "__main__":

@@ -96,3 +96,38 @@ def test_describe_states_median_spread_rounds_band_and_call() -> None:
     text = describe(Paired((0.91, 0.97, 1.04)), 0.06)
     assert text == "0.97x (0.91-1.04 over 3 rounds; band +-6%): within noise, below 1"
     assert describe(Paired(()), 0.06) == "no paired rounds"
+
+
+# -- the report's verdict lines on synthetic rows (no servers, no timing) -------------------------
+def _rows(default_rps, aa_rps, peer_rps):
+    from bench.linux_bench import WORKLOADS, LinuxRow
+    from bench.load import WrkResult
+    from bench.targets import SharedPath
+
+    wl = WORKLOADS[0]
+
+    def row(key, role, rps):
+        runs = [WrkResult(int(r), 1.0, r, 1.0, 1000.0 / r, 0, {}) for r in rps]
+        return LinuxRow(wl, key, role, SharedPath(key, "rendered"), runs=runs)
+
+    return [
+        row("cpu", "default", default_rps),
+        row("cpu-aa", "aa", aa_rps),
+        row("digitalocean", "peer", peer_rps),
+    ]
+
+
+def test_report_calls_a_loss_in_every_round_a_fail() -> None:
+    from bench.linux_report import verdict_lines
+
+    rows = _rows([1900, 1500, 2757], [1950, 1480, 2700], [2209, 2727, 3446])
+    line = next(x for x in verdict_lines(rows) if x.startswith(("- PASS: tiny", "- FAIL: tiny")))
+    assert line.startswith("- FAIL: tiny") and "behind" in line, line
+
+
+def test_report_passes_a_win_outside_the_band() -> None:
+    from bench.linux_report import verdict_lines
+
+    rows = _rows([2400, 2500, 2600], [2450, 2480, 2620], [2000, 2100, 2150])
+    line = next(x for x in verdict_lines(rows) if x.startswith(("- PASS: tiny", "- FAIL: tiny")))
+    assert line.startswith("- PASS: tiny") and ": ahead" in line, line
