@@ -28,6 +28,7 @@ setup: system-packages $(VENV)/.installed
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
 
 demo: setup
@@ -37,7 +38,7 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 rehearse-vm: setup
-	$(BIN)/python -m components.vm_rehearsal --stack dev
+	$(BIN)/python -m components.tooling.vm_rehearsal --stack dev
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pulumi
 
-from components.config import raw_from_pulumi
-from components.spec import SpecError, load_stack_spec
-from components.webstack import build_stack
+from components.aws.webstack import build_stack
+from components.plan.checks import load_stack_spec
+from components.spec.errors import SpecError
+from components.tooling.config import raw_from_pulumi
 
 try:
     raw, secret_values = raw_from_pulumi()

@@ -27,9 +27,9 @@ root = Path(sys.argv[1])
 sizes = [int(x) for x in sys.argv[2].split(",")]
 repeats = int(sys.argv[3])
 sys.path.insert(0, str(root))
-from components.config import read_stack_file
-from components.mocks import build_webstack, run_under_mocks
-from components.spec import load_stack_spec
+from components.tooling.config import read_stack_file
+from components.tooling.mocks import build_webstack, run_under_mocks
+from components.spec.stack import load_stack_spec
 raw, names = read_stack_file(root / "Pulumi.prod.yaml")
 base = raw["apps"][0]
 

@@ -37,9 +37,11 @@ from bench.reliability_tools import (  # noqa: E402
     one_request,
     request_loop,
 )
-from components.local_linux import LocalLinuxSite  # noqa: E402
-from components.local_windows import LocalWindowsHost, free_ports  # noqa: E402
-from components.spec import StackSpec, parse_stack_spec  # noqa: E402
+from components.plan.checks import parse_stack_spec  # noqa: E402
+from components.plan.timeouts import timeout_chain  # noqa: E402
+from components.spec.stack import StackSpec  # noqa: E402
+from components.tooling.local.linux import LocalLinuxSite  # noqa: E402
+from components.tooling.local.windows import LocalWindowsHost, free_ports  # noqa: E402
 
 DOC = ROOT / "docs" / "reliability.md"
 COMMAND = ".venv/bin/python bench/reliability.py"
@@ -248,7 +250,7 @@ def hung_request(masters: int, worker_class: str) -> Figures:
     """One request that sleeps far past the chain (request_timeout 3 s) while a loop runs."""
     # graceful_timeout 3: stopping the site must not wait 30 s for the still-sleeping request.
     spec = linux_spec(masters, worker_class=worker_class, request_timeout=3, graceful_timeout=3)
-    chain = spec.chain
+    chain = timeout_chain(spec)
     f = Figures(
         "hung request",
         f"{masters} master(s) x 2 {worker_class} workers; gunicorn timeout "

@@ -62,12 +62,12 @@ TUNING_TEXT = [
     " busy (or descheduled) held a fixed share of them, and their requests waited behind it."
     " p99 338-409 ms -> 144-212 ms, then at or below every peer's; it costs the keep-alive to"
     " Nginx (a new unix-socket connection per request) and about 0.3 ms CPU per request.",
-    "- `components/spec.py` `linux.gunicorn.access_log` (new, default `false`) and the template:"
+    "- `components/spec/stack.py` `linux.gunicorn.access_log` (new, default `false`) and the template:"
     " Gunicorn no longer writes its own access line per request. Nginx's access log already"
     " records every request with the upstream time; the duplicate cost about 0.2 ms of CPU per"
     " request (about 20% of the stack's CPU per request for the sample app; 100-250 us per"
     " `access()` call measured on its own).",
-    "- `components/spec.py` `linux.gunicorn.max_requests` 2000 -> 10000, `max_requests_jitter`"
+    "- `components/spec/stack.py` `linux.gunicorn.max_requests` 2000 -> 10000, `max_requests_jitter`"
     " 200 -> 1000: each recycle starts a worker that imports the app again (about 0.2 s CPU), which"
     " at 2000 requests cost about 0.09 ms per request; workers are still recycled.",
     "",
@@ -80,7 +80,7 @@ TUNING_TEXT = [
     " against 2,237 req/s, p99 40.4 ms (wrk -c64, 5 x 5 s rotated). Measured variants, all on"
     " this machine, interleaved round-robin, median of 5:",
     "",
-    "- `components/spec_linux.py` `linux.gunicorn.worker_class` gthread -> **sync** (Gunicorn's"
+    "- `components/spec/linux.py` `linux.gunicorn.worker_class` gthread -> **sync** (Gunicorn's"
     " own default). Rendered with sync workers (5 = 2 x 2 + 1): 2,157 req/s, p99 47.8 ms; 3 sync"
     " workers 2,134 / 49.1. Behind Nginx a sync worker needs no threads: Nginx buffers the slow"
     " clients and the request body, so a worker is only busy while the app runs, and the GIL"
@@ -117,7 +117,7 @@ TUNING_TEXT = [
     "| rendered, 3 workers, no recycling | 2,318 | 38.8 | 0.174 | 0.607 |",
     "| DigitalOcean tutorial (3 sync workers) | 2,349 | 37.3 | 0.159 | 0.612 |",
     "",
-    "- `components/sizing.py` `workers: auto` 2 x vCPU + 1 -> **vCPU + 1** (3 on 2 vCPUs, 5 on 4)."
+    "- `components/plan/sizing.py` `workers: auto` 2 x vCPU + 1 -> **vCPU + 1** (3 on 2 vCPUs, 5 on 4)."
     " The gap was Gunicorn's, not Nginx's: 5 sync workers on 2 cores cost 15-17% more Gunicorn"
     " CPU per request than 3 and lost 13% of the req/s (a second run, 8 rounds: 4% more CPU,"
     " 2,477 against 2,525 req/s, p99 38.7 against 34.2 ms; the DigitalOcean setup 2,571 req/s,"

@@ -55,7 +55,8 @@ from bench.report_text import (  # noqa: E402
 )
 from bench.targets import RenderedLinux, Target  # noqa: E402
 from bench.verdict import at_least, describe, paired_ratios  # noqa: E402
-from components.windows_layout import local_caddy  # noqa: E402
+from components.plan.sizing import waitress_instances  # noqa: E402
+from components.plan.windows_layout import local_caddy  # noqa: E402
 
 # Five short repeats rather than three long ones: the rotation then puts every config in more
 # positions of the round, so a few slow minutes of the shared machine cannot land on one config only.
@@ -456,7 +457,9 @@ def _windows_settings() -> str:
         from bench.windows import windows_spec
 
         tier = windows_spec("nginx").apps[0].windows
-        return f"{tier.instance_count} instances x {tier.threads} threads, balance {tier.balance}"
+        return (
+            f"{waitress_instances(tier)} instances x {tier.threads} threads, balance {tier.balance}"
+        )
     except ImportError:
         return "n/a"
 

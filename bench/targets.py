@@ -43,9 +43,10 @@ from typing import Literal
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from components.local_linux import LocalLinuxSite  # noqa: E402
-from components.local_procs import free_port  # noqa: E402
-from components.spec import StackSpec, parse_stack_spec  # noqa: E402
+from components.plan.checks import parse_stack_spec  # noqa: E402
+from components.spec.stack import StackSpec  # noqa: E402
+from components.tooling.local.linux import LocalLinuxSite  # noqa: E402
+from components.tooling.local.procs import free_port  # noqa: E402
 
 APP_DIR = REPO / "examples" / "flask_app"
 WSGI = "app:create_app()"

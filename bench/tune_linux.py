@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.load import cpu_seconds, rotated, run_wrk  # noqa: E402
 from bench.targets import ProcessTarget, RenderedLinux, Target, linux_targets  # noqa: E402
-from components.spec_linux import GunicornSpec  # noqa: E402
+from components.spec.linux import GunicornSpec  # noqa: E402
 
 ROUNDS = int(os.environ.get("TUNE_ROUNDS", "6"))
 SECONDS = 5.0

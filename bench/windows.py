@@ -23,10 +23,13 @@ from bench.targets import (
     SharedPath,
     Target,
 )
-from components.local_windows import LocalWindowsHost, load_services
-from components.render import CloudRefs
-from components.spec import StackSpec, parse_stack_spec
-from components.windows_render import render_windows_host
+from components.plan.checks import parse_stack_spec
+from components.plan.sizing import waitress_instances
+from components.plan.tier import plan_tier
+from components.render.common import CloudRefs
+from components.render.windows import render_windows_host
+from components.spec.stack import StackSpec
+from components.tooling.local.windows import LocalWindowsHost, load_services
 
 REFS = CloudRefs(
     region="us-east-1", bucket="bench", package_key="apps/bench.tar.gz", ssm_prefix="/b"
@@ -70,7 +73,7 @@ class RenderedWindows(Target):
         self.tmp = Path(tempfile.mkdtemp(prefix="wsb-win-", dir="/tmp"))
         host = LocalWindowsHost(spec, app, self.tmp, APP_DIR)
         host.layout = dataclasses.replace(host.layout, trusted_proxy_cidrs=("127.0.0.1/32",))
-        host.files = render_windows_host(spec, app, host.layout, REFS)
+        host.files = render_windows_host(plan_tier(spec, app), app, host.layout, REFS)
         host.services, host.proxy = load_services(
             host.files[str(host.layout.services_file(app.name))]
         )
@@ -100,10 +103,10 @@ def waitress(threads: int | None) -> object:
 def windows_targets() -> list[Target]:
     tier = windows_spec("nginx").apps[0].windows
     nginx = RenderedWindows(
-        f"webstack Windows: Nginx -> {tier.instance_count} Waitress", "windows", proxy="nginx"
+        f"webstack Windows: Nginx -> {waitress_instances(tier)} Waitress", "windows", proxy="nginx"
     )
     caddy = RenderedWindows(
-        f"webstack Windows: Caddy -> {tier.instance_count} Waitress", "windows", proxy="caddy"
+        f"webstack Windows: Caddy -> {waitress_instances(tier)} Waitress", "windows", proxy="caddy"
     )
     single = ProcessTarget("one Waitress, defaults", "windows-peer", build=waitress(None))
     single_tier = ProcessTarget(

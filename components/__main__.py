@@ -1,5 +1,5 @@
 """`python -m components`: the same as the `webstack` command."""
 
-from components.cli import main
+from components.tooling.cli import main
 
 raise SystemExit(main())

@@ -5,16 +5,17 @@ python mock_run.py    # no cloud, no Pulumi CLI; needs the webstack package inst
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import tempfile
 from pathlib import Path
 
-from storefront import HERE, WINDOWS_TIER_AVAILABLE, build_storefront
+from storefront import HERE, build_storefront
 
 import components
-from components import render
-from components.mocks import run_under_mocks
+from components.render import common as render
+from components.tooling.mocks import run_under_mocks
 
 
 def main() -> int:
@@ -27,7 +28,7 @@ def main() -> int:
     report = {
         "components_file": components.__file__,
         "templates_dir": str(render._templates_dir()),
-        "windows_tier": WINDOWS_TIER_AVAILABLE,
+        "windows_tier": importlib.util.find_spec("components.aws.windows_tier") is not None,
         "outputs": outputs,
         "resources": [
             {"type": r.type, "name": r.name, "parent": r.parent} for r in mocks.resources

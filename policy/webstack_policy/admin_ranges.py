@@ -1,7 +1,7 @@
 """SSH/RDP ranges judged by how much of the public internet they admit, per rule and as the union
 of every admin rule of one security group (0.0.0.0/1 + 128.0.0.0/1 is the world again).
 
-The same arithmetic and bounds as the stack's own check (components/cidrs.py in webstack; the pack
+The same arithmetic and bounds as the stack's own check (components/spec/cidrs.py in webstack; the pack
 stays importable without webstack, so it keeps its own copy and a test proves both agree): at most
 a /16 of public IPv4 and a /48 of IPv6. A stack that sets `insecure_allow_wide_admin_cidrs` must
 raise `maxPublicAdminAddressesV4`/`V6` here too: the risk is accepted twice, in the open.

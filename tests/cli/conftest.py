@@ -11,7 +11,7 @@ from cli_support import MIXED_STACK, Result
 @pytest.fixture
 def webstack(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """Run `webstack ARGS...` in this process (fast) and capture its output."""
-    from components.cli import main
+    from components.tooling.cli import main
 
     def run(*args: str | Path) -> Result:
         capsys.readouterr()

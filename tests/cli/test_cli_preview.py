@@ -18,7 +18,7 @@ def previews() -> dict[str, dict[str, Any]]:
     import contextlib
     import io
 
-    from components.cli import main
+    from components.tooling.cli import main
 
     out = {}
     for stack in ("dev", "prod"):
@@ -104,7 +104,7 @@ def test_prod_is_an_alb_with_the_tls_policy_and_an_autoscaling_group(previews) -
 
 def test_secret_values_never_appear(previews) -> None:
     """Offline commands never decrypt: neither ciphertext nor placeholder values are printed."""
-    from components.config import SECRET_PLACEHOLDER
+    from components.tooling.config import SECRET_PLACEHOLDER
 
     for stack, doc in previews.items():
         text = json.dumps(doc)

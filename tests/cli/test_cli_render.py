@@ -8,6 +8,8 @@ import pytest
 import yaml
 from cli_support import ROOT
 
+from components.plan.timeouts import timeout_chain
+
 
 def tree(root: Path) -> dict[str, bytes]:
     return {
@@ -50,10 +52,10 @@ def test_prod_tree_has_every_file_of_the_vm(webstack, tmp_path: Path) -> None:
             "files/ is what the user data writes"
         )
     summary = (out / "SUMMARY.md").read_text()
-    from components.config import spec_from_stack_file
+    from components.tooling.config import spec_from_stack_file
 
     spec = spec_from_stack_file(ROOT / "Pulumi.prod.yaml")[0]
-    for hop, value in spec.chain.as_rows():
+    for hop, value in timeout_chain(spec).as_rows():
         assert f"| {hop} | {value} |" in summary
     assert "/run/webstack/django-app-1/gunicorn.sock" in summary
     assert "/run/webstack/django-app-2/gunicorn.sock" in summary

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from cli_support import ROOT, run_module
 
-from components.local_up import _processes_under
-from components.local_venv import venv_key
-from components.spec import parse_stack_spec
+from components.plan.checks import parse_stack_spec
+from components.tooling.local.up import _processes_under
+from components.tooling.local.venv import venv_key
 
 pytestmark = pytest.mark.e2e
 

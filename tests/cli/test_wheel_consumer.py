@@ -116,11 +116,13 @@ def test_consumer_runs_under_mocks_outside_the_repository(installed: Path, tmp_p
         "aws:autoscaling/group:Group",
     ):
         assert expected in types, expected
-    assert "webstack:index:WebStack" not in types, "the consumer composes the parts itself"
+    assert "webstack:index:WebStack" in types, "the consumer uses the front door's WebStack"
+    assert "webstack:tls:Certificate" not in types, "the certificate is brought, not created"
+    assert "command:local:Command" not in types, "their pipeline checks the URL itself"
     by_name = {r["name"]: r for r in report["resources"]}
     assert by_name["storefront-ci-catalog-fleet"]["parent"] == "storefront-ci-catalog"
     assert report["outputs"]["catalog_user_data_bytes"] > 1000, "user data rendered"
-    windows_available = (ROOT / "components" / "windows_tier.py").is_file()
+    windows_available = (ROOT / "components" / "aws" / "windows_tier.py").is_file()
     assert report["windows_tier"] is windows_available
     if windows_available:
         assert any("reports" in r["name"] for r in report["resources"])

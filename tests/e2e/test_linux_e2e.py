@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from components.local_linux import LocalLinuxSite
-from components.render import static_root
-from components.spec import StackSpec
+from components.plan.tier import static_root
+from components.spec.stack import StackSpec
+from components.tooling.local.linux import LocalLinuxSite
 from tests.helpers.load import run_load
 from tests.helpers.net import connection, fetch, request_on, tls_context
 from tests.helpers.procs import alive, descendants

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from components.local_linux import LocalLinuxSite
+from components.tooling.local.linux import LocalLinuxSite
 from tests.e2e.test_linux_e2e import running
 from tests.helpers.net import Reply, fetch
 from tests.helpers.specs import linux_spec
@@ -181,8 +181,8 @@ def test_a_killed_master_is_restarted_like_systemd_and_a_dead_nginx_is_reported(
     import os
     import signal
 
-    from components.local_supervise import Supervisor
-    from components.systemd_unit import SiteError
+    from components.tooling.errors import SiteError
+    from components.tooling.local.supervise import Supervisor
 
     sites = _site({})
     site = next(sites)

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from components.local_linux import LocalLinuxSite
-from components.render import microcache_script
-from components.spec import StackSpec, parse_stack_spec
+from components.plan.checks import parse_stack_spec
+from components.render.linux import microcache_script
+from components.spec.stack import StackSpec
+from components.tooling.local.linux import LocalLinuxSite
 from tests.helpers.net import Reply, fetch
 
 pytestmark = pytest.mark.e2e

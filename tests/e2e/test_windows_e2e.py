@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from components.local_windows import LocalWindowsHost, split_windows_command_line
-from components.spec import AppSpec, StackSpec, parse_stack_spec
+from components.plan.checks import parse_stack_spec
+from components.spec.stack import AppSpec, StackSpec
+from components.tooling.local.windows import LocalWindowsHost, split_windows_command_line
 from tests.helpers.net import fetch
 
 pytestmark = pytest.mark.e2e

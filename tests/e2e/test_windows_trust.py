@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from components.local_windows import LocalWindowsHost
-from components.spec import parse_stack_spec
+from components.plan.checks import parse_stack_spec
+from components.tooling.local.windows import LocalWindowsHost
 from tests.helpers.net import fetch
 
 pytestmark = pytest.mark.e2e

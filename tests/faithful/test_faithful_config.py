@@ -107,7 +107,7 @@ def test_readme_deploy_steps_name_only_what_the_stacks_have() -> None:
     lists, so no step sets a key the program never reads or leaves one it needs unset."""
     import re
 
-    from components.config import read_stack_file
+    from components.tooling.config import read_stack_file
 
     readme = (ROOT / "README.md").read_text()
     deploy = readme[readme.index("## Deploying to AWS") : readme.index("### Logs on the VMs")]

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from components.naming import RouteKey, derived_priority, rule_priorities
-from components.spec import SpecError, parse_stack_spec
-from components.webstack import smoke_command, smoke_path
+from components.aws.webstack import smoke_command, smoke_path
+from components.plan.checks import parse_stack_spec
+from components.plan.naming import RouteKey, app_rule_priorities, derived_priority, rule_priorities
+from components.spec.errors import SpecError
 from tests.helpers.faithful import (
     ROOT,
     AsgInputs,
@@ -66,7 +67,7 @@ def test_explicit_priority_wins_and_a_clash_is_a_config_error() -> None:
     spec = parse_stack_spec(
         _apps({"name": "a", "priority": 7}, {"name": "b", "path_prefix": "/b/", "priority": 5})
     )
-    assert spec.rule_priorities["a"] == 7
+    assert app_rule_priorities(spec)["a"] == 7
     with pytest.raises(SpecError) as err:
         parse_stack_spec(
             _apps({"name": "a", "priority": 7}, {"name": "b", "path_prefix": "/b/", "priority": 7})
@@ -87,7 +88,9 @@ def test_rules_in_the_graph_carry_the_planned_priorities() -> None:
         for r in capture(spec, stack="stage")
         if r.type == "aws:lb/listenerRule:ListenerRule"
     }
-    assert rules == {f"webstack-stage-edge-{k}-rule": v for k, v in spec.rule_priorities.items()}
+    assert rules == {
+        f"webstack-stage-edge-{k}-rule": v for k, v in app_rule_priorities(spec).items()
+    }
 
 
 # -- defect 4: the smoke check follows path_prefix ---------------------------------------------

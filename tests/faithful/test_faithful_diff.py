@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from components.mocks import RecordedResource
-from components.spec import parse_stack_spec
+from components.plan.checks import parse_stack_spec
+from components.tooling.mocks import RecordedResource
 from tests.helpers.faithful import capture, diff, priority_transition_problems
 
 APPS = {

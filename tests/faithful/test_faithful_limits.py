@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from components.mocks import RecordedResource
+from components.tooling.mocks import RecordedResource
 from tests.helpers.faithful import SHIPPED_STACKS, capture_stack_file
 from tests.helpers.faithful_limits import LIMITS, limit_problems, values_at
 

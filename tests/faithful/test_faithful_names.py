@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from components.mocks import RecordedResource
-from components.naming import fit_name
-from components.naming import name_problems as spec_name_problems
-from components.spec import NAME_PATTERN, SpecError, parse_stack_spec
+from components.plan.checks import parse_stack_spec
+from components.plan.naming import fit_name
+from components.plan.naming import name_problems as spec_name_problems
+from components.spec.errors import SpecError
+from components.spec.stack import NAME_PATTERN
+from components.tooling.mocks import RecordedResource
 from tests.helpers.faithful import SHIPPED_STACKS, capture, capture_stack_file
 from tests.helpers.faithful_names import NAME_RULES, duplicate_names, name_problems, physical_name
 
@@ -155,11 +157,11 @@ def test_webstack_check_prints_one_line_naming_the_setting(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Wired into the spec: a limit that cannot be met is one `webstack check` line, exit 1."""
-    import components.spec
-    from components.cli import main
+    import components.plan.checks
+    from components.tooling.cli import main
 
     monkeypatch.setattr(
-        components.spec, "AUTONAMED_LIMITS", {"webstack-{env}-artifacts-bucket": 40}
+        components.plan.checks, "AUTONAMED_LIMITS", {"webstack-{env}-artifacts-bucket": 40}
     )
     (tmp_path / "Pulumi.yaml").write_text("name: t\nruntime: python\n")
     stack = tmp_path / "Pulumi.integration.yaml"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from components.config import spec_from_stack_file
-from components.mocks import build_webstack, run_under_mocks
-from components.spec import parse_stack_spec
+from components.plan.checks import parse_stack_spec
+from components.tooling.config import spec_from_stack_file
+from components.tooling.mocks import build_webstack, run_under_mocks
 from tests.helpers.deps import Dependencies, capture_dependencies
 
 ROOT = Path(__file__).resolve().parents[2]

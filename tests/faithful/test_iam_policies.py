@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from components.config import spec_from_stack_file
-from components.iam_plan import EC2_MESSAGES_ACTIONS, SESSION_MANAGER_ACTIONS
-from components.mocks import RecordedResource, build_webstack, run_under_mocks
-from components.render import ssm_prefix
-from components.spec import StackSpec, parse_stack_spec
+from components.plan.checks import parse_stack_spec
+from components.plan.iam import EC2_MESSAGES_ACTIONS, SESSION_MANAGER_ACTIONS, stack_ssm_prefix
+from components.spec.stack import StackSpec
+from components.tooling.config import spec_from_stack_file
+from components.tooling.mocks import RecordedResource, build_webstack, run_under_mocks
 from tests.helpers.iam import (
     ROLE,
     SSM_MANAGED_INSTANCE_CORE,
@@ -111,13 +111,15 @@ def test_each_role_reads_its_own_parameters_and_artifacts_only(name: str) -> Non
     bucket = next(r for r in resources if r.type == "aws:s3/bucket:Bucket").outputs["arn"]
     for app, role in by_app.items():
         docs = role_documents(resources, role)
-        own = parameter_arn(f"{ssm_prefix(environment, app, stack=name)}/SECRET")
+        own = parameter_arn(f"{stack_ssm_prefix(environment, app, stack=name)}/SECRET")
         assert decide(docs, "ssm:GetParameter", own) == "allow", f"{app} cannot read its secrets"
         assert decide(docs, "s3:GetObject", f"{bucket}/apps/{app}/pkg.tar.gz") == "allow"
         foreign = [
-            *(ssm_prefix(environment, other, stack=name) for other in by_app if other != app),
-            ssm_prefix("prod" if environment != "prod" else "dev", app),  # another environment
-            ssm_prefix(environment, app, project="billing", stack=name),  # another project
+            *(stack_ssm_prefix(environment, other, stack=name) for other in by_app if other != app),
+            stack_ssm_prefix(
+                "prod" if environment != "prod" else "dev", app
+            ),  # another environment
+            stack_ssm_prefix(environment, app, project="billing", stack=name),  # another project
             f"/webstack/{environment}/{app}",  # the unscoped path of earlier releases
             "/aws/reference/secretsmanager/db-password",
             "/other-team/db/password",
@@ -180,7 +182,7 @@ def test_the_size_check_can_fail() -> None:
 def test_the_check_sees_the_managed_policy_reading_everything() -> None:
     """The evaluator is able to fail: the role as it was (managed SSM policy attached)."""
     old_role = [SSM_MANAGED_INSTANCE_CORE]
-    other_app = parameter_arn(f"{ssm_prefix('prod', 'billing-app')}/DB_PASSWORD")
+    other_app = parameter_arn(f"{stack_ssm_prefix('prod', 'billing-app')}/DB_PASSWORD")
     assert decide(old_role, "ssm:GetParameter", other_app) == "allow"
     assert decide([], "ssm:GetParameter", other_app) == "implicit-deny"
     wildcard = {"Statement": [{"Effect": "Allow", "Action": "ssm:Get*", "Resource": "*"}]}

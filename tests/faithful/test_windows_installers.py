@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 
-from components.local_windows import OFFLINE_REFS
-from components.spec import SpecError, parse_stack_spec
-from components.windows_layout import vm_windows_layout
-from components.windows_render import installer_mirrors, render_windows_host
-from components.windows_spec import Installer, Installers
+from components.plan.checks import parse_stack_spec
+from components.plan.tier import plan_tier
+from components.plan.windows_layout import vm_windows_layout
+from components.render.windows import installer_mirrors, render_windows_host
+from components.spec.errors import SpecError
+from components.spec.windows import Installer, Installers
+from components.tooling.local.windows import OFFLINE_REFS
 from tests.helpers.windows_truth import nssm_build, nssm_starts_services_on_server_2016
 from tests.unit.test_windows_stack import graph
 
@@ -64,7 +66,7 @@ def windows_app(proxy: str = "nginx", **windows: Any) -> Any:
 def test_the_bootstrap_fetches_installers_only_from_the_bucket(proxy: str) -> None:
     spec = windows_app(proxy)
     app = spec.apps[0]
-    files = render_windows_host(spec, app, vm_windows_layout(), OFFLINE_REFS)
+    files = render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), OFFLINE_REFS)
     [bootstrap] = [c for p, c in files.items() if p.endswith("bootstrap.ps1")]
     mirrors = installer_mirrors(app)
     assert {"python", "nssm"} <= set(mirrors)

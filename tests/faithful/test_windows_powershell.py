@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
-from components.local_windows import OFFLINE_REFS
-from components.spec import StackSpec, parse_stack_spec
-from components.windows_layout import vm_windows_layout
-from components.windows_render import render_windows_host, render_windows_user_data_script
-from components.windows_spec import NSSM_EXPANDED
+from components.plan.checks import parse_stack_spec
+from components.plan.tier import plan_tier
+from components.plan.windows_layout import vm_windows_layout
+from components.render.windows import render_windows_host, render_windows_user_data_script
+from components.spec.stack import StackSpec
+from components.spec.windows import NSSM_EXPANDED
+from components.tooling.local.windows import OFFLINE_REFS
 from tests.helpers.powershell_ast import (
     command_name,
     enclosing_function,
@@ -41,9 +43,11 @@ def windows_spec(framework: str, proxy: str, **windows: Any) -> StackSpec:
 def scripts(framework: str, proxy: str) -> dict[str, str]:
     spec = windows_spec(framework, proxy)
     app, layout = spec.apps[0], vm_windows_layout()
-    files = render_windows_host(spec, app, layout, OFFLINE_REFS)
+    files = render_windows_host(plan_tier(spec, app), app, layout, OFFLINE_REFS)
     found = {path: text for path, text in files.items() if path.endswith(".ps1")}
-    found["user data"] = render_windows_user_data_script(spec, app, layout, OFFLINE_REFS)
+    found["user data"] = render_windows_user_data_script(
+        plan_tier(spec, app), app, layout, OFFLINE_REFS
+    )
     return found
 
 

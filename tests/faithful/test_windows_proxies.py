@@ -13,16 +13,18 @@ from typing import Any
 
 import pytest
 
-from components import windows_spec
-from components.fleet import image_reference
-from components.layout import HostLayout
-from components.local_windows import OFFLINE_REFS
-from components.render import trusted_proxies
-from components.spec import SpecError, StackSpec, parse_stack_spec
-from components.spec_common import NginxSpec
-from components.windows_layout import vm_windows_layout
-from components.windows_render import render_windows_host, waitress_arguments
-from components.windows_spec import WAITRESS_CONNECTION_LIMIT_MAX, WINDOWS_IMAGES
+from components.aws.fleet import image_reference
+from components.plan.checks import parse_stack_spec
+from components.plan.linux_layout import HostLayout
+from components.plan.tier import plan_tier, trusted_proxies
+from components.plan.windows_layout import vm_windows_layout
+from components.render.windows import render_windows_host, waitress_arguments
+from components.spec import windows as windows_spec
+from components.spec.common import NginxSpec
+from components.spec.errors import SpecError
+from components.spec.stack import StackSpec
+from components.spec.windows import WAITRESS_CONNECTION_LIMIT_MAX, WINDOWS_IMAGES
+from components.tooling.local.windows import OFFLINE_REFS
 from tests.helpers.windows_truth import (
     ARR_ALGORITHMS,
     WINDOWS_FD_SETSIZE,
@@ -49,7 +51,9 @@ def spec_of(proxy: str, **windows: Any) -> StackSpec:
 
 
 def rendered(spec: StackSpec) -> str:
-    files = render_windows_host(spec, spec.apps[0], vm_windows_layout(), OFFLINE_REFS)
+    files = render_windows_host(
+        plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), OFFLINE_REFS
+    )
     return "\n".join(c for p, c in sorted(files.items()) if not p.endswith("bootstrap.ps1"))
 
 
@@ -103,7 +107,7 @@ def test_the_arr_algorithm_check_can_fail() -> None:
 
 def test_waitress_stays_under_windows_select_bound() -> None:
     spec = spec_of("nginx")
-    args = waitress_arguments(spec, spec.apps[0], 5001)
+    args = waitress_arguments(plan_tier(spec, spec.apps[0]), spec.apps[0], 5001)
     [limit] = [int(a.split("=", 1)[1]) for a in args if a.startswith("--connection-limit=")]
     assert waitress_select_sockets(limit) <= WINDOWS_FD_SETSIZE
     assert waitress_select_sockets(WAITRESS_CONNECTION_LIMIT_MAX) <= WINDOWS_FD_SETSIZE
@@ -117,7 +121,9 @@ def test_the_select_bound_check_can_fail() -> None:
 
 # -- IIS: the rendered applicationHost fragment and web.config, parsed ---------------------------
 def iis_files(spec: StackSpec) -> dict[str, str]:
-    return render_windows_host(spec, spec.apps[0], vm_windows_layout(), OFFLINE_REFS)
+    return render_windows_host(
+        plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), OFFLINE_REFS
+    )
 
 
 def iis_fragment(spec: StackSpec) -> ET.Element:
@@ -137,7 +143,7 @@ def ecma(pattern: str, value: str, ignore_case: bool = True) -> re.Match[str] | 
 
 def test_iis_trusts_exactly_the_alb_subnets_like_linux() -> None:
     spec = spec_of("iis")
-    alb = trusted_proxies(spec, HostLayout())
+    alb = trusted_proxies(plan_tier(spec, spec.apps[0]), HostLayout())
     assert alb and all(ipaddress.ip_network(c).prefixlen > 16 for c in alb)
     [remote] = [
         c for c in rules(spec)["from-alb"].iter("add") if c.attrib["input"] == "{REMOTE_ADDR}"

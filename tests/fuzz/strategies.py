@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from components.windows_spec import NSSM_EXPANDED
+from components.spec.windows import NSSM_EXPANDED
 
 NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True)
 ENV_NAMES = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True)

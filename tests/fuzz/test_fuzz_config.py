@@ -18,19 +18,17 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 
-from components.config import SPEC_KEYS
-from components.layout import local_layout, vm_layout
-from components.render import (
-    CloudRefs,
-    render_linux_host,
-    render_linux_user_data,
-    render_nginx_conf,
-    ssm_prefix,
-    user_data_base64,
-)
-from components.spec import SpecError, StackSpec, parse_stack_spec
-from components.windows_layout import vm_windows_layout
-from components.windows_render import render_windows_user_data
+from components.plan.checks import parse_stack_spec
+from components.plan.iam import stack_ssm_prefix
+from components.plan.linux_layout import local_layout, vm_layout
+from components.plan.tier import plan_tier
+from components.plan.windows_layout import vm_windows_layout
+from components.render.common import CloudRefs, user_data_base64
+from components.render.linux import render_linux_host, render_linux_user_data, render_nginx_conf
+from components.render.windows import render_windows_user_data
+from components.spec.errors import SpecError
+from components.spec.stack import StackSpec
+from components.tooling.config import SPEC_KEYS
 from tests.fuzz.strategies import broken_configs, valid_configs
 from tests.helpers.tools import require_tool
 
@@ -69,7 +67,7 @@ def refs(spec: StackSpec, app_name: str, cert: str | None) -> CloudRefs:
         region="eu-west-1",
         bucket="webstack-fuzz-artifacts",
         package_key=f"apps/{app_name}/0123abcd.tar.gz",
-        ssm_prefix=ssm_prefix(spec.environment, app_name),
+        ssm_prefix=stack_ssm_prefix(spec.environment, app_name),
         tls_cert_pem=cert if spec.edge.mode == "nginx" else None,
     )
 
@@ -90,14 +88,16 @@ def render_all(spec: StackSpec, cert: str) -> None:
     """Everything a deploy renders for each app: both layouts, packed user data."""
     for app in spec.apps:
         if app.os == "windows":
-            render_windows_user_data(spec, app, vm_windows_layout(), refs(spec, app.name, cert))
+            render_windows_user_data(
+                plan_tier(spec, app), app, vm_windows_layout(), refs(spec, app.name, cert)
+            )
             continue
         user_data = render_linux_user_data(
-            spec, app, vm_layout(app.linux.family), refs(spec, app.name, cert)
+            plan_tier(spec, app), app, vm_layout(app.linux.family), refs(spec, app.name, cert)
         )
         user_data_base64(user_data, app.name)  # may raise SpecError (over AWS's size limit)
         local = local_layout(Path("/tmp/ws-fuzz"), 8080, 8443)
-        render_linux_host(spec, app, local, refs(spec, app.name, cert))
+        render_linux_host(plan_tier(spec, app), app, local, refs(spec, app.name, cert))
 
 
 # -- invalid configs: SpecError with clear lines, never another exception -----------------------
@@ -130,17 +130,17 @@ def test_valid_config_validates_and_survives_yaml(
         r = refs(spec, app.name, tls_pair[0])
         if app.os == "windows":
             try:
-                render_windows_user_data(spec, app, vm_windows_layout(), r)
+                render_windows_user_data(plan_tier(spec, app), app, vm_windows_layout(), r)
             except SpecError as e:
                 assert_clear_problems(e, config)
             continue
         try:
-            user_data = render_linux_user_data(spec, app, layout, r)
+            user_data = render_linux_user_data(plan_tier(spec, app), app, layout, r)
             user_data_base64(user_data, app.name)
         except SpecError as e:
             assert_clear_problems(e, config)
             continue
-        files = render_linux_host(spec, app, layout, r)
+        files = render_linux_host(plan_tier(spec, app), app, layout, r)
         written = {f["path"]: f["content"] for f in yaml.safe_load(user_data)["write_files"]}
         assert written == files, f"{app.name}: a file changes on its way through the user data"
 
@@ -172,7 +172,7 @@ def test_valid_config_passes_nginx_t(config: dict[str, Any], tls_pair: tuple[str
             d.mkdir(parents=True, exist_ok=True)  # fmt: skip
         Path(layout.tls_cert(app.name)).write_text(tls_pair[0])
         Path(layout.tls_key(app.name)).write_text(tls_pair[1])
-        conf.write_text(render_nginx_conf(spec, app, layout))
+        conf.write_text(render_nginx_conf(plan_tier(spec, app), app, layout))
         res = subprocess.run(
             [nginx, "-t", "-q", "-c", str(conf), "-e", str(root / "log" / "early.log")],
             capture_output=True,
@@ -201,7 +201,7 @@ def test_valid_config_passes_cloud_init_schema(
     assume(linux)
     app = linux[-1]
     user_data = render_linux_user_data(
-        spec, app, vm_layout(app.linux.family), refs(spec, app.name, tls_pair[0])
+        plan_tier(spec, app), app, vm_layout(app.linux.family), refs(spec, app.name, tls_pair[0])
     )
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(user_data)
@@ -248,7 +248,7 @@ def test_rate_limit_burst_zero(tls_pair: tuple[str, str]) -> None:
         Path(layout.nginx_pid).parent,
     ):
         d.mkdir(parents=True, exist_ok=True)
-    conf.write_text(render_nginx_conf(spec, spec.apps[0], layout))
+    conf.write_text(render_nginx_conf(plan_tier(spec, spec.apps[0]), spec.apps[0], layout))
     res = subprocess.run(
         [nginx, "-t", "-q", "-c", str(conf), "-e", str(root / "early.log")],
         capture_output=True,

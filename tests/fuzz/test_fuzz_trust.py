@@ -20,7 +20,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from components.spec import StaticFiles, parse_stack_spec
+from components.plan.checks import parse_stack_spec
+from components.spec.sources import StaticFiles
 from tests.helpers.net import Reply, fetch
 from tests.helpers.nginx_only import NginxOnly, nginx_only
 from tests.helpers.tools import require_tool

@@ -1,6 +1,6 @@
 """Dependencies as the Pulumi engine sees them: captured from the mock monitor's registrations.
 
-`components.mocks` records inputs only; the engine orders creates by each registration's
+`components.tooling.mocks` records inputs only; the engine orders creates by each registration's
 `dependencies` (explicit `depends_on`, a component expanded to its children, and the resources
 behind input Outputs). This wraps the mock monitor's RegisterResource to keep them, so a test can
 ask "is the launch template created after the NAT route?" without a cloud.

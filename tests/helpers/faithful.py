@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.mocks import RecordedResource, build_webstack, run_under_mocks
-from components.spec import StackSpec
+from components.spec.stack import StackSpec
+from components.tooling.mocks import RecordedResource, build_webstack, run_under_mocks
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
@@ -45,7 +45,7 @@ def capture(spec: StackSpec, stack: str = "dev", secrets: dict[str, dict[str, st
 
 
 def capture_stack_file(stack: str) -> list[RecordedResource]:
-    from components.config import spec_from_stack_file
+    from components.tooling.config import spec_from_stack_file
 
     spec, placeholders = spec_from_stack_file(ROOT / f"Pulumi.{stack}.yaml")
     return capture(spec, stack, placeholders)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from components.mocks import RecordedResource
+from components.tooling.mocks import RecordedResource
 
 Check = Callable[[Any], str | None]
 

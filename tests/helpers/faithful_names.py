@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from components.mocks import RecordedResource
+from components.tooling.mocks import RecordedResource
 
 RANDOM_SUFFIX = "-" + "a" * 7  # the provider's separator + 7 hex characters
 

@@ -1,4 +1,4 @@
-"""A recorded resource graph (from components.mocks) with small query helpers for assertions."""
+"""A recorded resource graph (from components.tooling.mocks) with small query helpers for assertions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 import gzip
 from typing import Any
 
-from components.mocks import RecordedResource
+from components.tooling.mocks import RecordedResource
 
 
 class Graph:

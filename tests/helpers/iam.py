@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from components.mocks import ACCOUNT, REGION, RecordedResource
+from components.tooling.mocks import ACCOUNT, REGION, RecordedResource
 
 # AmazonSSMManagedInstanceCore v2, as AWS publishes it
 # (docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonSSMManagedInstanceCore.html):

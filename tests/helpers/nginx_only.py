@@ -22,10 +22,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.layout import HostLayout, local_layout
-from components.local_procs import free_port, port_open
-from components.render import CloudRefs, render_linux_host, ssm_prefix, static_root
-from components.spec import AppSpec, StackSpec
+from components.plan.iam import stack_ssm_prefix
+from components.plan.linux_layout import HostLayout, local_layout
+from components.plan.tier import plan_tier, static_root
+from components.render.common import CloudRefs
+from components.render.linux import render_linux_host
+from components.spec.stack import AppSpec, StackSpec
+from components.tooling.local.procs import free_port, port_open
 from tests.helpers.tools import require_tool
 
 
@@ -85,9 +88,9 @@ def nginx_only(
     root = Path(tempfile.mkdtemp(prefix="ws-ng-", dir="/tmp"))
     https = spec.edge.mode == "nginx"
     layout = local_layout(root, free_port(), free_port(), trusted_proxy_cidrs=trusted_proxy_cidrs)
-    refs = CloudRefs("us-east-1", "b", "k", ssm_prefix(spec.environment, app.name),
+    refs = CloudRefs("us-east-1", "b", "k", stack_ssm_prefix(spec.environment, app.name),
                      tls_pair[0] if tls_pair else None)  # fmt: skip
-    files = render_linux_host(spec, app, layout, refs)
+    files = render_linux_host(plan_tier(spec, app), app, layout, refs)
     markers: dict[str, str] = {}
     servers: list[_UnixServer] = []
     proc: subprocess.Popen[bytes] | None = None

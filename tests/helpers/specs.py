@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.spec import StackSpec, parse_stack_spec
+from components.plan.checks import parse_stack_spec
+from components.spec.stack import StackSpec
 
 SAMPLE_APPS = {
     "flask": ("flask-app", "app:create_app()"),

@@ -24,9 +24,10 @@ if str(POLICY_DIR) not in sys.path:
 
 from webstack_policy.harness import Resource, link_by_value  # noqa: E402
 
-from components.config import spec_from_stack_file  # noqa: E402
-from components.mocks import RecordedResource, build_webstack, run_under_mocks  # noqa: E402
-from components.spec import StackSpec, load_stack_spec  # noqa: E402
+from components.plan.checks import load_stack_spec  # noqa: E402
+from components.spec.stack import StackSpec  # noqa: E402
+from components.tooling.config import spec_from_stack_file  # noqa: E402
+from components.tooling.mocks import RecordedResource, build_webstack, run_under_mocks  # noqa: E402
 
 SHIPPED_STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
 

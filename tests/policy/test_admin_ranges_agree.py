@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from webstack_policy.admin_ranges import DEFAULTS, too_wide
 
-from components.cidrs import admin_cidr_problem
+from components.spec.cidrs import admin_cidr_problem
 
 SETS = [
     ([], True),

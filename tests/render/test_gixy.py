@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from components.config import spec_from_stack_file
-from components.layout import vm_layout
-from components.render import render_nginx_conf
-from components.spec import StackSpec
+from components.plan.linux_layout import vm_layout
+from components.plan.tier import plan_tier
+from components.render.linux import render_nginx_conf
+from components.spec.stack import StackSpec
+from components.tooling.config import spec_from_stack_file
 from tests.helpers.specs import linux_spec
 from tests.helpers.tools import require_tool
 
@@ -56,7 +57,7 @@ def test_rendered_nginx_conf_has_no_gixy_finding(name: str, tmp_path: Path) -> N
     spec = _stacks()[name]
     for app in (a for a in spec.apps if a.os == "linux"):
         conf = tmp_path / f"{app.name}.conf"
-        conf.write_text(render_nginx_conf(spec, app, vm_layout(app.linux.family)))
+        conf.write_text(render_nginx_conf(plan_tier(spec, app), app, vm_layout(app.linux.family)))
         findings = _gixy(conf)
         assert findings == [], f"{name}/{app.name}: gixy found:\n{json.dumps(findings, indent=1)}"
 
@@ -65,7 +66,7 @@ def test_gixy_can_fail(tmp_path: Path) -> None:
     """The classic alias traversal (`location /static` + `alias .../static/`) is reported."""
     spec = _stacks()["prod"]
     app = spec.apps[0]
-    text = render_nginx_conf(spec, app, vm_layout(app.linux.family))
+    text = render_nginx_conf(plan_tier(spec, app), app, vm_layout(app.linux.family))
     conf = tmp_path / "bad.conf"
     conf.write_text(text.replace("location /static/ {", "location /static {", 1))
     assert "location /static {" in conf.read_text()

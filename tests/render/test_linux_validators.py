@@ -14,19 +14,16 @@ from typing import Any
 import pytest
 import yaml
 
-from components.layout import HostLayout, vm_layout
-from components.local_linux import LocalLinuxSite
-from components.render import (
-    USER_DATA_LIMIT,
-    CloudRefs,
-    file_mode,
-    pack_user_data,
-    render_linux_host,
-    render_linux_user_data,
-    ssm_prefix,
-)
-from components.spec import SpecError, StackSpec
-from components.systemd_unit import parse_env_file, parse_unit
+from components.plan.iam import stack_ssm_prefix
+from components.plan.linux_layout import HostLayout, vm_layout
+from components.plan.tier import plan_tier
+from components.plan.timeouts import gunicorn_timeouts, timeout_chain
+from components.render.common import USER_DATA_LIMIT, CloudRefs, file_mode, pack_user_data
+from components.render.linux import render_linux_host, render_linux_user_data
+from components.spec.errors import SpecError
+from components.spec.stack import StackSpec
+from components.tooling.local.linux import LocalLinuxSite
+from components.tooling.local.systemd_unit import parse_env_file, parse_unit
 from tests.helpers.specs import linux_spec as make_spec
 from tests.helpers.tools import require_tool
 
@@ -72,7 +69,7 @@ def vm_refs(spec: StackSpec, cert_pem: str) -> CloudRefs:
         region="eu-west-1",
         bucket="webstack-artifacts-0123456789ab",
         package_key=f"apps/{app.name}/0123abcd.tar.gz",
-        ssm_prefix=ssm_prefix(spec.environment, app.name),
+        ssm_prefix=stack_ssm_prefix(spec.environment, app.name),
         tls_cert_pem=cert_pem if spec.edge.mode == "nginx" else None,
     )
 
@@ -137,7 +134,7 @@ def test_systemd_verifies_unit(framework: str, family: str, tmp_path: Path) -> N
     spec = make_spec(framework, "alb", 2)
     app = spec.apps[0]
     layout = vm_layout(family)
-    files = render_linux_host(spec, app, layout, vm_refs(spec, ""))
+    files = render_linux_host(plan_tier(spec, app), app, layout, vm_refs(spec, ""))
     template = layout.systemd_dir / layout.unit_name(app.name)
     (tmp_path / layout.unit_name(app.name)).write_text(files[str(template)])
     instance = layout.unit_name(app.name).replace("@.", "@1.")
@@ -163,7 +160,7 @@ def test_unit_runtime_directory_holds_the_socket() -> None:
     spec = make_spec("flask", "alb", 2)
     app = spec.apps[0]
     layout = vm_layout("debian")
-    files = render_linux_host(spec, app, layout, vm_refs(spec, ""))
+    files = render_linux_host(plan_tier(spec, app), app, layout, vm_refs(spec, ""))
     text = files[str(layout.systemd_dir / layout.unit_name(app.name))]
     for m in (1, 2):
         name = layout.unit_name(app.name).replace("@.", f"@{m}.")
@@ -185,7 +182,7 @@ def test_cloud_init_accepts_user_data(which: str, tmp_path: Path, cert_pem: str)
     app = spec.apps[0]
     layout = vm_layout(app.linux.family)
     refs = vm_refs(spec, cert_pem)
-    user_data = render_linux_user_data(spec, app, layout, refs)
+    user_data = render_linux_user_data(plan_tier(spec, app), app, layout, refs)
     path = tmp_path / "user-data"
     path.write_text(user_data)
     res = subprocess.run([cloud_init, "schema", "-c", str(path)], capture_output=True, text=True)
@@ -195,7 +192,7 @@ def test_cloud_init_accepts_user_data(which: str, tmp_path: Path, cert_pem: str)
     assert "Valid cloud-config" in res.stdout
     # cloud-init writes exactly the rendered bytes, with the intended modes, then runs bootstrap.
     doc = yaml.safe_load(user_data)
-    files = render_linux_host(spec, app, layout, refs)
+    files = render_linux_host(plan_tier(spec, app), app, layout, refs)
     written = {f["path"]: f for f in doc["write_files"]}
     assert set(written) == set(files)
     for p, content in files.items():
@@ -210,7 +207,7 @@ def test_bootstrap_is_valid_bash(which: str, tmp_path: Path, cert_pem: str) -> N
     spec = dev_spec() if which == "dev" else prod_spec()
     app = spec.apps[0]
     layout = vm_layout(app.linux.family)
-    files = render_linux_host(spec, app, layout, vm_refs(spec, cert_pem))
+    files = render_linux_host(plan_tier(spec, app), app, layout, vm_refs(spec, cert_pem))
     script = next(c for p, c in files.items() if p.endswith(".sh"))
     (tmp_path / "b.sh").write_text(script)
     res = subprocess.run([bash, "-n", str(tmp_path / "b.sh")], capture_output=True, text=True)
@@ -260,7 +257,7 @@ def test_gunicorn_checks_config(case: str, short_tmp: Path) -> None:
     g = app.linux.gunicorn
     site = staged(spec, short_tmp)
     layout: HostLayout = site.layout
-    timeout, keepalive = spec.gunicorn_timeouts(app)
+    timeout, keepalive = gunicorn_timeouts(spec, app)
     expected_workers = g.workers if g.workers != "auto" else (os.cpu_count() or 1) + 1
     for m in range(1, g.masters + 1):
         _gunicorn_settings(site, m, "--check-config")
@@ -269,7 +266,7 @@ def test_gunicorn_checks_config(case: str, short_tmp: Path) -> None:
         # Only gthread gets `threads`: Gunicorn turns sync workers with threads > 1 into gthread.
         assert int(cfg["threads"]) == (g.threads if g.worker_class == "gthread" else 1)
         assert cfg["worker_class"] == g.worker_class
-        assert int(cfg["timeout"]) == timeout == (g.timeout or spec.chain.gunicorn_timeout)
+        assert int(cfg["timeout"]) == timeout == (g.timeout or timeout_chain(spec).gunicorn_timeout)
         assert int(cfg["keepalive"]) == keepalive
         assert int(cfg["graceful_timeout"]) == g.graceful_timeout
         assert int(cfg["max_requests"]) == g.max_requests
@@ -340,7 +337,7 @@ def test_user_data_fits_and_inflates(which: str, cert_pem: str) -> None:
     spec = dev_spec() if which == "dev" else prod_spec()
     app = spec.apps[0]
     user_data = render_linux_user_data(
-        spec, app, vm_layout(app.linux.family), vm_refs(spec, cert_pem)
+        plan_tier(spec, app), app, vm_layout(app.linux.family), vm_refs(spec, cert_pem)
     )
     packed = pack_user_data(user_data, app.name)
     print(f"{which}: user data {len(user_data)} bytes, gzipped {len(packed)} / {USER_DATA_LIMIT}")
@@ -352,7 +349,9 @@ def test_huge_env_value_is_a_clear_spec_error(cert_pem: str) -> None:
     big = os.urandom(USER_DATA_LIMIT).hex()  # random: gzip cannot shrink it under the limit
     spec = make_spec("flask", "nginx", env={"APP_BLOB": big})
     app = spec.apps[0]
-    user_data = render_linux_user_data(spec, app, vm_layout("debian"), vm_refs(spec, cert_pem))
+    user_data = render_linux_user_data(
+        plan_tier(spec, app), app, vm_layout("debian"), vm_refs(spec, cert_pem)
+    )
     with pytest.raises(SpecError) as err:
         pack_user_data(user_data, app.name)
     msg = str(err.value)
@@ -366,11 +365,11 @@ def test_rendering_is_deterministic(cert_pem: str) -> None:
         app = a.apps[0]
         layout = vm_layout(app.linux.family)
         refs = vm_refs(a, cert_pem)
-        assert render_linux_host(a, app, layout, refs) == render_linux_host(
-            b, b.apps[0], layout, refs
+        assert render_linux_host(plan_tier(a, app), app, layout, refs) == render_linux_host(
+            plan_tier(b, b.apps[0]), b.apps[0], layout, refs
         )
-        ud1 = render_linux_user_data(a, app, layout, refs)
-        ud2 = render_linux_user_data(b, b.apps[0], layout, refs)
+        ud1 = render_linux_user_data(plan_tier(a, app), app, layout, refs)
+        ud2 = render_linux_user_data(plan_tier(b, b.apps[0]), b.apps[0], layout, refs)
         assert ud1 == ud2
         assert pack_user_data(ud1, app.name) == pack_user_data(ud2, app.name)
     # Config order does not matter either.
@@ -378,6 +377,6 @@ def test_rendering_is_deterministic(cert_pem: str) -> None:
     x = make_spec(env=env)
     y = make_spec(env=dict(reversed(env.items())))
     layout = vm_layout("debian")
-    assert render_linux_host(x, x.apps[0], layout, vm_refs(x, "")) == render_linux_host(
-        y, y.apps[0], layout, vm_refs(y, "")
-    )
+    assert render_linux_host(
+        plan_tier(x, x.apps[0]), x.apps[0], layout, vm_refs(x, "")
+    ) == render_linux_host(plan_tier(y, y.apps[0]), y.apps[0], layout, vm_refs(y, ""))

@@ -12,13 +12,17 @@ from typing import Any
 
 import pytest
 
-from components.layout import vm_layout
-from components.local_linux import LocalLinuxSite
-from components.local_windows import OFFLINE_REFS
-from components.render import CloudRefs, microcache_script, render_linux_host
-from components.spec import SpecError, StackSpec, parse_stack_spec
-from components.windows_layout import local_windows_layout
-from components.windows_render import render_windows_host
+from components.plan.checks import parse_stack_spec
+from components.plan.linux_layout import vm_layout
+from components.plan.tier import plan_tier
+from components.plan.windows_layout import local_windows_layout
+from components.render.common import CloudRefs
+from components.render.linux import microcache_script, render_linux_host
+from components.render.windows import render_windows_host
+from components.spec.errors import SpecError
+from components.spec.stack import StackSpec
+from components.tooling.local.linux import LocalLinuxSite
+from components.tooling.local.windows import OFFLINE_REFS
 from tests.helpers.tools import require_tool
 
 
@@ -115,7 +119,7 @@ def test_vm_files_empty_the_cache_at_boot_and_name_the_release_step() -> None:
     app = spec.apps[0]
     layout = vm_layout("debian")
     refs = CloudRefs(region="eu-west-1", bucket="b", package_key="k", ssm_prefix="/p")
-    files = render_linux_host(spec, app, layout, refs)
+    files = render_linux_host(plan_tier(spec, app), app, layout, refs)
     script = str(microcache_script(app, layout))
     assert script in files, "the release needs a step it can call"
     dropin = files[str(layout.systemd_dir / "nginx.service.d" / "webstack-microcache.conf")]
@@ -148,7 +152,7 @@ def windows_cache_spec(proxy: str) -> StackSpec:
 def test_windows_nginx_microcache_passes_nginx_t(short_tmp: Path) -> None:
     layout = local_windows_layout(short_tmp, 18080, (18081, 18082), Path(sys.prefix), 18443)
     spec = windows_cache_spec("nginx")
-    files = render_windows_host(spec, spec.apps[0], layout, OFFLINE_REFS)
+    files = render_windows_host(plan_tier(spec, spec.apps[0]), spec.apps[0], layout, OFFLINE_REFS)
     for path, content in files.items():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(content)

@@ -17,17 +17,26 @@ import tree_sitter
 import tree_sitter_powershell
 import yaml
 
-from components.local_windows import load_services, split_windows_command_line
-from components.render import USER_DATA_LIMIT, CloudRefs
-from components.spec import AppSource, AppSpec, SpecError, StackSpec, parse_stack_spec
-from components.windows_layout import WindowsHostLayout, local_windows_layout, vm_windows_layout
-from components.windows_render import (
+from components.plan.checks import parse_stack_spec
+from components.plan.sizing import waitress_instances
+from components.plan.tier import plan_tier
+from components.plan.windows_layout import (
+    WindowsHostLayout,
+    local_windows_layout,
+    vm_windows_layout,
+)
+from components.render.common import USER_DATA_LIMIT, CloudRefs
+from components.render.windows import (
     render_windows_host,
     render_windows_user_data,
     render_windows_user_data_script,
     windows_bootstrap_key,
     windows_proxy_ports,
 )
+from components.spec.errors import SpecError
+from components.spec.sources import AppSource
+from components.spec.stack import AppSpec, StackSpec
+from components.tooling.local.windows import load_services, split_windows_command_line
 
 REFS = CloudRefs(
     region="eu-west-1",
@@ -60,7 +69,7 @@ def make_spec(framework: str = "flask", proxy: str = "nginx", **windows: Any) ->
 
 
 def local_layout(app: AppSpec) -> WindowsHostLayout:
-    ports = tuple(range(18001, 18001 + app.windows.instance_count))
+    ports = tuple(range(18001, 18001 + waitress_instances(app.windows)))
     return local_windows_layout(Path("/tmp/ws-win"), 18000, ports, Path(sys.prefix))
 
 
@@ -97,9 +106,9 @@ def test_every_powershell_file_parses(framework: str, proxy: str, where: str) ->
     spec = make_spec(framework, proxy)
     app = spec.apps[0]
     layout = layouts(app)[where]
-    files = render_windows_host(spec, app, layout, REFS)
+    files = render_windows_host(plan_tier(spec, app), app, layout, REFS)
     scripts = {p: c for p, c in files.items() if p.endswith(".ps1")}
-    scripts["user data"] = render_windows_user_data_script(spec, app, layout, REFS)
+    scripts["user data"] = render_windows_user_data_script(plan_tier(spec, app), app, layout, REFS)
     assert len(scripts) == 2
     for path, script in scripts.items():
         assert script.strip(), path
@@ -110,7 +119,9 @@ def test_every_powershell_file_parses(framework: str, proxy: str, where: str) ->
 def test_bootstrap_for_a_pip_requirement_parses(proxy: str) -> None:
     spec = make_spec("flask", proxy)
     app = spec.apps[0].model_copy(update={"source": AppSource(requirement="mysite==1.4.2")})
-    bootstrap = one(render_windows_host(spec, app, vm_windows_layout(), REFS), ".ps1")
+    bootstrap = one(
+        render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS), ".ps1"
+    )
     assert powershell_errors(bootstrap) == []
     assert "($Pip + @('mysite==1.4.2'))" in bootstrap
     assert "Read-S3Object -BucketName $Bucket -Key $PackageKey" not in bootstrap
@@ -121,7 +132,7 @@ def test_git_sources_are_refused_on_windows() -> None:
     source = AppSource(git="https://example.com/site.git", ref="v1")
     app = spec.apps[0].model_copy(update={"source": source})
     with pytest.raises(SpecError) as e:
-        render_windows_host(spec, app, vm_windows_layout(), REFS)
+        render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS)
     [line] = e.value.problems
     assert line.startswith("apps.web.source.git: ")
 
@@ -134,7 +145,9 @@ def test_grammar_check_catches_broken_powershell() -> None:
 @pytest.mark.parametrize("proxy", PROXIES)
 def test_bootstrap_embeds_every_other_file_verbatim(proxy: str) -> None:
     spec = make_spec("django", proxy)
-    files = render_windows_host(spec, spec.apps[0], vm_windows_layout(), REFS)
+    files = render_windows_host(
+        plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), REFS
+    )
     bootstrap = files.pop(r"C:\webstack\web\bootstrap.ps1")
     assert files, "the proxy config and services.json travel inside the bootstrap"
     for path, content in files.items():
@@ -148,7 +161,7 @@ def test_bootstrap_embeds_every_other_file_verbatim(proxy: str) -> None:
 def test_services_are_the_waitress_command_lines_of_the_issue(framework: str, proxy: str) -> None:
     spec = make_spec(framework, proxy, instances=3, threads=6, channel_timeout=90)
     app = spec.apps[0]
-    files = render_windows_host(spec, app, vm_windows_layout(), REFS)
+    files = render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS)
     services, proxy_service = load_services(one(files, "services.json"))
     assert [s.name for s in services] == ["web-waitress-1", "web-waitress-2", "web-waitress-3"]
     target = ["--call", "app:create_app"] if framework == "flask" else ["proj.wsgi:application"]
@@ -186,7 +199,10 @@ def test_services_are_the_waitress_command_lines_of_the_issue(framework: str, pr
 
 def test_bootstrap_installs_services_with_nssm_and_secrets_from_ssm() -> None:
     spec = make_spec("flask", "nginx")
-    bootstrap = one(render_windows_host(spec, spec.apps[0], vm_windows_layout(), REFS), ".ps1")
+    bootstrap = one(
+        render_windows_host(plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), REFS),
+        ".ps1",
+    )
     for setting in ("AppDirectory", "AppStdout", "AppStderr", "AppRotateFiles", "AppRotateOnline"):
         assert f"{setting} = " in bootstrap, setting
     assert "'AppExit', 'Default', 'Restart'" in bootstrap
@@ -210,7 +226,10 @@ def test_sha256_is_checked_for_downloads_that_have_one() -> None:
         "iis",
         installers={"arr": {"url": "https://example.com/arr.msi", "sha256": sha.upper()}},
     )
-    bootstrap = one(render_windows_host(spec, spec.apps[0], vm_windows_layout(), REFS), ".ps1")
+    bootstrap = one(
+        render_windows_host(plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), REFS),
+        ".ps1",
+    )
     key = f"windows/web/installers/{sha[:32]}/arr.msi"
     assert f"Key = '{key}'; FileName = 'arr.msi'; Sha256 = '{sha}'" in bootstrap
     assert "https://example.com/arr.msi" not in bootstrap, "the VM fetches only from the bucket"
@@ -230,7 +249,9 @@ def test_sha256_is_checked_for_downloads_that_have_one() -> None:
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_iis_xml_is_well_formed_with_one_farm_server_per_instance(framework: str) -> None:
     spec = make_spec(framework, "iis", instances=5)
-    files = render_windows_host(spec, spec.apps[0], vm_windows_layout(), REFS)
+    files = render_windows_host(
+        plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), REFS
+    )
     fragment = ET.fromstring(one(files, "applicationHost-webstack.xml"))
     [farm] = fragment.findall("./webFarms/webFarm")
     assert farm.get("name") == "webstack-web"
@@ -268,7 +289,9 @@ def test_iis_xml_is_well_formed_with_one_farm_server_per_instance(framework: str
 
 def test_alb_rule_trusts_only_the_vpc_for_x_forwarded_for() -> None:
     spec = make_spec("flask", "iis")
-    files = render_windows_host(spec, spec.apps[0], vm_windows_layout(), REFS)
+    files = render_windows_host(
+        plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), REFS
+    )
     fragment = ET.fromstring(one(files, "applicationHost-webstack.xml"))
     [rule] = fragment.findall(".//globalRules/rule[@name='webstack-web:from-alb']")
     remote = rule.find("./conditions/add[@input='{REMOTE_ADDR}']")
@@ -281,7 +304,7 @@ def test_alb_rule_trusts_only_the_vpc_for_x_forwarded_for() -> None:
 def test_user_data_is_small_ec2launch_yaml_that_runs_the_s3_bootstrap(proxy: str) -> None:
     spec = make_spec("django", proxy, instances=16)
     app = spec.apps[0]
-    user_data = render_windows_user_data(spec, app, vm_windows_layout(), REFS)
+    user_data = render_windows_user_data(plan_tier(spec, app), app, vm_windows_layout(), REFS)
     assert len(user_data.encode()) <= USER_DATA_LIMIT
     doc = yaml.safe_load(user_data)
     assert doc["version"] == 1.0
@@ -293,7 +316,9 @@ def test_user_data_is_small_ec2launch_yaml_that_runs_the_s3_bootstrap(proxy: str
         "localSystem",
         "always",
     )
-    bootstrap = one(render_windows_host(spec, app, vm_windows_layout(), REFS), ".ps1")
+    bootstrap = one(
+        render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS), ".ps1"
+    )
     key = windows_bootstrap_key(app, bootstrap)
     assert re.fullmatch(r"windows/web/bootstrap-[0-9a-f]{16}\.ps1", key)
     assert f"-BucketName '{REFS.bucket}' -Key '{key}'" in script["content"]
@@ -303,8 +328,8 @@ def test_user_data_is_small_ec2launch_yaml_that_runs_the_s3_bootstrap(proxy: str
 
 def test_a_changed_bootstrap_changes_key_and_user_data() -> None:
     a, b = make_spec(threads=8), make_spec(threads=9)
-    ua = render_windows_user_data(a, a.apps[0], vm_windows_layout(), REFS)
-    ub = render_windows_user_data(b, b.apps[0], vm_windows_layout(), REFS)
+    ua = render_windows_user_data(plan_tier(a, a.apps[0]), a.apps[0], vm_windows_layout(), REFS)
+    ub = render_windows_user_data(plan_tier(b, b.apps[0]), b.apps[0], vm_windows_layout(), REFS)
     assert ua != ub, "new services need new instances: the user data must change"
 
 
@@ -312,19 +337,21 @@ def test_a_changed_bootstrap_changes_key_and_user_data() -> None:
 def test_rendering_is_deterministic(proxy: str) -> None:
     spec = make_spec("django", proxy)
     app = spec.apps[0]
-    assert render_windows_host(spec, app, vm_windows_layout(), REFS) == render_windows_host(
-        spec, app, vm_windows_layout(), REFS
-    )
+    assert render_windows_host(
+        plan_tier(spec, app), app, vm_windows_layout(), REFS
+    ) == render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS)
 
 
 def test_local_layout_differs_only_in_paths_and_ports() -> None:
     spec = make_spec("flask", "nginx", instances=3)
     app = spec.apps[0]
-    local = render_windows_host(spec, app, local_layout(app), REFS)
+    local = render_windows_host(plan_tier(spec, app), app, local_layout(app), REFS)
     services, _ = load_services(one(local, "services.json"))
     assert [s.port for s in services] == [18001, 18002, 18003]
     assert services[0].application == str(Path(sys.prefix) / "bin" / "python")
-    vm = load_services(one(render_windows_host(spec, app, vm_windows_layout(), REFS), ".json"))[0]
+    vm = load_services(
+        one(render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS), ".json")
+    )[0]
     for lo, re_ in zip(services, vm, strict=True):
         assert [a for a in lo.argv[1:] if "--listen" not in a] == [
             a for a in re_.argv[1:] if "--listen" not in a
@@ -354,9 +381,11 @@ def test_each_service_runs_as_its_own_virtual_account(proxy: str) -> None:
     spec = make_spec("flask", proxy)
     app = spec.apps[0]
     layout = vm_windows_layout()
-    data = json.loads(one(render_windows_host(spec, app, layout, REFS), "services.json"))
+    data = json.loads(
+        one(render_windows_host(plan_tier(spec, app), app, layout, REFS), "services.json")
+    )
     services = data["services"] + ([data["proxy"]] if data["proxy"] else [])
-    assert len(services) == app.windows.instance_count + (proxy != "iis")
+    assert len(services) == waitress_instances(app.windows) + (proxy != "iis")
     for svc in services:
         own = str(layout.service_log_dir("web", svc["name"]))
         assert svc["account"] == f"NT SERVICE\\{svc['name']}", svc["name"]
@@ -387,7 +416,10 @@ def test_each_service_runs_as_its_own_virtual_account(proxy: str) -> None:
 
 def test_bootstrap_locks_the_root_and_sets_accounts_before_starting_services() -> None:
     spec = make_spec("flask", "nginx")
-    bootstrap = one(render_windows_host(spec, spec.apps[0], vm_windows_layout(), REFS), ".ps1")
+    bootstrap = one(
+        render_windows_host(plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), REFS),
+        ".ps1",
+    )
     body = bootstrap[bootstrap.index("\ntry {") :]
     protect = body.index("Protect-Root -Path 'C:\\webstack'")
     assert protect < body.index("Write-Step 'configuration files'")
@@ -409,7 +441,9 @@ def test_bootstrap_locks_the_root_and_sets_accounts_before_starting_services() -
 @pytest.mark.parametrize("proxy", PROXIES)
 def test_localsystem_is_an_explicit_opt_out(proxy: str) -> None:
     spec = make_spec("flask", proxy, service_account="localsystem")
-    files = render_windows_host(spec, spec.apps[0], vm_windows_layout(), REFS)
+    files = render_windows_host(
+        plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), REFS
+    )
     data = json.loads(one(files, "services.json"))
     for svc in data["services"] + ([data["proxy"]] if data["proxy"] else []):
         assert (svc["account"], svc["writable"]) == ("LocalSystem", [])

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from components.spec import SpecError, parse_stack_spec
+from components.plan.checks import parse_stack_spec
+from components.plan.sizing import waitress_instances, waitress_ports
+from components.spec.errors import SpecError
 
 BASE: dict[str, Any] = {
     "environment": "dev",
@@ -39,8 +41,8 @@ def test_the_base_windows_app_is_valid() -> None:
     app = spec.apps[0]
     assert app.wsgi_server == "waitress"
     # instances: auto on the default t3.medium (2 vCPUs) = vCPU + 1
-    assert app.windows.instance_count == 3
-    assert app.windows.ports == [5001, 5002, 5003]
+    assert waitress_instances(app.windows) == 3
+    assert waitress_ports(app.windows) == [5001, 5002, 5003]
 
 
 @pytest.mark.parametrize(

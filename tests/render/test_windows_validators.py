@@ -12,10 +12,17 @@ from typing import Any
 
 import pytest
 
-from components.local_windows import OFFLINE_REFS
-from components.spec import StackSpec, parse_stack_spec
-from components.windows_layout import WindowsHostLayout, local_windows_layout, vm_windows_layout
-from components.windows_render import render_windows_host
+from components.plan.checks import parse_stack_spec
+from components.plan.tier import plan_tier
+from components.plan.timeouts import timeout_chain
+from components.plan.windows_layout import (
+    WindowsHostLayout,
+    local_windows_layout,
+    vm_windows_layout,
+)
+from components.render.windows import render_windows_host
+from components.spec.stack import StackSpec
+from components.tooling.local.windows import OFFLINE_REFS
 from tests.helpers.tools import require_tool
 
 
@@ -73,7 +80,7 @@ def test_caddyfile_passes_caddy_validate(
 ) -> None:
     spec = make_spec(framework, "caddy", caddy=caddy)
     layout = local(short_tmp)
-    files = render_windows_host(spec, spec.apps[0], layout, OFFLINE_REFS)
+    files = render_windows_host(plan_tier(spec, spec.apps[0]), spec.apps[0], layout, OFFLINE_REFS)
     write(files)
     Path(layout.log_dir("web")).mkdir(parents=True, exist_ok=True)
     done = caddy_validate(Path(layout.conf_dir("web")) / "Caddyfile", short_tmp)
@@ -95,7 +102,9 @@ def test_vm_caddyfile_with_trusted_alb_passes_caddy_validate(short_tmp: Path) ->
             pytrace=False,
         )
     spec = make_spec("flask", "caddy")
-    files = render_windows_host(spec, spec.apps[0], vm_windows_layout(), OFFLINE_REFS)
+    files = render_windows_host(
+        plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), OFFLINE_REFS
+    )
     [content] = [c for p, c in files.items() if p.endswith("Caddyfile")]
     caddyfile = short_tmp / "Caddyfile"
     caddyfile.write_text(content.replace("C:/webstack", str(short_tmp)))
@@ -111,7 +120,7 @@ def test_nginx_conf_passes_nginx_t(
 ) -> None:
     spec = make_spec(framework, "nginx", burst, balance=balance)
     layout = local(short_tmp)
-    files = render_windows_host(spec, spec.apps[0], layout, OFFLINE_REFS)
+    files = render_windows_host(plan_tier(spec, spec.apps[0]), spec.apps[0], layout, OFFLINE_REFS)
     write(files)
     # What the bootstrap creates before `nginx -t` on the VM.
     for folder in (
@@ -132,5 +141,5 @@ def test_nginx_conf_passes_nginx_t(
     assert text.count("server 127.0.0.1:") == 3
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in text
     assert "proxy_next_upstream error http_502 http_503;" in text
-    assert f"proxy_next_upstream_timeout {spec.chain.nginx_read_timeout}s;" in text
-    assert f"proxy_read_timeout {spec.chain.nginx_read_timeout}s;" in text
+    assert f"proxy_next_upstream_timeout {timeout_chain(spec).nginx_read_timeout}s;" in text
+    assert f"proxy_read_timeout {timeout_chain(spec).nginx_read_timeout}s;" in text

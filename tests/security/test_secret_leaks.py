@@ -24,13 +24,16 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.layout import vm_layout
-from components.mocks import build_webstack, run_under_mocks
-from components.preview import format_tree, preview_stack, to_json
-from components.render import CloudRefs, render_linux_host, ssm_prefix
-from components.review import render_stack
-from components.windows_layout import vm_windows_layout
-from components.windows_render import render_windows_host
+from components.plan.iam import stack_ssm_prefix
+from components.plan.linux_layout import vm_layout
+from components.plan.tier import plan_tier
+from components.plan.windows_layout import vm_windows_layout
+from components.render.common import CloudRefs
+from components.render.linux import render_linux_host
+from components.render.windows import render_windows_host
+from components.tooling.mocks import build_webstack, run_under_mocks
+from components.tooling.preview import format_tree, preview_stack, to_json
+from components.tooling.render_tree import render_stack
 from tests.policy.stacks import ALL_STACKS, ROOT, Captured, capture_any
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -96,7 +99,9 @@ def test_secrets_are_where_they_belong(c: Captured) -> None:
     for app, values in c.secrets.items():
         for name, value in values.items():
             holders = [
-                p for p in params if p.inputs.get("name") == f"{ssm_prefix(c.name, app)}/{name}"
+                p
+                for p in params
+                if p.inputs.get("name") == f"{stack_ssm_prefix(c.name, app)}/{name}"
             ]
             assert len(holders) == 1, f"{app}.{name}: no SSM parameter holds it"
             p = holders[0]
@@ -121,13 +126,15 @@ def test_rendered_files_hold_no_secret(c: Captured) -> None:
             region="eu-west-1",
             bucket="bucket",
             package_key=f"apps/{app.name}/x.tar.gz",
-            ssm_prefix=ssm_prefix(c.name, app.name),
+            ssm_prefix=stack_ssm_prefix(c.name, app.name),
             tls_cert_pem="-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n",
         )
         if app.os == "windows":
-            files = render_windows_host(c.spec, app, vm_windows_layout(), refs)
+            files = render_windows_host(plan_tier(c.spec, app), app, vm_windows_layout(), refs)
         else:
-            files = render_linux_host(c.spec, app, vm_layout(app.linux.family), refs)
+            files = render_linux_host(
+                plan_tier(c.spec, app), app, vm_layout(app.linux.family), refs
+            )
         assert files
         for path, content in files.items():
             assert_clean(f"rendered {path}", content, c)
@@ -174,7 +181,7 @@ def test_outputs_hold_no_unmarked_secret(c: Captured) -> None:
 
 def test_a_leak_is_caught() -> None:
     """The detectors work: a secret pasted into a plain env value shows up in user data."""
-    from components.spec import load_stack_spec
+    from components.plan.checks import load_stack_spec
     from tests.policy.stacks import capture_spec, known_secret
 
     secret = known_secret("flask-app", "APP_API_TOKEN")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components.config import spec_from_stack_file
+from components.tooling.config import spec_from_stack_file
 from tests.helpers.nginx_only import nginx_only
 from tests.helpers.tools import require_tool
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from components.spec_linux import GunicornSpec
+from components.spec.linux import GunicornSpec
 
 
 @pytest.mark.parametrize(

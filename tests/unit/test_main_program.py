@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pulumi.runtime.config import set_all_config
 
-from components.mocks import WebstackMocks
+from components.tooling.mocks import WebstackMocks
 
 ROOT = Path(__file__).resolve().parents[2]
 

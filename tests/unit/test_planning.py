@@ -6,10 +6,11 @@ import ipaddress
 
 import pytest
 
-from components.fleet import image_reference, is_graviton, root_device_name
-from components.network_plan import plan_subnets
-from components.sizing import auto_workers, vcpus_of
-from components.timeouts import TimeoutOverrides, derive_timeout_chain
+from components.aws.fleet import image_reference, is_graviton, root_device_name
+from components.plan.sizing import auto_workers, vcpus_of
+from components.plan.subnets import plan_subnets
+from components.plan.timeouts import derive_timeout_chain
+from components.spec.common import TimeoutOverrides
 
 
 @pytest.mark.parametrize("request_timeout", [1, 30, 60, 600])

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from components.spec import SpecError, load_stack_spec, parse_stack_spec
+from components.plan.checks import load_stack_spec, parse_stack_spec
+from components.plan.timeouts import timeout_chain
+from components.spec.errors import SpecError
 
 FLASK: dict[str, Any] = {"name": "web", "framework": "flask", "wsgi": "app:create_app()"}
 
@@ -201,6 +203,6 @@ def test_valid_config_fills_documented_defaults() -> None:
     assert app.linux.image == "ubuntu-24.04"
     assert app.linux.gunicorn.workers == "auto"
     assert app.health_path == "/healthz"
-    assert spec.chain.gunicorn_timeout <= spec.chain.nginx_read_timeout
+    assert timeout_chain(spec).gunicorn_timeout <= timeout_chain(spec).nginx_read_timeout
     assert spec.deletion_protection is False
     assert parse_stack_spec({**BASE, "production": True}).deletion_protection is True

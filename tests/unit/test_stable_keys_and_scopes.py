@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from components.iam_plan import ssm_prefix, ssm_scope
-from components.mocks import REGION, build_webstack, run_under_mocks
-from components.network_plan import az_slot, plan_subnets_by_zone, public_range
-from components.spec import parse_stack_spec
-from components.webstack import WebStack, WebStackArgs
+from components.aws.webstack import WebStack, WebStackArgs
+from components.plan.checks import parse_stack_spec
+from components.plan.iam import ssm_prefix, ssm_scope
+from components.plan.subnets import az_slot, plan_subnets_by_zone, public_range
+from components.tooling.mocks import REGION, build_webstack, run_under_mocks
 from tests.helpers.graph import Graph, user_data_texts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,7 +166,7 @@ def test_the_linux_bootstrap_the_windows_bootstrap_and_the_policy_read_one_path(
 
 # -- the self-signed certificate's renewal is documented as it happens -------------------------
 def test_self_signed_renewal_replacing_the_edge_vm_is_documented() -> None:
-    from components.tls import SELF_SIGNED_RENEW_DAYS_BEFORE, SELF_SIGNED_VALID_DAYS
+    from components.aws.tls import SELF_SIGNED_RENEW_DAYS_BEFORE, SELF_SIGNED_VALID_DAYS
 
     g = _graph(
         _spec(edge={"mode": "nginx", "tls": {"mode": "self-signed"}}, network={"nat": "none"})

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from components.config import spec_from_stack_file
-from components.iam_plan import RESOURCE_WIDE_ACTIONS
-from components.mocks import build_webstack, run_under_mocks
+from components.plan.iam import RESOURCE_WIDE_ACTIONS
+from components.tooling.config import spec_from_stack_file
+from components.tooling.mocks import build_webstack, run_under_mocks
 from tests.helpers.graph import Graph, user_data_texts
 
 ROOT = Path(__file__).resolve().parents[2]

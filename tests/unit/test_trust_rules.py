@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from components.cidrs import admin_cidr_problem, allow_deny_problem, public_addresses
-from components.config import pulumi_top_level, read_stack_file
-from components.naming import RouteKey, rule_priorities
-from components.paths import check_relative_folder, check_url_path
-from components.routes import Route, route_conflicts
-from components.security import SecurityGroups, SecurityGroupsArgs
-from components.spec import parse_stack_spec
+from components.aws.security import SecurityGroups, SecurityGroupsArgs
+from components.plan.checks import parse_stack_spec
+from components.plan.naming import RouteKey, app_rule_priorities, rule_priorities
+from components.plan.routes import Route, route_conflicts
+from components.spec.cidrs import admin_cidr_problem, allow_deny_problem, public_addresses
+from components.spec.paths import check_relative_folder, check_url_path
+from components.tooling.config import pulumi_top_level, read_stack_file
 
 A, B = "a.example.com", "b.example.com"
 ROUTES = [
@@ -35,14 +35,14 @@ ROUTES = [
 
 
 def _health_host(hosts: tuple[str, ...]) -> str | None:
-    """AppSpec.health_host as components/webstack.py uses it (None: the ALB's DNS name)."""
+    """AppSpec.health_host as components/aws/webstack.py uses it (None: the ALB's DNS name)."""
     if not hosts:
         return None
     return next((h for h in hosts if not h.startswith("*.")), "localhost")
 
 
 def _routes(apps: list[tuple[tuple[str, ...], str]], names: tuple[str, ...]) -> list[Route]:
-    """Routes with the priorities the listener rules really get (derived, components/naming.py)."""
+    """Routes with the priorities the listener rules really get (derived, components/plan/naming.py)."""
     keys = [RouteKey(n, hosts, prefix) for n, (hosts, prefix) in zip(names, apps, strict=False)]
     prio = rule_priorities(keys)
     return [
@@ -194,8 +194,8 @@ class _DyingSite:
 
 
 def test_supervisor_gives_up_at_systemds_start_limit() -> None:
-    from components.local_supervise import START_LIMIT_BURST, Supervisor
-    from components.systemd_unit import SiteError
+    from components.tooling.errors import SiteError
+    from components.tooling.local.supervise import START_LIMIT_BURST, Supervisor
 
     site, now, events = _DyingSite(), [0.0], []
     supervisor = Supervisor(site, events.append, clock=lambda: now[0])
@@ -207,8 +207,8 @@ def test_supervisor_gives_up_at_systemds_start_limit() -> None:
 
 
 def test_supervisor_respects_restart_no() -> None:
-    from components.local_supervise import Supervisor
-    from components.systemd_unit import SiteError
+    from components.tooling.errors import SiteError
+    from components.tooling.local.supervise import Supervisor
 
     with pytest.raises(SiteError, match="Restart=no"):
         Supervisor(_DyingSite("no"), lambda m: None).check()
@@ -216,9 +216,9 @@ def test_supervisor_respects_restart_no() -> None:
 
 # -- the route check judges the priorities the listener rules really get --------------------------
 def test_route_check_uses_the_listener_rule_priorities(tmp_path: Path) -> None:
-    """The overlap check reads spec.rule_priorities; the ALB's rules must carry exactly those, or
+    """The overlap check reads app_rule_priorities(spec); the ALB's rules must carry exactly those, or
     it would accept pairs the ALB sends to the wrong app."""
-    from components.mocks import build_webstack, run_under_mocks
+    from components.tooling.mocks import build_webstack, run_under_mocks
 
     base = {"framework": "flask", "wsgi": "app:app", "source": {"path": "examples/flask_app"}}
     apps = [
@@ -232,8 +232,8 @@ def test_route_check_uses_the_listener_rule_priorities(tmp_path: Path) -> None:
     mocks, _ = run_under_mocks(build_webstack(spec, {}, Path.cwd(), tmp_path))
     rules = [r for r in mocks.resources if r.type == "aws:lb/listenerRule:ListenerRule"]
     seen = sorted(r.inputs["priority"] for r in rules)
-    assert seen == sorted(spec.rule_priorities.values()), (seen, spec.rule_priorities)
-    prio = spec.rule_priorities
+    assert seen == sorted(app_rule_priorities(spec).values()), (seen, app_rule_priorities(spec))
+    prio = app_rule_priorities(spec)
     assert prio["shopapi"] < prio["shop"] < prio["site"] and prio["blogx"] < prio["blog"]
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.mocks import build_webstack, run_under_mocks
-from components.spec import parse_stack_spec
+from components.plan.checks import parse_stack_spec
+from components.tooling.mocks import build_webstack, run_under_mocks
 from tests.helpers.graph import Graph
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components.vm_guest import (
+from components.tooling.vm_guest import (
     Guest,
     RehearsalError,
     mounts_under,
@@ -21,7 +21,7 @@ from components.vm_guest import (
     processes_in_namespace,
     systemd_cgroups,
 )
-from components.vm_rehearsal import Rehearsal, rehearse
+from components.tooling.vm_rehearsal import Rehearsal, rehearse
 
 pytestmark = [
     pytest.mark.vm,

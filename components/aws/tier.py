@@ -1,0 +1,98 @@
+"""WebTier: what both web tiers are, Linux or Windows: stage the app (package, secrets), render its
+user data, run it on a VmFleet as the tier plan says. Each OS supplies only its renderer
+(`_render`); the plan (components/plan/tier.py) decides everything else for both.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import pulumi
+from pulumi import Input, Output, ResourceOptions
+
+from components.aws.fleet import StagedApp, TierArgs, VmFleet, VmFleetArgs, stage_app
+from components.plan.tier import TierPlan
+from components.render.common import user_data_base64
+
+
+class WebTier(pulumi.ComponentResource):
+    user_data: Output[str]
+    role_arn: Output[str]
+    asg_name: Output[str] | None
+    instance_id: Output[str] | None
+    public_ip: Output[str] | None
+
+    def __init__(
+        self, token: str, name: str, args: TierArgs, opts: ResourceOptions | None = None
+    ) -> None:
+        super().__init__(token, name, None, opts)
+        plan = args.plan
+        staged = self._stage(name, args)
+        self.user_data, boot_needs = self._render(name, args, staged)
+        fleet = VmFleet(
+            f"{name}-fleet",
+            fleet_args(plan, args, staged.ssm_prefix, self.user_data),
+            # Secrets, package (and the bootstrap) exist before any VM boots and asks for them.
+            opts=ResourceOptions(parent=self, depends_on=[*staged.depends_on, *boot_needs]),
+        )
+        self.role_arn = fleet.role_arn
+        self.asg_name = fleet.asg_name
+        self.instance_id = fleet.instance_id
+        self.public_ip = fleet.public_ip
+        self.register_outputs(
+            {
+                "user_data": self.user_data,
+                "role_arn": self.role_arn,
+                "asg_name": self.asg_name,
+                "instance_id": self.instance_id,
+                "public_ip": self.public_ip,
+                **self._extra_outputs(),
+            }
+        )
+
+    # -- what an OS supplies -----------------------------------------------------------------
+    def _stage(self, name: str, args: TierArgs) -> StagedApp:
+        return stage_app(name, args, self)
+
+    def _render(
+        self, name: str, args: TierArgs, staged: StagedApp
+    ) -> tuple[Output[str], list[pulumi.Resource]]:
+        """The user data text, and what must exist before a VM boots with it."""
+        raise NotImplementedError
+
+    def _extra_outputs(self) -> dict[str, Input[str]]:
+        return {}
+
+
+def fleet_args(
+    plan: TierPlan, args: TierArgs, ssm_prefix: str, user_data: Output[str]
+) -> VmFleetArgs:
+    """The fleet of a tier, entirely from its plan and the IDs the stack hands in."""
+    app = plan.app
+    return VmFleetArgs(
+        app=app.name,
+        environment=plan.environment,
+        image=plan.image,
+        instance_type=plan.instance_type,
+        root_volume_gb=plan.root_volume_gb,
+        subnet_ids=args.subnet_ids,
+        security_group_ids=[args.security_group_id],
+        user_data_base64=user_data.apply(lambda text: encode_user_data(plan, text)),
+        artifact_bucket_arn=args.bucket_arn,
+        artifact_prefixes=list(plan.artifact_prefixes),
+        ssm_prefix=ssm_prefix,
+        mode=plan.fleet_mode,
+        min_size=plan.capacity.min,
+        max_size=plan.capacity.max,
+        desired=plan.capacity.start,
+        target_group_arns=[args.target_group_arn] if args.target_group_arn else [],
+        health_check_grace_seconds=plan.health_grace_seconds,
+        tags={**args.tags, "webstack:app": app.name},
+    )
+
+
+def encode_user_data(plan: TierPlan, text: str) -> str:
+    """What the launch template carries, as the plan says (SpecError over AWS's 16 KB)."""
+    if plan.user_data_encoding == "gzip+base64":
+        return user_data_base64(text, plan.app.name)
+    return base64.b64encode(text.encode()).decode()
