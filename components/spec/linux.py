@@ -31,11 +31,12 @@ class GunicornSpec(Model):
     profile: Literal["cpu", "io"] = Field(
         "cpu",
         description="The app's declared workload; it picks the defaults of `worker_class` and "
-        "`threads`. `cpu` (requests compute, no waiting): sync workers, the fastest on short "
-        "requests. `io` (requests wait on a database or an HTTP API): gthread x 8 threads per "
-        "worker, so a waiting request holds a thread, not a worker. The trade, measured in "
-        "docs/performance.md: `cpu` loses to threaded peers once requests wait (20 ms waits, "
-        "5% slow requests); `io` costs CPU per request on short ones.",
+        "`threads`. `cpu` (requests compute, no waiting): sync workers, one request per worker. "
+        "`io` (requests wait on a database or an HTTP API): gthread x 8 threads per worker, so a "
+        "waiting request holds a thread, not a worker. The trade (docs/performance.md): `cpu` "
+        "falls far behind threaded peers once requests wait (20 ms waits, 5% slow requests); on "
+        "short requests sync cost less CPU per request than gthread in the quiet tuning runs, "
+        "while the latest bench, on a heavily loaded machine, had `io` ahead there too.",
     )
     workers: int | Literal["auto"] = Field(
         "auto",
