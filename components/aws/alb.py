@@ -16,6 +16,7 @@ from pulumi import Input, Output, ResourceOptions
 from components.plan.alb import TLS_POLICY
 from components.plan.naming import RouteKey, load_balancer_name, rule_priorities, target_group_name
 from components.plan.tier import TARGET_PORT
+from components.spec.common import MAX_HOSTNAMES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +68,12 @@ class Alb(pulumi.ComponentResource):
     target_group_arns: dict[str, Output[str]]
 
     def __init__(self, name: str, args: AlbArgs, opts: ResourceOptions | None = None) -> None:
+        for route in args.routes:  # one host-header condition each: never drop a name
+            if len(route.hostnames) > MAX_HOSTNAMES:
+                raise ValueError(
+                    f"AlbRoute {route.app}.hostnames: {len(route.hostnames)} names, at most "
+                    f"{MAX_HOSTNAMES} (one ALB host-header condition)"
+                )
         super().__init__("webstack:edge:Alb", name, None, opts)
         self._name, self._args = name, args
         self._scope = args.name_scope or f"{pulumi.get_project()}/{pulumi.get_stack()}"
@@ -181,9 +188,7 @@ class Alb(pulumi.ComponentResource):
         if route.hostnames:
             conditions.append(
                 aws.lb.ListenerRuleConditionArgs(
-                    host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(
-                        values=route.hostnames[:5]
-                    )
+                    host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=route.hostnames)
                 )
             )
         conditions.append(
@@ -203,19 +208,24 @@ class Alb(pulumi.ComponentResource):
             opts=child,
         )
         if args.zone_id:
-            for host in route.hostnames:
-                if host.startswith("*."):
-                    continue
-                aws.route53.Record(
-                    f"{name}-{route.app}-{host}",
-                    zone_id=args.zone_id,
-                    name=host,
-                    type="A",
-                    aliases=[
-                        aws.route53.RecordAliasArgs(
-                            name=self.dns_name, zone_id=self.zone_id, evaluate_target_health=True
-                        )
-                    ],
-                    opts=child,
-                )
+            self._dns_aliases(route, args.zone_id)
         return tg.arn
+
+    def _dns_aliases(self, route: AlbRoute, zone_id: str) -> None:
+        """Route53 alias records: each of the app's host names (not wildcards) to the ALB."""
+        name, child = self._name, ResourceOptions(parent=self)
+        for host in route.hostnames:
+            if host.startswith("*."):
+                continue
+            aws.route53.Record(
+                f"{name}-{route.app}-{host}",
+                zone_id=zone_id,
+                name=host,
+                type="A",
+                aliases=[
+                    aws.route53.RecordAliasArgs(
+                        name=self.dns_name, zone_id=self.zone_id, evaluate_target_health=True
+                    )
+                ],
+                opts=child,
+            )

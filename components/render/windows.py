@@ -103,6 +103,7 @@ def _service(
     }
 
 
+# Long: one NSSM service definition, field by field as nssm.exe reads it.
 def service_definitions(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
     """What `services.json` says: every NSSM service of the VM, exactly as installed."""
     tier = app.windows

@@ -29,7 +29,6 @@ ARR_ALGORITHMS = {"least_conn": "LeastRequests", "round_robin": "WeightedRoundRo
 # Nginx's default large_client_header_buffers is 4 8k: a request line up to 8 KiB (nginx docs,
 # ngx_http_core_module). IIS requestLimits take the same bound for maxUrl and maxQueryString.
 NGINX_REQUEST_LINE_BYTES = 8192
-_SIZE_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 def ps_quote(value: object) -> str:

@@ -24,6 +24,16 @@ def nginx_size_bytes(value: str) -> int:
 HOSTNAME_PATTERN = re.compile(
     r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$"
 )
+# An app's host names are one ALB host-header condition: "You can specify up to three match
+# evaluations per condition" and up to five per rule (ELB User Guide, rule-condition-types.html);
+# with the one path-pattern value each rule has, 3 + 1 stays within the rule's 5.
+MAX_HOSTNAMES = 3
+# The ALB path condition is `<path_prefix>*`, and path-pattern values are 1..128 characters
+# (terraform-provider-aws internal/service/elbv2/listener_rule.go, path_pattern values).
+MAX_PATH_PREFIX = 127
+# The target group's health check path is 1..1024 characters (terraform-provider-aws
+# internal/service/elbv2/target_group.go, health_check.path).
+MAX_HEALTH_PATH = 1024
 
 
 # Strict: unknown keys are errors (a typo must not silently fall back to a default), and no type is

@@ -56,6 +56,7 @@ class WebstackMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[RecordedResource] = []
 
+    # Long: one branch per resource type whose outputs the components read (a table in code).
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         t, name, inputs = args.typ, args.name, dict(args.inputs)
         rid = _ID_PREFIX.get(t, "") + _hex(name)

@@ -315,6 +315,7 @@ def prune_stale_runs(cache_dir: Path, older_than: float = 6 * 3600) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
+# Long: the rehearsal's steps in order (root, user data, boot, checks, teardown) under one cleanup.
 def rehearse(
     stack: str = "dev",
     app_name: str | None = None,

@@ -5,6 +5,7 @@ the ways people (and attackers) do: types, paths, CIDRs, routes, names, YAML sha
 from __future__ import annotations
 
 import copy
+import ipaddress
 from typing import Any
 
 import yaml
@@ -56,7 +57,10 @@ def nginx(**values: Any) -> str:
     return stack_text(config)
 
 
-WIDE_MANY = [f"11.{i // 256}.{i % 256}.0/24" for i in range(300)]  # 76,800 public addresses
+WIDE_MANY = [f"11.0.{16 * i}.0/20" for i in range(16)] + ["11.1.0.0/24"]  # 65,792 addresses
+TOO_MANY = [f"198.51.100.{i}/32" for i in range(59)]  # a security group's 60 less webstack's 2
+ALL_BUT_A_9 = [str(n) for n in ipaddress.ip_network("0.0.0.0/0").address_exclude(
+    ipaddress.ip_network("11.0.0.0/9"))]  # fmt: skip
 
 # (id, text, setting named, what is allowed)
 CASES: list[tuple[str, str, str, str]] = [
@@ -112,6 +116,10 @@ CASES: list[tuple[str, str, str, str]] = [
     ("health-relative", app("health_path", value="healthz"), "health_path", "start with /"),
     ("prefix-no-slash", app("path_prefix", value="/api"), "path_prefix", "end with /"),
     ("prefix-dotdot", app("path_prefix", value="/api/../"), "path_prefix", "normalised"),
+    ("prefix-too-long", app("path_prefix", value="/" + "a" * 126 + "/"), "path_prefix",
+     "at most 127"),
+    ("health-too-long", app("health_path", value="/" + "h" * 1024), "health_path",
+     "at most 1024"),
     ("git-shell", app("source", value={"git": "https://x.org/a b;rm", "ref": "v1"}), "source",
      "https://"),
     # -- CIDRs ---------------------------------------------------------------------------------
@@ -123,6 +131,14 @@ CASES: list[tuple[str, str, str, str]] = [
     ("admin-many-small", admin(*WIDE_MANY), "admin_cidrs", "a /16"),
     ("admin-halves-opt-in", admin("0.0.0.0/1", "128.0.0.0/1",
                                   insecure_allow_wide_admin_cidrs=True), "admin_cidrs", "SSM"),
+    ("admin-half-v4-opt-in", admin(*ALL_BUT_A_9, insecure_allow_wide_admin_cidrs=True),
+     "admin_cidrs", "half of the public IPv4 space"),
+    ("admin-2000-3-opt-in", admin("2000::/3", insecure_allow_wide_admin_cidrs=True),
+     "admin_cidrs", "half of 2000::/3"),
+    ("admin-twice", admin("192.0.2.0/24", "192.0.2.0/24"), "admin_cidrs", "listed twice"),
+    ("admin-twice-normalised", admin("2001:db8::/48", "2001:0db8:0000::/48"), "admin_cidrs",
+     "listed twice"),
+    ("admin-too-many", admin(*TOO_MANY), "admin_cidrs", "at most 58"),
     ("admin-bad", admin("10.0.0.300/8"), "admin_cidrs", "CIDR block such as"),
     ("admin-host-bits", admin("10.0.0.1/8"), "admin_cidrs", "CIDR block such as"),
     ("admin-opt-in-word", damaged(("insecure_allow_wide_admin_cidrs",), "sure"),
@@ -140,7 +156,7 @@ CASES: list[tuple[str, str, str, str]] = [
                                 {"name": "blog", "hostnames": ["a.example.com", "b.example.com"]}),
      "apps", "disjoint hostnames"),
     ("two-catch-alls", with_apps({}, {"name": "blog"}), "apps", "disjoint hostnames"),
-    ("wildcard-overlap", with_apps({"hostnames": ["*.example.com"]},
+    ("wildcard-overlap", with_apps({"hostnames": ["*.example.com", "www.example.com"]},
                                    {"name": "blog", "hostnames": ["a.example.com"]}),
      "apps", "disjoint hostnames"),
     ("priority-swallows", with_apps({"priority": 7}, {"name": "blog", "path_prefix": "/blog/"}),
@@ -151,8 +167,12 @@ CASES: list[tuple[str, str, str, str]] = [
     ("host-uppercase", app("hostnames", value=["Shop.Example.com"]), "hostnames", "lowercase"),
     ("host-twice", app("hostnames", value=["a.example.com", "a.example.com"]), "hostnames",
      "twice"),
-    ("hosts-too-many", app("hostnames", value=[f"h{i}.example.com" for i in range(5)]),
-     "hostnames", "at most 4"),
+    ("hosts-too-many", app("hostnames", value=[f"h{i}.example.com" for i in range(4)]),
+     "hostnames", "at most 3"),
+    ("hosts-only-wildcards", app("hostnames", value=["*.example.com"]), "apps.shop.hostnames",
+     "concrete name"),
+    ("host-localhost-alb", app("hostnames", value=["localhost"]), "apps.shop.hostnames",
+     "a '.' and only letters"),
     ("host-bad", app("hostnames", value=["exa mple.com"]), "hostnames", "host name such as"),
     # -- names ---------------------------------------------------------------------------------
     ("duplicate-apps", with_apps({"path_prefix": "/a/"}, {"path_prefix": "/b/"}), "apps",

@@ -12,8 +12,15 @@ from typing import Any
 import pytest
 
 from components.tooling.mocks import RecordedResource
-from tests.helpers.faithful import SHIPPED_STACKS, capture_stack_file
-from tests.helpers.faithful_limits import LIMITS, limit_problems, values_at
+from tests.helpers.faithful import SHIPPED_STACKS, capture, capture_stack_file
+from tests.helpers.faithful_limits import (
+    LIMITS,
+    SG_INGRESS,
+    limit_problems,
+    security_group_rule_problems,
+    values_at,
+)
+from tests.helpers.specs import linux_spec
 
 
 @functools.cache
@@ -83,7 +90,14 @@ BAD = [
     ("aws:lb/targetGroup:TargetGroup", "healthCheck.matcher", "500"),
     ("aws:lb/targetGroup:TargetGroup", "tags", TOO_MANY_TAGS),
     ("aws:lb/listenerRule:ListenerRule", "priority", 50001),
-    ("aws:lb/listenerRule:ListenerRule", "conditions[].hostHeader.values[]", "h" * 129),
+    ("aws:lb/listenerRule:ListenerRule", "conditions[].hostHeader.values[]", "h" * 125 + ".com"),
+    ("aws:lb/listenerRule:ListenerRule", "conditions[].hostHeader.values[]", "localhost"),
+    ("aws:lb/listenerRule:ListenerRule", "conditions[].hostHeader.values[]", "example.c0m"),
+    (
+        "aws:lb/listenerRule:ListenerRule",
+        "conditions[].hostHeader.values",
+        ["a.io", "b.io", "c.io", "d.io"],
+    ),
     ("aws:lb/listenerRule:ListenerRule", "tags", {"aws:reserved": "x"}),
     ("aws:lb/loadBalancer:LoadBalancer", "idleTimeout", 4001),
     ("aws:lb/loadBalancer:LoadBalancer", "desyncMitigationMode", "off"),
@@ -212,3 +226,38 @@ def test_health_check_timeout_must_be_below_interval() -> None:
     tg = _first("staging", "aws:lb/targetGroup:TargetGroup")
     tg.inputs["healthCheck"]["timeout"] = tg.inputs["healthCheck"]["interval"]
     assert any("smaller than the interval" in p for p in limit_problems([tg]))
+
+
+ADMIN_AT_CAP = [f"198.51.100.{i}/32" for i in range(58)] + [
+    f"2001:db8::{i:x}/128" for i in range(58)
+]
+
+
+@pytest.mark.parametrize("edge", ["nginx", "alb"])
+def test_security_groups_stay_within_the_inbound_rule_quota_at_the_admin_cap(edge: str) -> None:
+    """58 admin ranges per IP version (the spec's cap) plus webstack's own rules fit the default
+    60 inbound rules per group and version; one rule more does not (the check can fail)."""
+    resources = capture(linux_spec(edge=edge, top={"admin_cidrs": ADMIN_AT_CAP}))
+    assert security_group_rule_problems(resources) == []
+    admin = next(r for r in resources if r.type == SG_INGRESS and "admin" in r.name)
+    group = admin.inputs["securityGroupId"]
+    extra = [
+        RecordedResource(
+            type=SG_INGRESS, name=f"extra-{v}", inputs={"securityGroupId": group, k: c}
+        )
+        for v, (k, c) in enumerate([("cidrIpv4", "192.0.2.1/32"), ("cidrIpv4", "192.0.2.2/32")])
+    ]
+    problems = security_group_rule_problems([*resources, *extra])
+    assert any("IPv4 rules, at most 60" in p for p in problems), problems
+
+
+def test_the_longest_routes_the_spec_allows_fit_the_listener_rule_and_health_check() -> None:
+    """The spec's bounds (components/spec/common.py) against the rows above: a 127-character
+    path_prefix becomes a 128-character `<prefix>*`, a 1024-character health path fits the
+    target group, and 3 host names (wildcards too) stay within one condition and one rule."""
+    longest = linux_spec(
+        path_prefix="/" + "p" * 125 + "/",
+        health_path="/" + "h" * 1023,
+        hostnames=["*.a.example.com", "*.b.example.com", "www.example.com"],
+    )
+    assert limit_problems(capture(longest)) == []

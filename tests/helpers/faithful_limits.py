@@ -90,6 +90,22 @@ def _ssm_name(v: Any) -> str | None:
     return None if len(name) <= 1011 else f"{name!r} is over 1011 characters"
 
 
+def _host_header_value(v: Any) -> str | None:
+    """tf-aws listener_rule.go host_header values: 1..128 characters; ELB API Reference,
+    HostHeaderConditionConfig.Values: A-Z, a-z, 0-9, - . * ?, "at least one '.' character" and
+    "only alphabetical characters after the final '.' character"."""
+    host = str(v)
+    if not 1 <= len(host) <= 128:
+        return f"length {len(host)} not in 1..128"
+    if not re.fullmatch(r"[A-Za-z0-9*?.-]*\.[A-Za-z]+", host):
+        return f"{host!r}: needs a '.', only letters after the last one, and A-Za-z0-9-.*?"
+    return None
+
+
+def _count(lo: int, hi: int) -> Check:
+    return lambda v: None if lo <= len(v) <= hi else f"{len(v)} values, {lo}..{hi} allowed"
+
+
 def _cidr_prefix(lo: int, hi: int) -> Check:
     return lambda v: None if lo <= int(str(v).split("/")[1]) <= hi else f"{v}: /{lo}../{hi} only"
 
@@ -125,7 +141,8 @@ LIMITS = [
     Limit(TG, "namePrefix", matches(r"(?!-)[0-9A-Za-z-]{1,6}", "1..6 of [0-9A-Za-z-], no leading hyphen"), "tf-aws elbv2/validate.go validTargetGroupNamePrefix (32 - 26-character unique suffix)"),
     Limit(LB, "namePrefix", matches(r"(?!-)(?!internal-)[0-9A-Za-z-]{1,6}", "1..6 of [0-9A-Za-z-]"), "tf-aws elbv2/validate.go validNamePrefix"),
     Limit(LR, "priority", between(1, 50000), "tf-aws elbv2/listener_rule.go listenerRulePriorityMin/Max"),
-    Limit(LR, "conditions[].hostHeader.values[]", length(1, 128), "tf-aws listener_rule.go host_header values 1..128"),
+    Limit(LR, "conditions[].hostHeader.values[]", _host_header_value, "tf-aws listener_rule.go host_header values 1..128; AWS ELB API HostHeaderConditionConfig Values"),
+    Limit(LR, "conditions[].hostHeader.values", _count(1, 3), "AWS ELB rule-condition-types.html: up to three match evaluations per condition"),
     Limit(LR, "conditions[].pathPattern.values[]", length(1, 128), "tf-aws listener_rule.go path_pattern values 1..128"),
     Limit(LR, "tags", _tags, "AWS tagging.html"),
     Limit(LB, "idleTimeout", between(1, 4000), "AWS ELB API LoadBalancerAttribute idle_timeout.timeout_seconds 1-4000"),
@@ -206,7 +223,12 @@ def limit_problems(resources: Iterable[RecordedResource]) -> list[str]:
                 problem = limit.check(value)
                 if problem:
                     out.append(f"{res.type} {res.name}.{limit.path}: {problem} ({limit.source})")
-    return out + rule_problems(resources) + health_check_problems(resources)
+    return (
+        out
+        + rule_problems(resources)
+        + health_check_problems(resources)
+        + security_group_rule_problems(resources)
+    )
 
 
 def rule_problems(resources: list[RecordedResource]) -> list[str]:
@@ -232,6 +254,31 @@ def rule_problems(resources: list[RecordedResource]) -> list[str]:
         if wildcards > 5:
             out.append(f"{res.name}: {wildcards} wildcards, at most 5 ({_ELB_Q})")
     return out
+
+
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SG_INBOUND_QUOTA = 60
+
+
+def security_group_rule_problems(resources: list[RecordedResource]) -> list[str]:
+    """AWS VPC quotas (amazon-vpc-limits.html, Security groups): 60 inbound rules per group by
+    default, "enforced separately for IPv4 rules and IPv6 rules"; "a rule that references a
+    security group ... counts as one rule for IPv4 and one rule for IPv6"."""
+    counts: dict[tuple[str, int], int] = defaultdict(int)
+    for res in resources:
+        if res.type != SG_INGRESS:
+            continue
+        group = str(res.inputs.get("securityGroupId"))
+        referenced = res.inputs.get("referencedSecurityGroupId") is not None
+        for version, key in ((4, "cidrIpv4"), (6, "cidrIpv6")):
+            if referenced or res.inputs.get(key):
+                counts[(group, version)] += 1
+    return [
+        f"security group {group}: {n} inbound IPv{version} rules, at most {SG_INBOUND_QUOTA} "
+        "(AWS amazon-vpc-limits.html)"
+        for (group, version), n in sorted(counts.items())
+        if n > SG_INBOUND_QUOTA
+    ]
 
 
 def health_check_problems(resources: list[RecordedResource]) -> list[str]:
