@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from components.spec.common import Capacity, NginxSpec
+from components.spec.common import Capacity, MicrocacheSpec, NginxSpec
 
 WINDOWS_IMAGES = ("windows-2022", "windows-2019", "windows-2025")
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -232,6 +232,10 @@ class WindowsTier(_Model):
         "allow/deny CIDRs (nginx, caddy), gzip (all; IIS: static files only); a limit the proxy "
         "cannot honour is refused.",
     )
+    microcache: MicrocacheSpec = Field(
+        default_factory=MicrocacheSpec,
+        description="Nginx microcache (opt-in; proxy: nginx only, refused for iis and caddy).",
+    )
     installers: Installers = Field(default_factory=Installers)
 
     @field_validator("connection_limit")
@@ -263,6 +267,17 @@ class WindowsTier(_Model):
     def _proxy(self) -> WindowsTier:
         # Ports and the `auto` count need the sizing plan: components/plan/checks.py.
         self._check_proxy_limits()
+        if self.microcache.enabled and self.proxy != "nginx":
+            why = {
+                "iis": "the IIS tier renders no output-cache rules that skip cookie or "
+                "Authorization requests and refuse Set-Cookie responses",
+                "caddy": "stock Caddy has no HTTP cache (the cache-handler plugin is not in the "
+                "Caddy this tier installs)",
+            }[self.proxy]
+            raise ValueError(
+                f"microcache.enabled: proxy {self.proxy} cannot cache ({why}); use proxy: nginx, "
+                "or leave microcache off"
+            )
         if self.proxy != "caddy" and self.caddy != CaddySpec():
             raise ValueError(f"caddy: only used with proxy: caddy (proxy is {self.proxy})")
         return self
