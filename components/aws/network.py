@@ -44,6 +44,8 @@ class Network(pulumi.ComponentResource):
             }
         )
 
+    # Long: the VPC's resources in dependency order (VPC, gateways, subnets per AZ, routes); each
+    # block is one AWS object.
     def _create(self, name: str, spec: NetworkSpec, tags: dict[str, str]) -> None:
         child = ResourceOptions(parent=self)
         vpc = aws.ec2.Vpc(

@@ -15,7 +15,7 @@ from pulumi import Input, Output, ResourceOptions
 
 from components.plan.datastores import DataStoreRule
 from components.plan.tier import ADMIN_PORTS, TARGET_PORT
-from components.spec.cidrs import admin_cidr_problem
+from components.spec.cidrs import admin_cidr_problem, admin_list_problem
 
 WORLD_V4 = "0.0.0.0/0"
 WORLD_V6 = "::/0"
@@ -44,7 +44,9 @@ class SecurityGroups(pulumi.ComponentResource):
     ) -> None:
         # Also for stacks that build the args themselves (no StackSpec): the union of the admin
         # ranges is never the whole internet. The width bound and its opt-in live in the spec.
-        world = admin_cidr_problem(args.admin_cidrs, allow_wide=True)
+        world = admin_cidr_problem(args.admin_cidrs, allow_wide=True) or admin_list_problem(
+            args.admin_cidrs
+        )
         if world:
             raise ValueError(f"SecurityGroupsArgs.admin_cidrs: {world}")
         super().__init__("webstack:security:SecurityGroups", name, None, opts)

@@ -36,6 +36,8 @@ class Certificate(pulumi.ComponentResource):
     cert_pem: Output[str] | None
     private_key_pem: Output[str] | None
 
+    # Long: three certificate modes side by side (existing, ACM with DNS validation, self-signed),
+    # so each reads whole.
     def __init__(
         self, name: str, args: CertificateArgs, opts: ResourceOptions | None = None
     ) -> None:

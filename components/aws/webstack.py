@@ -15,6 +15,7 @@ from components.aws.artifacts import ArtifactStore, ArtifactStoreArgs
 from components.aws.database import ManagedPostgres, ManagedPostgresArgs
 from components.aws.linux_tier import LinuxWebTier, LinuxWebTierArgs
 from components.aws.network import Network, NetworkArgs
+from components.aws.observability import access_logs_for, alarms_for, log_groups_for
 from components.aws.security import SecurityGroups, SecurityGroupsArgs
 from components.aws.tier import WebTier
 from components.aws.tls import Certificate, CertificateArgs
@@ -73,6 +74,9 @@ class WebStack(pulumi.ComponentResource):
     edge_public_ip: Output[str] | None  # None with edge.mode alb
     bucket_name: Output[str]
     vpc_id: Output[str]
+    dashboard_url: Output[str] | None  # the environment's CloudWatch dashboard (issue 15)
+    alarm_topic_arn: Output[str] | None
+    access_logs_bucket: Output[str] | None  # ALB access logs, when on
     tiers: dict[str, WebTier]  # app -> its tier (user_data, role_arn, asg_name, ...)
 
     def __init__(self, name: str, args: WebStackArgs, opts: ResourceOptions | None = None) -> None:
@@ -127,12 +131,21 @@ class WebStack(pulumi.ComponentResource):
             child,
         )
         cert = self._certificate()
+        # Observability (issue 15): access logs before the ALB, log groups before any VM.
+        logs = access_logs_for(name, spec, self._tags, self) if args.alb is None else None
+        self.access_logs_bucket = logs.bucket_name if logs else None
         alb = self._alb(network, groups, cert) if spec.edge.mode == "alb" else None
+        scope = ssm_scope(pulumi.get_project(), pulumi.get_stack(), name)
+        self._log_groups = log_groups_for(name, spec, scope, self._tags, self)
         plans = plan_tiers(spec, trusted_cidrs=(args.network.vpc_cidr,) if args.network else None)
         tiers = {
             a.name: self._tier(plans[a.name], network, groups, store, cert, alb) for a in spec.apps
         }
         self.tiers = dict(tiers)
+        lb, tgs = (alb.arn_suffix, alb.target_group_arn_suffixes) if alb else (None, {})
+        alarms = alarms_for(name, spec, scope, lb, tgs, tiers, self._tags, self)
+        self.dashboard_url = alarms.dashboard_url if alarms else None
+        self.alarm_topic_arn = alarms.topic_arn if alarms else None
         self._outputs(network, store, alb, tiers)
 
     def _network(self) -> Network | ExistingVpc:
@@ -191,6 +204,7 @@ class WebStack(pulumi.ComponentResource):
                 network_key=_network_key(spec, args.network),
                 deletion_protection=spec.deletion_protection,
                 zone_id=spec.edge.tls.zone_id if spec.edge.tls.mode == "acm" else None,
+                access_logs_bucket=self.access_logs_bucket,
                 existing=(
                     ExistingLoadBalancer(
                         arn=args.alb.arn,
@@ -240,6 +254,9 @@ class WebStack(pulumi.ComponentResource):
                 "edge_public_ip": self.edge_public_ip,
                 "bucket_name": self.bucket_name,
                 "vpc_id": self.vpc_id,
+                "dashboard_url": self.dashboard_url,
+                "alarm_topic_arn": self.alarm_topic_arn,
+                "access_logs_bucket": self.access_logs_bucket,
             }
         )
 
@@ -260,6 +277,8 @@ class WebStack(pulumi.ComponentResource):
         app = plan.app
         subnets = network.private_subnet_ids if alb else network.public_subnet_ids
         boot_after: list[pulumi.Resource] = [alb] if alb else []
+        if app.name in self._log_groups:  # the agent ships to them from the first boot
+            boot_after.append(self._log_groups[app.name])
         if isinstance(network, Network):
             boot_after.insert(0, network)
         common = dict(
@@ -376,5 +395,8 @@ def build_stack(
         "edge_public_ip": stack.edge_public_ip,
         "artifact_bucket": stack.bucket_name,
         "vpc_id": stack.vpc_id,
+        "dashboard_url": stack.dashboard_url,
+        "alarm_topic_arn": stack.alarm_topic_arn,
+        "access_logs_bucket": stack.access_logs_bucket,
     }
     return stack, outputs

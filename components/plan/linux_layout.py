@@ -12,11 +12,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from components.plan.app_tree import AppTree
+
 Family = Literal["debian", "rhel"]
 
 
 @dataclass(frozen=True)
-class HostLayout:
+class HostLayout(AppTree):
     app_root: PurePosixPath = PurePosixPath("/srv/webstack")
     run_dir: PurePosixPath = PurePosixPath("/run/webstack")
     etc_dir: PurePosixPath = PurePosixPath("/etc/webstack")
@@ -40,18 +42,9 @@ class HostLayout:
     # Who may set X-Forwarded-For in front of Nginx; None = the VPC CIDR (ALB) / nobody (nginx edge).
     trusted_proxy_cidrs: tuple[str, ...] | None = None
 
-    # -- per-app paths -------------------------------------------------------------------------
-    def app_dir(self, app: str) -> PurePosixPath:
-        return self.app_root / app
-
-    def code_dir(self, app: str) -> PurePosixPath:
-        return self.app_dir(app) / "current"
-
-    def venv(self, app: str) -> PurePosixPath:
-        return self.shared_venv or self.app_dir(app) / "venv"
-
-    def collected_static(self, app: str) -> PurePosixPath:
-        return self.app_dir(app) / "collected-static"
+    # -- per-app paths (app_dir, code_dir, venv, collected_static: AppTree) --------------------
+    def apps_root(self) -> PurePosixPath:
+        return self.app_root
 
     def app_etc(self, app: str) -> PurePosixPath:
         return self.etc_dir / app
@@ -73,6 +66,10 @@ class HostLayout:
 
     def unit_name(self, app: str) -> str:
         return f"webstack-{app}@.service"
+
+    def microcache_dir(self, app: str) -> PurePosixPath:
+        """The app's Nginx microcache (Nginx creates it; the boot and each release empty it)."""
+        return self.nginx_state_dir / f"microcache-{app}"
 
     def staged_nginx_conf(self) -> PurePosixPath:
         return self.etc_dir / "nginx.conf"

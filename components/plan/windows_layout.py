@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
+from components.plan.app_tree import AppTree
 from components.plan.sizing import waitress_instances, waitress_ports
 from components.spec.windows import WindowsTier
 
@@ -24,7 +25,7 @@ _APPCMD = _INETSRV / "appcmd.exe"
 
 
 @dataclass(frozen=True)
-class WindowsHostLayout:
+class WindowsHostLayout(AppTree):
     root: PurePath = _ROOT
     # TargetDir of the unattended Python install; the bootstrap calls python.exe there by full path.
     python_dir: PurePath = _PYTHON
@@ -45,27 +46,18 @@ class WindowsHostLayout:
     # Waitress ports; None = the spec's base_port.. (the VM). Locally: free loopback ports.
     waitress_ports: tuple[int, ...] | None = None
     # Who may set X-Forwarded-For/-Proto in front of the proxy; None = what the Linux tier
-    # trusts (render.trusted_proxies: the ALB's public subnets).
+    # trusts (plan.tier.trusted_proxies: the ALB's public subnets).
     trusted_proxy_cidrs: tuple[str, ...] | None = None
 
-    # -- per-app paths -------------------------------------------------------------------------
-    def app_dir(self, app: str) -> PurePath:
-        return self.root / app
-
-    def code_dir(self, app: str) -> PurePath:
-        return self.app_dir(app) / "current"
-
-    def venv(self, app: str) -> PurePath:
-        return self.shared_venv or self.app_dir(app) / "venv"
+    # -- per-app paths (app_dir, code_dir, venv, collected_static: AppTree) --------------------
+    def apps_root(self) -> PurePath:
+        return self.root
 
     def venv_python(self, app: str) -> PurePath:
         return self.venv(app) / self.venv_bin / f"python{self.exe_suffix}"
 
     def python_exe(self) -> PurePath:
         return self.python_dir / f"python{self.exe_suffix}"
-
-    def collected_static(self, app: str) -> PurePath:
-        return self.app_dir(app) / "collected-static"
 
     def conf_dir(self, app: str) -> PurePath:
         return self.app_dir(app) / "conf"

@@ -62,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 70
 
 
+# Long: declarations only (one argparse block per subcommand).
 def build_parser() -> argparse.ArgumentParser:
     stack = argparse.ArgumentParser(add_help=False)
     stack.add_argument(

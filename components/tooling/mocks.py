@@ -57,6 +57,7 @@ class WebstackMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[RecordedResource] = []
 
+    # Long: one branch per resource type whose outputs the components read (a table in code).
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         t, name, inputs = args.typ, args.name, dict(args.inputs)
         rid = _ID_PREFIX.get(t, "") + _hex(name)
@@ -71,11 +72,14 @@ class WebstackMocks(pulumi.runtime.Mocks):
                 dns_name=f"{name}-{_hex(name, 9)}.{REGION}.elb.amazonaws.com",
                 zone_id="Z32O12XQLNTSW2",
                 arn=f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/{name[:20]}/{_hex(name, 16)}",
+                # CloudWatch's LoadBalancer dimension: the ARN after `loadbalancer/`.
+                arnSuffix=f"app/{name[:20]}/{_hex(name, 16)}",
             )
         elif t == "aws:lb/targetGroup:TargetGroup":
             out["arn"] = (
                 f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{name[:20]}/{_hex(name, 16)}"
             )
+            out["arnSuffix"] = f"targetgroup/{name[:20]}/{_hex(name, 16)}"
         elif t == "aws:lb/listener:Listener":
             out["arn"] = (
                 f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/{_hex(name, 16)}"
@@ -106,6 +110,8 @@ class WebstackMocks(pulumi.runtime.Mocks):
             out["name"] = name
         elif t == "aws:ec2/instance:Instance":
             out.update(privateIp="10.40.0.10", publicIp="")
+        elif t == "aws:sns/topic:Topic":
+            out["arn"] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}-{_hex(name, 7)}"
         elif t == "aws:ec2/eip:Eip":
             out["publicIp"] = "203.0.113.10"
         elif t in ("aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile"):

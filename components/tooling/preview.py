@@ -271,6 +271,7 @@ def _user_data_size(value: Any) -> str | None:
     return f"{len(value) * 3 // 4 - value.count('=')} of 16384 bytes"
 
 
+# Long: a table of the properties worth showing per resource type.
 def key_properties(type_: str, i: dict[str, Any]) -> dict[str, Any]:
     """The few inputs a reviewer checks, per resource type (never a secret value)."""
     kind = type_.rsplit(":", 1)[-1]

@@ -163,6 +163,7 @@ def summary_markdown(spec: StackSpec, tiers: list[TierRender], stack: str, regio
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+# Long: the SUMMARY.md section of one app, line by line as it is printed.
 def _app_section(spec: StackSpec, app: AppSpec, tier: TierRender) -> list[str]:
     rows: list[tuple[str, str]] = []
     limits: list[tuple[str, str]] = []

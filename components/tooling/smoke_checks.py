@@ -68,6 +68,7 @@ def _request(
         conn.close()
 
 
+# Long: the list of smoke checks in the order they run, each a request and its verdict.
 def smoke_checks(spec: StackSpec, app: AppSpec, site: Any) -> list[Check]:
     """Requests a user's browser or the ALB would send, each with what it must show."""
     checks: list[Check] = []

@@ -41,6 +41,7 @@ from components.render.packaging import build_package
 from components.spec.stack import AppSpec, StackSpec
 from components.tooling.config import read_stack_file
 from components.tooling.local.procs import free_port
+from components.tooling.vm_agent_checks import check_agent_inputs, install_standin
 from components.tooling.vm_checks import check_serving
 from components.tooling.vm_guest import (
     Guest,
@@ -315,6 +316,7 @@ def prune_stale_runs(cache_dir: Path, older_than: float = 6 * 3600) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
+# Long: the rehearsal's steps in order (root, user data, boot, checks, teardown) under one cleanup.
 def rehearse(
     stack: str = "dev",
     app_name: str | None = None,
@@ -378,7 +380,9 @@ def rehearse(
             # What the launch template carries, decoded as EC2 hands it to cloud-init (gzip).
             packed = base64.b64decode(user_data_base64(text, app.name))
             r.user_data_bytes = len(packed)
-            prepare_guest(guest, packed, f"{app.name}-rehearsal", cloud.guest_environment())
+            # No AWS to ship to: the bootstrap runs the agent stand-in on the same config.
+            env = cloud.guest_environment() | install_standin(guest)
+            prepare_guest(guest, packed, f"{app.name}-rehearsal", env)
         with t.phase("boot to systemd"):
             guest.boot()
         with t.phase("cloud-init + bootstrap"):
@@ -387,6 +391,8 @@ def rehearse(
             t.phases[f"  bootstrap: {name}"] = secs
         with t.phase("checks from the host"):
             r.checks = check_serving(guest, app, layout, cafile, values)
+            if spec.observability.enabled:
+                check_agent_inputs(guest, app, layout, r.checks, cafile)
         return r
     except RehearsalError as e:
         log(f"FAILED: {e}\n{e.diagnostics}".rstrip())

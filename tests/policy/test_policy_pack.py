@@ -30,6 +30,7 @@ from tests.policy.stacks import (
 
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 INSTANCE = "aws:ec2/instance:Instance"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LISTENER = "aws:lb/listener:Listener"
@@ -218,6 +219,14 @@ def _policy_doc(*statements: dict[str, Any]) -> str:
 # (policy, stack, mutation, extra evaluate kwargs) - each must produce >= 1 violation of `policy`.
 BAD_CASES: list[tuple[str, str, Callable[[list[Resource]], None], dict[str, Any]]] = [
     ("imdsv2-required", "prod", _set(LT, "metadataOptions.httpTokens", "optional"), {}),
+    ("log-group-retention", "prod", _set(LOG_GROUP, "retentionInDays", _DELETE), {}),
+    ("log-group-retention", "prod", _set(LOG_GROUP, "retentionInDays", 31.0), {}),
+    (
+        "log-group-retention",
+        "prod",
+        _set(LOG_GROUP, "retentionInDays", 3653.0),
+        {"config": {"log-group-retention": {"maxDays": 365}}},
+    ),
     ("imdsv2-required", "prod", _set(LT, "metadataOptions.httpPutResponseHopLimit", 3.0), {}),
     ("imdsv2-required", "dev", _set(INSTANCE, "metadataOptions", _DELETE), {}),
     (

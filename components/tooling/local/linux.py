@@ -54,7 +54,6 @@ from components.tooling.local.systemd_unit import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-_BLANKS = " \t\n\r"
 UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the NUL
 Progress = Callable[[str], None]
 

@@ -103,6 +103,8 @@ def parse_unit(text: str, unit_name: str) -> ServiceUnit:
     )
 
 
+# Long: a port of systemd's EnvironmentFile state machine, kept in its order to compare with the C
+# source.
 def parse_env_file(text: str) -> dict[str, str]:
     """Parse like systemd's EnvironmentFile= (a port of its env-file.c state machine): `#`/`;`
     comment lines; NAME=VALUE; quotes only open a value; in "double" quotes a backslash escapes

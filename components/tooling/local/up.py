@@ -34,6 +34,8 @@ from components.tooling.smoke_checks import Check, format_table, smoke_checks
 
 
 # -- the command ---------------------------------------------------------------------------------
+# Long: the whole `up --local` session (venvs, sites, checks, serve, cleanup) under one ExitStack,
+# so every started process is stopped.
 def run_local(
     spec: StackSpec,
     project_dir: Path,
