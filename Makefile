@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := nginx cloud-init graphviz wrk openssl curl debootstrap
+APT_PACKAGES := nginx cloud-init graphviz wrk openssl curl debootstrap postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system-packages test lint demo bench rehearse-vm clean

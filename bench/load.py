@@ -33,6 +33,7 @@ class WrkResult:
     p99_ms: float
     errors: int  # connect + read + write + timeout + non-2xx/3xx statuses
     error_detail: dict[str, int]
+    bytes_per_request: float = 0.0  # response bytes as received (headers included)
 
 
 @dataclass
@@ -63,8 +64,15 @@ class Sample:
         return self.median("errors")
 
 
-def run_wrk(url: str, seconds: float, connections: int, threads: int = 2) -> WrkResult:
-    """One wrk run with the reporting script; raises if wrk itself fails."""
+def run_wrk(
+    url: str,
+    seconds: float,
+    connections: int,
+    threads: int = 2,
+    env: dict[str, str] | None = None,
+) -> WrkResult:
+    """One wrk run with the reporting script; raises if wrk itself fails. `env` reaches the
+    script (WRK_MIX_EVERY / WRK_MIX_PATH / WRK_GZIP, see wrk_report.lua)."""
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -76,7 +84,13 @@ def run_wrk(url: str, seconds: float, connections: int, threads: int = 2) -> Wrk
         str(WRK_SCRIPT),
         url,
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        env={**os.environ, **(env or {})},
+    )
     line = next(
         (ln for ln in proc.stdout.splitlines() if ln.startswith("WRKJSON ")),
         None,
@@ -94,6 +108,7 @@ def run_wrk(url: str, seconds: float, connections: int, threads: int = 2) -> Wrk
         p99_ms=data["p99_us"] / 1000.0,
         errors=sum(detail.values()),
         error_detail=detail,
+        bytes_per_request=data.get("bytes", 0) / max(int(data["requests"]), 1),
     )
 
 

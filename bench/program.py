@@ -29,7 +29,7 @@ repeats = int(sys.argv[3])
 sys.path.insert(0, str(root))
 from components.tooling.config import read_stack_file
 from components.tooling.mocks import build_webstack, run_under_mocks
-from components.spec.stack import load_stack_spec
+from components.plan.checks import load_stack_spec
 raw, names = read_stack_file(root / "Pulumi.prod.yaml")
 base = raw["apps"][0]
 
@@ -40,6 +40,8 @@ def spec_for(n):
         a = copy.deepcopy(base)
         a["name"] = f"app{i:02d}"
         a["hostnames"] = [f"app{i:02d}.example.com"]
+        # Derived listener-rule priorities are hashes; 50 apps would collide (a config error).
+        a["priority"] = 1000 + i
         r["apps"].append(a)
     keys = names.get(base["name"], ())
     secrets = {a["name"]: {k: "bench-secret" for k in keys} for a in r["apps"]}

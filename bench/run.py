@@ -1,15 +1,17 @@
 """`make bench`: the generated stacks against the configs users would otherwise use, and the ceiling.
 
-On 127.0.0.1 with wrk and the sample Flask app. Every config is started once; then the repeats run
-round-robin over all of them (so slow drifts in the machine's background load hit every config
-alike), each a fixed-length wrk run at a fixed connection count. The table shows medians. Then the
-same again with 300 slow clients (headers trickled a byte at a time, never finished) held open.
-Last, program speed: the prod-like stack evaluated under Pulumi mocks for 1/5/10/50 apps, and the
-unit-test suite. Writes docs/performance.md.
+On 127.0.0.1 with wrk and the sample Flask app. Every config is started once. The Linux section
+has one row per workload (tiny JSON, 20 ms I/O waits, 5% slow requests, a 200 KB gzip page, a
+static file, a cacheable page with the microcache); in every round each row runs its configs
+back-to-back (order rotated per round), so configs are compared paired by round: the median of
+the per-round ratios, its spread, and a noise band measured by running the row's default config
+twice (A/A). The tiny row also runs each config with 300 slow clients held open. Then the Windows
+stand-in, and program speed (the prod-like stack under Pulumi mocks, the unit tests). Writes
+docs/performance.md.
 
-    .venv/bin/python bench/run.py            # BENCH_SECONDS, BENCH_REPEATS, BENCH_CONNECTIONS,
-                                             # BENCH_SLOW_CLIENTS, BENCH_SLOW_ROUNDS,
-                                             # BENCH_SKIP=linux,windows,program
+    .venv/bin/python bench/run.py            # BENCH_SECONDS (scales every run), BENCH_REPEATS,
+                                             # BENCH_CONNECTIONS, BENCH_SLOW_CLIENTS,
+                                             # BENCH_SLOW_ROUNDS, BENCH_SKIP=linux,windows,program
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.linux_bench import (  # noqa: E402
+    LinuxRow,
+    base_targets,
+    linux_rows,
+    measure_linux,
+)
+from bench.linux_report import durations, linux_ceilings, linux_section  # noqa: E402
 from bench.load import (  # noqa: E402
     PeakRss,
     Sample,
@@ -40,8 +49,12 @@ from bench.load import (  # noqa: E402
     run_wrk,
 )
 from bench.program import ProgramSpeed, measure_program  # noqa: E402
-from bench.report_text import PEERS_TEXT, TUNING_TEXT, WINDOWS_TEXT  # noqa: E402
-from bench.targets import RenderedLinux, Target, linux_targets  # noqa: E402
+from bench.report_text import (  # noqa: E402
+    TUNING_TEXT,
+    WINDOWS_TEXT,
+)
+from bench.targets import RenderedLinux, Target  # noqa: E402
+from bench.verdict import at_least, describe, paired_ratios  # noqa: E402
 from components.plan.sizing import waitress_instances  # noqa: E402
 from components.plan.windows_layout import local_caddy  # noqa: E402
 
@@ -50,7 +63,9 @@ from components.plan.windows_layout import local_caddy  # noqa: E402
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 # Rounds that also run slow clients (each pair is 2 runs: the ratio is noisier than one run).
-SLOW_ROUNDS = int(os.environ.get("BENCH_SLOW_ROUNDS", str(REPEATS)))
+SLOW_ROUNDS = int(os.environ.get("BENCH_SLOW_ROUNDS", str(min(REPEATS, 2))))
+# The Windows stand-in runs fewer rounds, so the whole bench stays under ~17 minutes on 2 cores.
+WINDOWS_REPEATS = int(os.environ.get("BENCH_WINDOWS_REPEATS", str(min(REPEATS, 3))))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 SLOW = int(os.environ.get("BENCH_SLOW_CLIENTS", "300"))
 WARMUP = 1.0
@@ -67,6 +82,7 @@ class Row:
     slow: Sample = field(default_factory=Sample)
     cpu_ms: list[float] = field(default_factory=list)
     kept_pairs: list[float] = field(default_factory=list)  # slow / unloaded of back-to-back runs
+    by_round: list[float | None] = field(default_factory=list)  # unloaded req/s, None = failed
     failed: str = ""
 
     @property
@@ -86,7 +102,7 @@ def say(msg: str) -> None:
 
 
 # -- measuring ------------------------------------------------------------------------------------
-def measure(rows: list[Row]) -> None:
+def measure(rows: list[Row], repeats: int) -> None:
     """Start every target, warm up, then REPEATS rounds unloaded; in the first SLOW_ROUNDS of them
     each unloaded run is followed by one with slow clients."""
     live = []
@@ -103,12 +119,13 @@ def measure(rows: list[Row]) -> None:
                 say(f"  FAILED to start {t.name}: {e}")
         for row in live:
             run_wrk(row.target.url, WARMUP, CONNECTIONS)
-        for r in range(REPEATS):
+        for r in range(repeats):
             slow_round = r < SLOW_ROUNDS
             then = f", then with {SLOW} slow clients" if slow_round else ""
-            say(f"  round {r + 1}/{REPEATS}: each config unloaded{then}")
+            say(f"  round {r + 1}/{repeats}: each config unloaded{then}")
             for row in rotated(live, r):
                 plain = _one(row, row.unloaded, slow=False)
+                row.by_round.append(plain.rps if plain else None)
                 if not (slow_round and row.target.slow_clients):
                     continue
                 slow = _one(row, row.slow, slow=True)
@@ -197,51 +214,6 @@ class Verdict:
         return f"- {'PASS' if self.ok else 'FAIL'}: {self.text}"
 
 
-def compare(mine: Sample, peer: Sample, attr: str, higher_is_better: bool) -> tuple[bool, str]:
-    """Is `mine` at least as good as `peer` on one metric? Better median: yes. Worse median: still
-    yes when the two configs' repeats overlap (a tie: the gap is within the run-to-run noise);
-    no only when every repeat of `mine` is worse than every repeat of `peer`. Two identical
-    configs fall out that way once in 252 comparisons with 5 repeats (once in 20 with 3)."""
-    a = [getattr(r, attr) for r in mine.runs]
-    b = [getattr(r, attr) for r in peer.runs]
-    sign = 1 if higher_is_better else -1
-    if sign * mine.median(attr) >= sign * peer.median(attr):
-        return True, "better"
-    digits = 0 if attr == "rps" else 1
-    spread = f"{fmt(min(a), digits)}-{fmt(max(a), digits)} vs {fmt(min(b), digits)}-{fmt(max(b), digits)}"
-    disjoint = max(a) < min(b) if higher_is_better else min(a) > max(b)
-    if disjoint:
-        return False, f"worse in every repeat ({spread})"
-    return True, f"tie within noise ({spread})"
-
-
-def linux_verdicts(rows: list[Row]) -> list[Verdict]:
-    rendered = next((r for r in rows if r.target.kind == "rendered" and r.unloaded.runs), None)
-    peers = [r for r in rows if r.target.kind == PROXIED_PEER and r.unloaded.runs]
-    if rendered is None:
-        return [Verdict(False, "the rendered Linux stack was not measured")]
-    out = []
-    u = rendered.unloaded
-    for p in peers:
-        rps_ok, rps_how = compare(u, p.unloaded, "rps", higher_is_better=True)
-        p99_ok, p99_how = compare(u, p.unloaded, "p99_ms", higher_is_better=False)
-        out.append(
-            Verdict(
-                rps_ok and p99_ok,
-                f"rendered {fmt(u.rps)} req/s, p99 {fmt(u.p99_ms, 1)} ms vs {p.target.name}"
-                f" {fmt(p.unloaded.rps)} req/s, p99 {fmt(p.unloaded.p99_ms, 1)} ms"
-                f" (req/s: {rps_how}; p99: {p99_how})",
-            )
-        )
-    out.append(
-        Verdict(
-            rendered.kept >= 90.0,
-            f"rendered keeps {fmt(rendered.kept)}% of its req/s with {SLOW} slow clients (>= 90%)",
-        )
-    )
-    return out
-
-
 def windows_verdicts(rows: list[Row]) -> list[Verdict]:
     """N instances vs the single Waitress with defaults, on each measured app path."""
     out = []
@@ -255,14 +227,18 @@ def windows_verdicts(rows: list[Row]) -> list[Verdict]:
         if not rendered or single is None or not single.unloaded.runs:
             out.append(Verdict(False, f"`{path}`: the Windows stand-in was not measured"))
             continue
-        out += [
-            Verdict(
-                bool(r.unloaded.runs) and r.unloaded.rps > single.unloaded.rps,
-                f"`{path}`: {r.target.name} {fmt(r.unloaded.rps)} req/s vs {single.target.name}"
-                f" {fmt(single.unloaded.rps)} req/s",
+        for r in rendered:
+            # Paired by round like the Linux rows; the stand-in runs no A/A copy, so no band: the
+            # median ratio itself must reach 1.
+            p = paired_ratios(r.by_round, single.by_round)
+            out.append(
+                Verdict(
+                    at_least(p, 0.0),
+                    f"`{path}`: {r.target.name} {fmt(r.unloaded.rps)} req/s vs {single.target.name}"
+                    f" {fmt(single.unloaded.rps)} req/s; paired {describe(p, 0.0)}"
+                    " (no A/A on the stand-in: band 0)",
+                )
             )
-            for r in rendered
-        ]
     return out
 
 
@@ -312,20 +288,23 @@ def main() -> int:
         say("wrk is not installed: apt-get install wrk (make setup does)")
         return 2
 
-    linux: list[Row] = []
+    linux: list[LinuxRow] = []
     rendered_settings = ""
     if "linux" not in SKIP:
-        say("\n== Linux: rendered Nginx -> Gunicorn vs the configs users pick instead")
-        linux = [Row(t) for t in linux_targets()]
-        _settings_probe = linux[0].target
+        say(
+            "\n== Linux: rendered Nginx -> Gunicorn vs the configs users pick instead, per workload"
+        )
+        bases = base_targets()
+        linux = linux_rows(bases)
+        probe = bases["cpu"]
 
         def grab() -> None:
             nonlocal rendered_settings
-            if isinstance(_settings_probe, RenderedLinux):
-                rendered_settings = _settings_probe.rendered_settings()
+            if isinstance(probe, RenderedLinux):
+                rendered_settings = probe.rendered_settings()
 
-        _wrap_stop(_settings_probe, grab)
-        measure(linux)
+        _wrap_stop(probe, grab)
+        measure_linux(bases, linux, REPEATS, SLOW_ROUNDS, CONNECTIONS, SLOW, say)
 
     windows: list[Row] = []
     windows_note = ""
@@ -335,7 +314,7 @@ def main() -> int:
             from bench.windows import windows_targets
 
             windows = [Row(t) for t in windows_targets()]
-            measure(windows)
+            measure(windows, WINDOWS_REPEATS)
         except ImportError as e:
             windows_note = f"not measured: the Windows stand-in is not importable ({e})"
             say(windows_note)
@@ -385,7 +364,7 @@ def report(
     cores: int,
     loads: tuple[tuple[float, float, float], tuple[float, float, float]],
     elapsed: float,
-    linux: list[Row],
+    linux: list[LinuxRow],
     windows: list[Row],
     windows_note: str,
     program: ProgramSpeed | None,
@@ -403,9 +382,12 @@ def report(
         " the same noise because the repeats run round-robin over all of them.",
         f"- Versions: nginx {v['nginx']}, Caddy {v['caddy']}, {v['gunicorn']}, Waitress"
         f" {v['waitress']}, Python {v['python']}, {v['wrk']}.",
-        f"- Load: `wrk -t2 -c{CONNECTIONS} -d{SECONDS:g}s` on 127.0.0.1 (keep-alive), after a"
-        f" {WARMUP:g}s warm-up; {REPEATS} repeats, the median is shown. p50/p99 are wrk's latency"
-        " percentiles; errors are connect/read/write errors, timeouts (2s) and non-2xx/3xx answers.",
+        f"- Load: `wrk -t2 -c{CONNECTIONS}` on 127.0.0.1 (keep-alive) for"
+        f" {durations()} per run, after a short warm-up; {REPEATS} rounds on Linux,"
+        f" {WINDOWS_REPEATS} on the Windows stand-in, medians shown."
+        " p50/p99 are wrk's latency percentiles; errors are connect/read/write errors, timeouts"
+        " (2s) and non-2xx/3xx answers. The machine's load average is the first line above:"
+        " other work on it widens every row's A/A band.",
         "- Every request carries `X-Forwarded-For` from a pool of 8192 client addresses: 127.0.0.1"
         " plays the ALB, the only trusted proxy, so the rendered per-client rate limit applies to"
         " each client as in production instead of to the load generator as a whole.",
@@ -415,38 +397,20 @@ def report(
         " the run) per request; it is the least noise-sensitive column.",
         f"- Slow clients: {SLOW} connections trickle request headers one byte every 0.5s and"
         f" never finish them; a dropped one reconnects. In the first {SLOW_ROUNDS} rounds every"
-        " unloaded run is followed at once by one with the slow clients held open; `kept` is the median over rounds of the"
-        " ratio of those two back-to-back runs (the slow-client column shows the median req/s).",
+        " run of the tiny row (Linux) and every unloaded run (Windows) is followed at once by one"
+        " with the slow clients held open; `kept` is the median over rounds of the ratio of"
+        " those two back-to-back runs.",
         "- The sample app is examples/flask_app (`app:create_app()`): `/` returns a small JSON"
-        " document, `/static/hello.txt` is a static file.",
+        " document, `/slow?seconds=S` sleeps S seconds, `/page` builds a 200 KB HTML table,"
+        " `/cacheable` is a small JSON page marked `Cache-Control: public`, `/static/hello.txt` is"
+        " a static file.",
         "",
     ]
     if linux:
-        bp = best(linux, PROXIED_PEER)
-        ceilings = {False: _rps_of(linux, "ceiling", False), True: _rps_of(linux, "ceiling", True)}
-        out += [
-            "## Linux: Nginx -> Gunicorn",
-            "",
-            f"The rendered stack is the sample app as a prod-like stack renders it for this machine"
-            f" ({cores} vCPUs: {rendered_settings or 'see gunicorn.conf.py'}), run by"
-            " LocalLinuxSite from the rendered nginx.conf, gunicorn conf and systemd unit."
-            " `vs best peer` divides by the best proxied peer's req/s; `vs ceiling` by Nginx"
-            " answering `return 200` itself (static rows: by Nginx serving the file).",
-            "",
-            *table(linux, bp, ceilings),
-            "",
-            *PEERS_TEXT,
-            "",
-            "Must show (a worse median still counts as a tie when the two configs' repeats"
-            " overlap, i.e. the gap is within the run-to-run noise; a FAIL means worse in every"
-            " repeat):",
-            "",
-            *(x.line() for x in linux_verdicts(linux)),
-            "",
-        ]
+        out += linux_section(linux, cores, rendered_settings, loads)
     out += ["## Windows stand-in: N Waitress behind the rendered proxy", ""]
     if windows:
-        ceilings = {False: _rps_of(linux, "ceiling", False), True: _rps_of(linux, "ceiling", True)}
+        ceilings = linux_ceilings(linux)
         cpu_rows = [r for r in windows if not r.target.path.startswith("/slow")]
         io_rows = [r for r in windows if r.target.path.startswith("/slow")]
         out += [
@@ -498,10 +462,6 @@ def _windows_settings() -> str:
         )
     except ImportError:
         return "n/a"
-
-
-def _rps_of(rows: list[Row], kind: str, static: bool) -> float:
-    return best(rows, kind, static)
 
 
 if __name__ == "__main__":

@@ -56,9 +56,11 @@ MIME_TYPES = "/etc/nginx/mime.types"
 Kind = Literal["rendered", "peer", "reference", "ceiling", "windows", "windows-peer"]
 
 
-def bench_spec(gunicorn: dict[str, object] | None = None) -> StackSpec:
+def bench_spec(
+    gunicorn: dict[str, object] | None = None, microcache: dict[str, object] | None = None
+) -> StackSpec:
     """The sample Flask app as a prod-like stack renders it (ALB edge, every default unless
-    `gunicorn` overrides some linux.gunicorn settings)."""
+    `gunicorn` / `microcache` override some linux.gunicorn / linux.microcache settings)."""
     return parse_stack_spec(
         {
             "environment": "bench",
@@ -69,7 +71,7 @@ def bench_spec(gunicorn: dict[str, object] | None = None) -> StackSpec:
                     "framework": "flask",
                     "wsgi": WSGI,
                     "source": {"path": "examples/flask_app"},
-                    "linux": {"gunicorn": gunicorn or {}},
+                    "linux": {"gunicorn": gunicorn or {}, "microcache": microcache or {}},
                 }
             ],
         }
@@ -95,6 +97,10 @@ class Target:
         """Top processes of everything this config runs (for peak RSS)."""
         raise NotImplementedError
 
+    def process_groups(self) -> dict[str, list[int]]:
+        """Nginx's and the app server's top processes, for the CPU split (children count too)."""
+        return {"all": self.roots()}
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{self.path}"
@@ -108,12 +114,13 @@ class RenderedLinux(Target):
 
     site: LocalLinuxSite | None = None
     gunicorn: dict[str, object] = field(default_factory=dict)  # linux.gunicorn overrides
+    microcache: dict[str, object] = field(default_factory=dict)  # linux.microcache overrides
 
     def start(self) -> None:
         workdir = Path(tempfile.mkdtemp(prefix="wsb-", dir="/tmp"))
         self._workdir = workdir
         self.site = LocalLinuxSite(
-            bench_spec(self.gunicorn),
+            bench_spec(self.gunicorn, self.microcache),
             workdir=workdir,
             trusted_proxy_cidrs=("127.0.0.1/32",),
             timeout=60,
@@ -133,6 +140,13 @@ class RenderedLinux(Target):
             return []
         pids = [site.master_pid(n) for n in range(1, site.app.linux.gunicorn.masters + 1)]
         return pids + ([site.nginx_pid] if site.nginx_pid else [])
+
+    def process_groups(self) -> dict[str, list[int]]:
+        site = self.site
+        if site is None:
+            return {}
+        masters = [site.master_pid(n) for n in range(1, site.app.linux.gunicorn.masters + 1)]
+        return {"nginx": [site.nginx_pid or 0], "app": masters}
 
     def rendered_settings(self) -> str:
         site = self.site
@@ -197,6 +211,13 @@ class ProcessTarget(Target):
 
     def roots(self) -> list[int]:
         return [p.pid for p in self.procs]
+
+    def process_groups(self) -> dict[str, list[int]]:
+        """The app server is started first, Nginx (when there is one) last."""
+        if len(self.procs) < 2:
+            key = "nginx" if self.kind == "ceiling" else "app"
+            return {key: [p.pid for p in self.procs]}
+        return {"app": [self.procs[0].pid], "nginx": [self.procs[-1].pid]}
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], spec: Proc, tmp: Path, timeout: float = 60) -> None:
@@ -507,6 +528,10 @@ class SharedPath(Target):
     def roots(self) -> list[int]:
         assert self.base is not None
         return self.base.roots()
+
+    def process_groups(self) -> dict[str, list[int]]:
+        assert self.base is not None
+        return self.base.process_groups()
 
 
 def linux_targets() -> list[Target]:

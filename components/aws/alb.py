@@ -16,6 +16,7 @@ from pulumi import Input, Output, ResourceOptions
 from components.plan.alb import TLS_POLICY
 from components.plan.naming import RouteKey, load_balancer_name, rule_priorities, target_group_name
 from components.plan.tier import TARGET_PORT
+from components.spec.common import MAX_HOSTNAMES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +57,9 @@ class AlbArgs:
     # Bring your own load balancer (then certificate_arn, security_group_id and
     # public_subnet_ids are its own business and unused here).
     existing: ExistingLoadBalancer | None = None
+    # ALB access logs: the bucket (SSE-S3, ELB delivery policy) and its key prefix; None = off.
+    access_logs_bucket: Input[str] | None = None
+    access_logs_prefix: str = "alb"
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -65,8 +69,17 @@ class Alb(pulumi.ComponentResource):
     zone_id: Output[str]
     https_listener_arn: Output[str]
     target_group_arns: dict[str, Output[str]]
+    # CloudWatch's LoadBalancer / TargetGroup dimension values (`app/...`, `targetgroup/...`).
+    arn_suffix: Output[str]
+    target_group_arn_suffixes: dict[str, Output[str]]
 
     def __init__(self, name: str, args: AlbArgs, opts: ResourceOptions | None = None) -> None:
+        for route in args.routes:  # one host-header condition each: never drop a name
+            if len(route.hostnames) > MAX_HOSTNAMES:
+                raise ValueError(
+                    f"AlbRoute {route.app}.hostnames: {len(route.hostnames)} names, at most "
+                    f"{MAX_HOSTNAMES} (one ALB host-header condition)"
+                )
         super().__init__("webstack:edge:Alb", name, None, opts)
         self._name, self._args = name, args
         self._scope = args.name_scope or f"{pulumi.get_project()}/{pulumi.get_stack()}"
@@ -82,7 +95,11 @@ class Alb(pulumi.ComponentResource):
             RouteKey(r.app, tuple(sorted(r.hostnames)), r.path_prefix, r.priority)
             for r in args.routes
         )
+        self.target_group_arn_suffixes = {}
         self.target_group_arns = {r.app: self._route(r, priorities[r.app]) for r in args.routes}
+        # The ARN after `loadbalancer/` (what the provider's arn_suffix is), also for an ALB
+        # brought by the caller.
+        self.arn_suffix = self.arn.apply(lambda arn: arn.split(":loadbalancer/", 1)[-1])
         self.register_outputs(
             {
                 "arn": self.arn,
@@ -111,6 +128,13 @@ class Alb(pulumi.ComponentResource):
             desync_mitigation_mode="defensive",
             enable_deletion_protection=args.deletion_protection,
             enable_http2=True,
+            access_logs=(
+                aws.lb.LoadBalancerAccessLogsArgs(
+                    bucket=args.access_logs_bucket, prefix=args.access_logs_prefix, enabled=True
+                )
+                if args.access_logs_bucket is not None
+                else None
+            ),
             tags=args.tags,
             opts=child,
         )
@@ -181,9 +205,7 @@ class Alb(pulumi.ComponentResource):
         if route.hostnames:
             conditions.append(
                 aws.lb.ListenerRuleConditionArgs(
-                    host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(
-                        values=route.hostnames[:5]
-                    )
+                    host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=route.hostnames)
                 )
             )
         conditions.append(
@@ -204,6 +226,7 @@ class Alb(pulumi.ComponentResource):
         )
         if args.zone_id:
             self._dns_aliases(route, args.zone_id)
+        self.target_group_arn_suffixes[route.app] = tg.arn_suffix
         return tg.arn
 
     def _dns_aliases(self, route: AlbRoute, zone_id: str) -> None:

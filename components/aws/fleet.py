@@ -21,6 +21,7 @@ from pulumi import Input, Output, ResourceOptions
 from components.aws.artifacts import store_secure_strings, upload_app_package
 from components.plan.iam import instance_role_policy, ssm_prefix, ssm_scope
 from components.plan.naming import role_name
+from components.plan.observability import windows_agent_installer
 from components.plan.tier import TierPlan
 from components.render.common import CloudRefs
 
@@ -35,6 +36,7 @@ _AMI_PARAMETERS = {
     "windows-2019": "/aws/service/ami-windows-latest/EC2LaunchV2-Windows_Server-2019-English-Full-Base",
     "windows-2025": "/aws/service/ami-windows-latest/Windows_Server-2025-English-Full-Base",
 }
+GROUP_METRICS = ("GroupInServiceInstances", "GroupDesiredCapacity", "GroupMinSize")
 _ROOT_DEVICES = {"ubuntu-24.04": "/dev/sda1", "debian-12": "/dev/xvda", "al2023": "/dev/xvda"}
 
 
@@ -155,6 +157,10 @@ class VmFleetArgs:
     cpu_target_percent: float = 60.0
     # 1 keeps IMDS away from containers on the host; raise to 2 only if the app runs in one.
     metadata_hop_limit: int = 1
+    # (log group prefix, metrics namespace) the CloudWatch agent writes to; None: no agent.
+    telemetry: tuple[str, str] | None = None
+    # Windows: the role may read the CloudWatch agent MSI from AWS's regional bucket.
+    agent_installer: bool = False
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -277,6 +283,11 @@ class VmFleet(pulumi.ComponentResource):
                     ),
                 ),
                 termination_policies=["OldestLaunchTemplate", "OldestInstance"],
+                # GroupInServiceInstances feeds the "in service below minimum" alarm; ASG group
+                # metrics are off unless listed (EC2 Auto Scaling User Guide, "CloudWatch
+                # metrics for Amazon EC2 Auto Scaling"; 1Minute is the only granularity).
+                enabled_metrics=list(GROUP_METRICS) if args.telemetry else None,
+                metrics_granularity="1Minute" if args.telemetry else None,
                 tags=[
                     aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=True)
                     for k, v in sorted({**args.tags, "Name": name}.items())
@@ -392,5 +403,7 @@ def _own_resources_policy(
             partition=partition,
             region=region,
             account=account,
+            telemetry=args.telemetry,
+            agent_installer=windows_agent_installer(region) if args.agent_installer else None,
         )
     )

@@ -13,8 +13,9 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from components.plan.datastores import DataStoreRule
 from components.plan.tier import ADMIN_PORTS, TARGET_PORT
-from components.spec.cidrs import admin_cidr_problem
+from components.spec.cidrs import admin_cidr_problem, admin_list_problem
 
 WORLD_V4 = "0.0.0.0/0"
 WORLD_V6 = "::/0"
@@ -29,6 +30,8 @@ class SecurityGroupsArgs:
     admin_cidrs: list[str] = field(default_factory=list)
     # An existing ALB's security group: the app groups admit it and no edge group is created.
     edge_sg_id: Input[str] | None = None
+    # app name -> the egress rules of its declared data stores (components/plan/datastores.py)
+    datastores: dict[str, list[DataStoreRule]] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -41,7 +44,9 @@ class SecurityGroups(pulumi.ComponentResource):
     ) -> None:
         # Also for stacks that build the args themselves (no StackSpec): the union of the admin
         # ranges is never the whole internet. The width bound and its opt-in live in the spec.
-        world = admin_cidr_problem(args.admin_cidrs, allow_wide=True)
+        world = admin_cidr_problem(args.admin_cidrs, allow_wide=True) or admin_list_problem(
+            args.admin_cidrs
+        )
         if world:
             raise ValueError(f"SecurityGroupsArgs.admin_cidrs: {world}")
         super().__init__("webstack:security:SecurityGroups", name, None, opts)
@@ -54,6 +59,7 @@ class SecurityGroups(pulumi.ComponentResource):
             self._egress_internet(edge_id, "edge")
             self._admin(edge_id, "edge", "linux", args.admin_cidrs)
             for app in args.apps:
+                self._datastores(edge_id, args.datastores.get(app, []))
                 self.app_sg_ids[app] = Output.from_input(edge_id)
         else:
             for app, os_name in sorted(args.apps.items()):
@@ -78,6 +84,7 @@ class SecurityGroups(pulumi.ComponentResource):
                     opts=ResourceOptions(parent=self),
                 )
                 self._egress_internet(sg.id, f"app-{app}")
+                self._datastores(sg.id, args.datastores.get(app, []))
                 self._admin(sg.id, f"app-{app}", os_name, args.admin_cidrs)
                 self.app_sg_ids[app] = sg.id
         self.edge_sg_id = Output.from_input(edge_id)
@@ -161,3 +168,33 @@ class SecurityGroups(pulumi.ComponentResource):
                 cidr=cidr,
                 description=f"{label} from admin range {cidr}",
             )
+
+    # -- data stores (issue 17) ------------------------------------------------------------------
+    def _datastores(self, sg_id: Input[str], rules: list[DataStoreRule]) -> None:
+        """Exactly one egress rule per declared data store; its mirror ingress when asked."""
+        for rule in rules:
+            prefix = f"{self._name}-app-{rule.app}-to-{rule.key}"
+            v6 = rule.cidr is not None and ":" in rule.cidr
+            aws.vpc.SecurityGroupEgressRule(
+                prefix,
+                security_group_id=sg_id,
+                ip_protocol="tcp",
+                from_port=rule.port,
+                to_port=rule.port,
+                cidr_ipv4=rule.cidr if rule.cidr and not v6 else None,
+                cidr_ipv6=rule.cidr if v6 else None,
+                referenced_security_group_id=rule.security_group_id,
+                description=rule.description,
+                opts=ResourceOptions(parent=self),
+            )
+            if rule.ingress_on_target and rule.security_group_id:
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{prefix}-in",
+                    security_group_id=rule.security_group_id,
+                    ip_protocol="tcp",
+                    from_port=rule.port,
+                    to_port=rule.port,
+                    referenced_security_group_id=sg_id,
+                    description=f"from {rule.description}",
+                    opts=ResourceOptions(parent=self),
+                )

@@ -11,6 +11,7 @@ import pulumi
 from pulumi import Input, Output, ResourceOptions
 
 from components.aws.fleet import StagedApp, TierArgs, VmFleet, VmFleetArgs, stage_app
+from components.plan.observability import telemetry_scope
 from components.plan.tier import TierPlan
 from components.render.common import user_data_base64
 
@@ -91,6 +92,9 @@ def fleet_args(
         desired=plan.capacity.start,
         target_group_arns=[args.target_group_arn] if args.target_group_arn else [],
         health_check_grace_seconds=plan.health_grace_seconds,
+        telemetry=telemetry_scope(plan.observability, ssm_prefix),
+        # Windows fetches the CloudWatch agent MSI from AWS's regional bucket with its role.
+        agent_installer=plan.observability.enabled and app.os == "windows",
         tags={**args.tags, "webstack:app": app.name},
     )
 

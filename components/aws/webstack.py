@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +12,15 @@ from pulumi import Input, Output, ResourceOptions
 
 from components.aws.alb import Alb, AlbArgs, AlbRoute, ExistingLoadBalancer
 from components.aws.artifacts import ArtifactStore, ArtifactStoreArgs
+from components.aws.database import ManagedPostgres, ManagedPostgresArgs
 from components.aws.linux_tier import LinuxWebTier, LinuxWebTierArgs
 from components.aws.network import Network, NetworkArgs
+from components.aws.observability import access_logs_for, alarms_for, log_groups_for
 from components.aws.security import SecurityGroups, SecurityGroupsArgs
 from components.aws.tier import WebTier
 from components.aws.tls import Certificate, CertificateArgs
 from components.aws.windows_tier import WindowsWebTier, WindowsWebTierArgs
+from components.plan.datastores import datastore_rules, with_database_secrets
 from components.plan.iam import ssm_scope
 from components.plan.tier import TARGET_PORT, TierPlan, plan_tiers
 from components.plan.timeouts import timeout_chain
@@ -71,6 +74,9 @@ class WebStack(pulumi.ComponentResource):
     edge_public_ip: Output[str] | None  # None with edge.mode alb
     bucket_name: Output[str]
     vpc_id: Output[str]
+    dashboard_url: Output[str] | None  # the environment's CloudWatch dashboard (issue 15)
+    alarm_topic_arn: Output[str] | None
+    access_logs_bucket: Output[str] | None  # ALB access logs, when on
     tiers: dict[str, WebTier]  # app -> its tier (user_data, role_arn, asg_name, ...)
 
     def __init__(self, name: str, args: WebStackArgs, opts: ResourceOptions | None = None) -> None:
@@ -93,10 +99,30 @@ class WebStack(pulumi.ComponentResource):
                 apps={a.name: a.os for a in spec.apps},
                 admin_cidrs=spec.admin_cidrs,
                 edge_sg_id=args.alb.security_group_id if args.alb else None,
+                datastores={a.name: datastore_rules(a) for a in spec.apps},
                 tags=self._tags,
             ),
             child,
         )
+        self._databases = {
+            a.name: ManagedPostgres(
+                f"{name}-{a.name}-pg",
+                ManagedPostgresArgs(
+                    app=a.name,
+                    database=a.database,
+                    environment=spec.environment,
+                    production=spec.production,
+                    vpc_id=network.vpc_id,
+                    private_subnet_ids=network.private_subnet_ids,
+                    app_security_group_id=groups.app_sg_ids[a.name],
+                    scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), name),
+                    tags=self._tags,
+                ),
+                child,
+            )
+            for a in spec.apps
+            if a.database is not None
+        }
         store = ArtifactStore(
             f"{name}-artifacts",
             ArtifactStoreArgs(
@@ -105,12 +131,21 @@ class WebStack(pulumi.ComponentResource):
             child,
         )
         cert = self._certificate()
+        # Observability (issue 15): access logs before the ALB, log groups before any VM.
+        logs = access_logs_for(name, spec, self._tags, self) if args.alb is None else None
+        self.access_logs_bucket = logs.bucket_name if logs else None
         alb = self._alb(network, groups, cert) if spec.edge.mode == "alb" else None
+        scope = ssm_scope(pulumi.get_project(), pulumi.get_stack(), name)
+        self._log_groups = log_groups_for(name, spec, scope, self._tags, self)
         plans = plan_tiers(spec, trusted_cidrs=(args.network.vpc_cidr,) if args.network else None)
         tiers = {
             a.name: self._tier(plans[a.name], network, groups, store, cert, alb) for a in spec.apps
         }
         self.tiers = dict(tiers)
+        lb, tgs = (alb.arn_suffix, alb.target_group_arn_suffixes) if alb else (None, {})
+        alarms = alarms_for(name, spec, scope, lb, tgs, tiers, self._tags, self)
+        self.dashboard_url = alarms.dashboard_url if alarms else None
+        self.alarm_topic_arn = alarms.topic_arn if alarms else None
         self._outputs(network, store, alb, tiers)
 
     def _network(self) -> Network | ExistingVpc:
@@ -169,6 +204,7 @@ class WebStack(pulumi.ComponentResource):
                 network_key=_network_key(spec, args.network),
                 deletion_protection=spec.deletion_protection,
                 zone_id=spec.edge.tls.zone_id if spec.edge.tls.mode == "acm" else None,
+                access_logs_bucket=self.access_logs_bucket,
                 existing=(
                     ExistingLoadBalancer(
                         arn=args.alb.arn,
@@ -218,6 +254,9 @@ class WebStack(pulumi.ComponentResource):
                 "edge_public_ip": self.edge_public_ip,
                 "bucket_name": self.bucket_name,
                 "vpc_id": self.vpc_id,
+                "dashboard_url": self.dashboard_url,
+                "alarm_topic_arn": self.alarm_topic_arn,
+                "access_logs_bucket": self.access_logs_bucket,
             }
         )
 
@@ -230,9 +269,16 @@ class WebStack(pulumi.ComponentResource):
         cert: Certificate | None,
         alb: Alb | None,
     ) -> LinuxWebTier | WindowsWebTier:
-        name, args, app = self._name, self._args, plan.app
+        name, args = self._name, self._args
+        # A managed database's connection variables travel as the app's own secrets.
+        db = self._databases.get(plan.app.name)
+        database_env = db.environment if db else {}
+        plan = replace(plan, app=with_database_secrets(plan.app, list(database_env)))
+        app = plan.app
         subnets = network.private_subnet_ids if alb else network.public_subnet_ids
         boot_after: list[pulumi.Resource] = [alb] if alb else []
+        if app.name in self._log_groups:  # the agent ships to them from the first boot
+            boot_after.append(self._log_groups[app.name])
         if isinstance(network, Network):
             boot_after.insert(0, network)
         common = dict(
@@ -241,7 +287,7 @@ class WebStack(pulumi.ComponentResource):
             security_group_id=groups.app_sg_ids[app.name],
             bucket_name=store.bucket_name,
             bucket_arn=store.bucket_arn,
-            secrets=args.secrets.get(app.name, {}),
+            secrets={**args.secrets.get(app.name, {}), **database_env},
             target_group_arn=alb.target_group_arns[app.name] if alb else None,
             project_root=args.project_root,
             build_dir=args.build_dir,
@@ -349,5 +395,8 @@ def build_stack(
         "edge_public_ip": stack.edge_public_ip,
         "artifact_bucket": stack.bucket_name,
         "vpc_id": stack.vpc_id,
+        "dashboard_url": stack.dashboard_url,
+        "alarm_topic_arn": stack.alarm_topic_arn,
+        "access_logs_bucket": stack.access_logs_bucket,
     }
     return stack, outputs

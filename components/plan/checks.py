@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.plan.datastores import datastore_problems
 from components.plan.naming import AUTONAMED_LIMITS, app_rule_priorities, name_problems
 from components.plan.routes import Route, route_conflicts
 from components.plan.sizing import vcpus_of, waitress_instances, waitress_ports
@@ -44,6 +45,8 @@ def plan_problems(spec: StackSpec) -> list[str]:
     ]
     if waitress:
         return waitress
+    if stores := datastore_problems(spec):
+        return stores
     try:
         if spec.edge.mode == "alb" and (conflicts := route_conflicts(_routes(spec))):
             return conflicts[:1]

@@ -41,8 +41,18 @@ EC2_MESSAGES_ACTIONS = (
     "ec2messages:GetMessages",
     "ec2messages:SendReply",
 )
+# What the CloudWatch agent needs to ship an app's logs into log groups that already exist
+# (Pulumi creates them, so no logs:CreateLogGroup / PutRetentionPolicy): Service Authorization
+# Reference, Amazon CloudWatch Logs: CreateLogStream and DescribeLogStreams on `log-group`,
+# PutLogEvents on `log-stream` (`log-group:<name>:log-stream:<stream>`).
+LOG_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
+# PutMetricData has no resource type (Service Authorization Reference, Amazon CloudWatch), so it
+# is granted on "*" and scoped by its `cloudwatch:namespace` condition key to the app's namespace.
+PUT_METRIC_DATA = "cloudwatch:PutMetricData"
 # Actions granted on Resource "*" because AWS defines them so; every other action is scoped.
-RESOURCE_WIDE_ACTIONS = frozenset(SESSION_MANAGER_ACTIONS + EC2_MESSAGES_ACTIONS)
+RESOURCE_WIDE_ACTIONS = frozenset(
+    SESSION_MANAGER_ACTIONS + EC2_MESSAGES_ACTIONS + (PUT_METRIC_DATA,)
+)
 # Every way to read a parameter's value (Service Authorization Reference, Systems Manager).
 PARAMETER_READ_ACTIONS = (
     "ssm:GetParameter",
@@ -83,6 +93,35 @@ def parameter_arn(partition: str, region: str, account: str, path: str) -> str:
     return f"arn:{partition}:ssm:{region}:{account}:parameter/{path.strip('/')}"
 
 
+def log_groups_arn(partition: str, region: str, account: str, prefix: str) -> str:
+    """Every log group under `<prefix>/` and its streams (`*` spans the `:log-stream:` part).
+
+    The slash keeps `api/*` from matching another app `api-v2` (IAM wildcards are plain globs).
+    """
+    return f"arn:{partition}:logs:{region}:{account}:log-group:{prefix.rstrip('/')}/*"
+
+
+def telemetry_statements(
+    partition: str, region: str, account: str, log_prefix: str, namespace: str
+) -> list[dict[str, Any]]:
+    """The agent's rights: its own app's log groups and metrics namespace, nothing else."""
+    return [
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": list(LOG_WRITE_ACTIONS),
+            "Resource": log_groups_arn(partition, region, account, log_prefix),
+        },
+        {
+            "Sid": "PutOwnMetrics",
+            "Effect": "Allow",
+            "Action": [PUT_METRIC_DATA],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": namespace}},
+        },
+    ]
+
+
 def instance_role_policy(
     *,
     bucket_arn: str,
@@ -91,9 +130,26 @@ def instance_role_policy(
     partition: str,
     region: str,
     account: str,
+    telemetry: tuple[str, str] | None = None,
+    agent_installer: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The whole permission set of an app's instance role as one IAM policy document."""
+    """The whole permission set of an app's instance role as one IAM policy document.
+
+    `telemetry`: (log group prefix, metrics namespace) when the CloudWatch agent runs.
+    """
     own_parameters = parameter_arn(partition, region, account, ssm_prefix) + "/*"
+    extra = telemetry_statements(partition, region, account, *telemetry) if telemetry else []
+    if agent_installer:
+        # Windows fetches the agent MSI with its role (Read-S3Object): this one object only.
+        bucket, key = agent_installer
+        extra.append(
+            {
+                "Sid": "ReadAgentInstaller",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": f"arn:{partition}:s3:::{bucket}/{key}",
+            }
+        )
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -128,6 +184,7 @@ def instance_role_policy(
                 "Action": list(PARAMETER_READ_ACTIONS),
                 "NotResource": own_parameters,
             },
+            *extra,
         ],
     }
 

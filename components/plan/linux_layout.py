@@ -67,6 +67,10 @@ class HostLayout(AppTree):
     def unit_name(self, app: str) -> str:
         return f"webstack-{app}@.service"
 
+    def microcache_dir(self, app: str) -> PurePosixPath:
+        """The app's Nginx microcache (Nginx creates it; the boot and each release empty it)."""
+        return self.nginx_state_dir / f"microcache-{app}"
+
     def staged_nginx_conf(self) -> PurePosixPath:
         return self.etc_dir / "nginx.conf"
 

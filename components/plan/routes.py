@@ -16,7 +16,8 @@ wins its prefix and the site keeps the rest; `/reports/` on every host beside a 
 reports wins `/reports/` on `a.com` too. Within one band only a hash of the app names orders the
 rules, so `[a]` beside `[a, b]`, two catch-alls or `*.x.com` beside `a.x.com` on one prefix are
 errors. And every app's own public health check (its first host name, or the ALB's name, and
-path prefix + health path, as components/aws/webstack.py sends it) must reach that app.
+path prefix + health path, as components/aws/webstack.py sends it) must reach that app: neither
+another app's rule nor no rule at all (then the listener's default action answers 404).
 """
 
 from __future__ import annotations
@@ -108,7 +109,13 @@ def route_conflicts(routes: Sequence[Route]) -> list[str]:
     ordered = sorted(routes, key=lambda r: r.priority)
     for r in routes:
         winner = next((o for o in ordered if _matches(o, r.health_host, r.health_url)), None)
-        if winner is not None and winner.app != r.app:
+        if winner is None:
+            problems.append(
+                f"apps.{r.app}.hostnames: the public health check "
+                f"({r.health_host or 'the ALB name'}{r.health_url}) matches no listener rule, so "
+                "the ALB answers it with its fixed 404; list a concrete host name the app answers"
+            )
+        elif winner.app != r.app:
             problems.append(
                 f"apps.{r.app}.health_path: the public health check "
                 f"({r.health_host or 'the ALB name'}{r.health_url}) would reach app {winner.app}, "

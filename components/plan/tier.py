@@ -5,13 +5,14 @@ every decision the two paths share lives here, so they cannot drift apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Literal, Protocol
 
 from components.plan.subnets import public_range
 from components.plan.timeouts import TimeoutChain, timeout_chain
 from components.spec.common import Capacity
+from components.spec.observability import ObservabilitySpec
 from components.spec.stack import AppSpec, StackSpec
 
 # Where the ALB sends an app's requests on its VMs: the front proxy's plain-HTTP port (Nginx on
@@ -49,6 +50,8 @@ class TierPlan:
     instance_type: str
     root_volume_gb: int
     capacity: Capacity
+    # Logs, metrics and alarms (issue 15): the agent config and the role's telemetry scope.
+    observability: ObservabilitySpec = field(default_factory=ObservabilitySpec)
 
     @property
     def os(self) -> Literal["linux", "windows"]:
@@ -81,6 +84,7 @@ def plan_tier(
         instance_type=tier.instance_type,
         root_volume_gb=tier.root_volume_gb,
         capacity=tier.capacity,
+        observability=spec.observability,
     )
 
 

@@ -113,3 +113,8 @@ def pack_user_data(user_data: str, app_name: str) -> bytes:
 def user_data_base64(user_data: str, app_name: str) -> str:
     """What the launch template carries: base64 of the gzipped cloud-config."""
     return base64.b64encode(pack_user_data(user_data, app_name)).decode()
+
+
+def render_agent_config(config: dict[str, Any], os: str) -> str:
+    """The CloudWatch agent's JSON config as the VM receives it (plan.observability builds it)."""
+    return render_template(f"{os}/cloudwatch-agent.json.j2", config=config)

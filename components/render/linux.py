@@ -11,6 +11,8 @@ from pathlib import PurePosixPath
 
 from components.plan import release as release_plan
 from components.plan.linux_layout import HostLayout
+from components.plan.microcache import EMPTY_SCRIPT, MicrocachePlan, empty_script, microcache_plan
+from components.plan.observability import agent_config_path, linux_agent_config
 from components.plan.sizing import auto_workers, vcpus_of
 from components.plan.tier import TierPlan, static_root, trusted_proxies
 from components.plan.timeouts import chain_gunicorn_timeouts
@@ -19,6 +21,7 @@ from components.render.common import (
     CloudRefs,
     file_mode,
     health_peers,
+    render_agent_config,
     render_template,
 )
 from components.spec.stack import AppSpec
@@ -50,7 +53,13 @@ def render_nginx_conf(plan: TierPlan, app: AppSpec, layout: HostLayout) -> str:
         health_peers=health_peers(plan, layout),
         hsts='"max-age=63072000"' if plan.edge_mode == "nginx" else "$webstack_hsts",
         static_root=root,
+        cache=linux_microcache(plan, app, layout),
     )
+
+
+def linux_microcache(plan: TierPlan, app: AppSpec, layout: HostLayout) -> MicrocachePlan | None:
+    scheme = "$webstack_forwarded_proto" if plan.edge_mode == "alb" else "$scheme"
+    return microcache_plan(app.linux.microcache, str(layout.microcache_dir(app.name)), scheme)
 
 
 def render_gunicorn_conf(plan: TierPlan, app: AppSpec, layout: HostLayout, master: int) -> str:
@@ -122,11 +131,21 @@ def render_bootstrap(plan: TierPlan, app: AppSpec, layout: HostLayout, refs: Clo
         python=python,
         packages=packages,
         fetch=release.fetch_command(layout, refs.region),
+        region=refs.region,  # the CloudWatch agent's regional download bucket
         ssm_prefix=refs.ssm_prefix,
         tls=plan.edge_mode == "nginx",
         pointer_param=release_plan.pointer_parameter(refs.ssm_prefix),
         release_script=release.release_script_path(app, layout),
+        cloudwatch_config=agent_config_path(layout) if plan.observability.enabled else None,
+        # AWS publishes the agent .deb per distribution folder: debian/ and ubuntu/.
+        cloudwatch_distro="ubuntu" if app.linux.image.startswith("ubuntu") else "debian",
+        microcache_empty=microcache_script(app, layout) if app.linux.microcache.enabled else "",
     )
+
+
+def microcache_script(app: AppSpec, layout: HostLayout) -> PurePosixPath:
+    """The release's step that empties the app's microcache (and the boot's, before Nginx)."""
+    return layout.tools_dir / EMPTY_SCRIPT.format(app=app.name)
 
 
 def bootstrap_path(app: AppSpec, layout: HostLayout) -> PurePosixPath:
@@ -162,12 +181,25 @@ def render_linux_infra(
             ssm_prefix=refs.ssm_prefix,
             python=python,
             server_requirements=server_requirements(app),
+            microcache_empty=str(microcache_script(app, layout))
+            if app.linux.microcache.enabled
+            else "",
         ),
         **release.initial_includes(app, layout),
     }
+    if app.linux.microcache.enabled:
+        script = microcache_script(app, layout)
+        files[str(script)] = empty_script(str(layout.microcache_dir(app.name)), app.name)
+        files[str(layout.systemd_dir / "nginx.service.d" / "webstack-microcache.conf")] = (
+            f"# Rendered by webstack: every Nginx start (each boot) begins with an empty cache.\n"
+            f"[Service]\nExecStartPre={script}\n"
+        )
     # Two slots: the serving release and the next one, started beside it.
     for m in range(1, max(2, app.linux.gunicorn.masters) + 1):
         files[str(layout.gunicorn_conf(app.name, m))] = render_gunicorn_conf(plan, app, layout, m)
+    if plan.observability.enabled:
+        agent = linux_agent_config(app, layout, refs.ssm_prefix, refs.region)
+        files[str(agent_config_path(layout))] = render_agent_config(agent, "linux")
     if plan.edge_mode == "nginx":
         if not refs.tls_cert_pem:
             raise ValueError("nginx edge needs the TLS certificate PEM in CloudRefs")

@@ -52,6 +52,7 @@ def render_release_script(
     python: str,
     server_requirements: list[str],
     fetch: str | None = None,
+    microcache_empty: str = "",
 ) -> str:
     return render_template(
         "linux/webstack-release.sh.j2",
@@ -70,6 +71,7 @@ def render_release_script(
         startup_seconds=STARTUP_SECONDS,
         unhealthy_seconds=UNHEALTHY_SECONDS,
         drain_seconds=DRAIN_SECONDS,
+        microcache_empty=microcache_empty,
     )
 
 

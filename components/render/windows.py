@@ -15,6 +15,11 @@ from pathlib import PurePath
 from typing import Any, cast
 
 from components.plan.linux_layout import HostLayout
+from components.plan.observability import (
+    windows_agent_config,
+    windows_agent_config_path,
+    windows_agent_installer,
+)
 from components.plan.sizing import waitress_instances
 from components.plan.tier import TierPlan, static_root
 from components.plan.windows_layout import (
@@ -23,10 +28,16 @@ from components.plan.windows_layout import (
     instance_alias,
     service_name,
 )
-from components.render.common import USER_DATA_LIMIT, CloudRefs, app_environment
+from components.render.common import (
+    USER_DATA_LIMIT,
+    CloudRefs,
+    app_environment,
+    render_agent_config,
+)
 from components.render.windows_proxy import (
     forward_slashes,
     hms,
+    proxy_service_name,
     render_caddyfile,
     render_iis_fragment,
     render_iis_web_config,
@@ -307,6 +318,11 @@ def render_windows_bootstrap(
         iis=_iis_context(plan, app, layout) if tier.proxy == "iis" else {},
         nssm_expanded=NSSM_EXPANDED.pattern,
         tier=tier,
+        cloudwatch_config=(
+            windows_agent_config_path(layout, app.name) if plan.observability.enabled else None
+        ),
+        cloudwatch_bucket=windows_agent_installer(refs.region)[0],
+        cloudwatch_key=windows_agent_installer(refs.region)[1],
     )
     if not text.isascii():
         raise SpecError([f"apps.{app.name}.env: Windows PowerShell 5.1 needs ASCII values"])
@@ -325,6 +341,13 @@ def render_windows_host(
         str(layout.services_file(app.name)): render_services_json(plan, app, layout),
         **render_proxy_files(plan, app, layout),
     }
+    if plan.observability.enabled:
+        agent = windows_agent_config(
+            app, layout, refs.ssm_prefix, refs.region, proxy_service_name(app)
+        )
+        files[str(windows_agent_config_path(layout, app.name))] = render_agent_config(
+            agent, "windows"
+        )
     bootstrap = render_windows_bootstrap(plan, app, layout, refs, files)
     files[str(layout.bootstrap_path(app.name))] = bootstrap
     return dict(sorted(files.items()))

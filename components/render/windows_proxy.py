@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 
+from components.plan.microcache import MicrocachePlan, microcache_plan
 from components.plan.tier import TierPlan, static_root, trusted_proxies
 from components.plan.windows_layout import WindowsHostLayout, farm_name, instance_alias
 from components.render.common import jinja_env
@@ -91,7 +92,14 @@ def _proxy_context(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> d
         "log_dir": layout.service_log_dir(app.name, proxy_service_name(app)),
         "proxy_dir": layout.proxy_dir(app.name),
         "server_names": " ".join(app.hostnames) or "_",
+        "cache": windows_microcache(app, layout),
     }
+
+
+def windows_microcache(app: AppSpec, layout: WindowsHostLayout) -> MicrocachePlan | None:
+    """Nginx for Windows caches as on Linux (proxy: nginx only; the spec refuses iis / caddy)."""
+    cache_dir = str(layout.proxy_dir(app.name) / "microcache").replace("\\", "/")
+    return microcache_plan(app.windows.microcache, cache_dir, "$webstack_forwarded_proto")
 
 
 def render_windows_nginx_conf(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> str:

@@ -30,6 +30,20 @@ NON_PUBLIC: tuple[Network, ...] = tuple(
 MAX_PUBLIC_ADMIN = {4: 2**16, 6: 2**80}
 BOUND_TEXT = {4: "a /16 (65,536 addresses)", 6: "a /48"}
 WIDE_ADMIN_OPT_IN = "insecure_allow_wide_admin_cidrs"
+# Refused even with the opt-in: half of the internet is no admin range. IPv4: half of the public
+# space (all of IPv4 less the NON_PUBLIC blocks); IPv6: half of 2000::/3, the global unicast space
+# IANA allocates from (a /4, 2**124 addresses). policy/webstack_policy/admin_ranges.py agrees.
+_PUBLIC_V4 = 2**32 - sum(n.num_addresses for n in NON_PUBLIC if n.version == 4)
+HALF_INTERNET = {4: _PUBLIC_V4 // 2, 6: 2**124}
+HALF_TEXT = {4: "half of the public IPv4 space", 6: "half of 2000::/3 (a /4)"}
+# AWS VPC quotas (amazon-vpc-limits.html, Security groups): 60 inbound rules per security group by
+# default, "enforced separately for IPv4 rules and IPv6 rules"; a rule that references a security
+# group counts once for each. webstack adds at most 2 more per version to a group that carries
+# admin rules (HTTP and HTTPS from the world on the Nginx edge; 1 from the ALB's group on an app
+# tier), so each version may have 58 admin ranges.
+SG_INBOUND_RULES = 60
+WEBSTACK_INBOUND_RULES = 2
+MAX_ADMIN_CIDRS_PER_VERSION = SG_INBOUND_RULES - WEBSTACK_INBOUND_RULES
 
 
 def union(cidrs: Iterable[str]) -> list[Network]:
@@ -56,6 +70,26 @@ def public_addresses(cidrs: Iterable[str], version: int) -> int:
     return total
 
 
+def admin_list_problem(cidrs: Iterable[str]) -> str | None:
+    """A range listed twice (after normalising: each becomes one rule with one logical name), or
+    more ranges of one IP version than a security group holds beside webstack's own rules."""
+    nets = [ipaddress.ip_network(c) for c in cidrs]
+    seen: set[Network] = set()
+    for net in nets:
+        if net in seen:
+            return f"{net} is listed twice (each range is one security group rule)"
+        seen.add(net)
+    for version in (4, 6):
+        count = sum(1 for n in nets if n.version == version)
+        if count > MAX_ADMIN_CIDRS_PER_VERSION:
+            return (
+                f"{count} IPv{version} ranges, at most {MAX_ADMIN_CIDRS_PER_VERSION} (a security "
+                f"group holds {SG_INBOUND_RULES} inbound IPv{version} rules by default and webstack "
+                f"adds {WEBSTACK_INBOUND_RULES}); merge ranges into larger blocks"
+            )
+    return None
+
+
 def admin_cidr_problem(cidrs: Iterable[str], allow_wide: bool) -> str | None:
     """Why `cidrs` must not reach SSH/RDP, or None. Judged on the union, so splitting the world
     into halves (0.0.0.0/1 + 128.0.0.0/1) is the world again."""
@@ -68,6 +102,12 @@ def admin_cidr_problem(cidrs: Iterable[str], allow_wide: bool) -> str | None:
                 "office/VPN range or use SSM Session Manager"
             )
         public = public_addresses(cidrs, version)
+        if public >= HALF_INTERNET[version]:
+            return (
+                f"together these ranges admit {public:,} public IPv{version} addresses to SSH/RDP, "
+                f"at least {HALF_TEXT[version]}: refused even with {WIDE_ADMIN_OPT_IN}; give your "
+                "office/VPN range or use SSM Session Manager"
+            )
         if public > MAX_PUBLIC_ADMIN[version] and not allow_wide:
             return (
                 f"together these ranges admit {public:,} public IPv{version} addresses to SSH/RDP, "

@@ -24,6 +24,16 @@ def nginx_size_bytes(value: str) -> int:
 HOSTNAME_PATTERN = re.compile(
     r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$"
 )
+# An app's host names are one ALB host-header condition: "You can specify up to three match
+# evaluations per condition" and up to five per rule (ELB User Guide, rule-condition-types.html);
+# with the one path-pattern value each rule has, 3 + 1 stays within the rule's 5.
+MAX_HOSTNAMES = 3
+# The ALB path condition is `<path_prefix>*`, and path-pattern values are 1..128 characters
+# (terraform-provider-aws internal/service/elbv2/listener_rule.go, path_pattern values).
+MAX_PATH_PREFIX = 127
+# The target group's health check path is 1..1024 characters (terraform-provider-aws
+# internal/service/elbv2/target_group.go, health_check.path).
+MAX_HEALTH_PATH = 1024
 
 
 # Strict: unknown keys are errors (a typo must not silently fall back to a default), and no type is
@@ -123,6 +133,73 @@ class Capacity(Model):
     @property
     def start(self) -> int:
         return self.min if self.desired is None else self.desired
+
+
+CACHE_PREFIX_PATTERN = r"^/[A-Za-z0-9._~/-]*$"
+COOKIE_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$|^\*$"
+MIN_CACHE, MAX_CACHE = 1024**2, 100 * 1024**3
+
+
+class MicrocacheSpec(Model):
+    """Nginx proxy_cache for a short TTL, only for responses the app marks `Cache-Control: public`
+    (and not private / no-store / no-cache), only for GET/HEAD without Authorization or a session
+    cookie, never storing a response with Set-Cookie. Emptied at boot and on each release."""
+
+    enabled: bool = Field(
+        False,
+        description="Opt-in. Nginx keeps a response ttl_seconds only when the app sends "
+        "`Cache-Control: public` (never with private, no-store or no-cache, never one with "
+        "Set-Cookie), for GET/HEAD requests without Authorization or a bypass cookie; concurrent "
+        "misses send one request upstream (proxy_cache_lock); responses carry `X-Cache-Status`. "
+        "Emptied at every Nginx start (boot) and by `/opt/webstack/empty-microcache-<app>.sh`, "
+        "the step a release runs once the new code is live.",
+    )
+    paths: list[Annotated[str, Field(pattern=CACHE_PREFIX_PATTERN, max_length=200)]] = Field(
+        default_factory=lambda: ["/"],
+        min_length=1,
+        max_length=20,
+        description="URL path prefixes that may be cached (e.g. /blog/); others always reach the app.",
+    )
+    ttl_seconds: int = Field(
+        1,
+        ge=1,
+        le=300,
+        description="How long a cached response is fresh (the app's max-age is not used: a "
+        "microcache absorbs bursts, the browser cache is the app's own business).",
+    )
+    stale_seconds: int = Field(
+        60,
+        ge=1,
+        le=86400,
+        description="An expired response stays in the cache this long after its last use, served "
+        "while one request refreshes it and while the app errors or restarts.",
+    )
+    max_size: str = Field(
+        "256m",
+        pattern=SIZE_PATTERN,
+        description="Largest size of the cache on disk (nginx size, 1m..100g).",
+    )
+    bypass_cookies: list[Annotated[str, Field(pattern=COOKIE_NAME_PATTERN)]] = Field(
+        default_factory=lambda: ["*"],
+        min_length=1,
+        description="Requests carrying any of these cookies skip the cache; `*` (the default) = "
+        "any cookie. Naming only the session cookies (e.g. sessionid, csrftoken) caches more but "
+        "trusts that no other cookie changes the page.",
+    )
+
+    @field_validator("max_size")
+    @classmethod
+    def _max_size(cls, v: str) -> str:
+        if not MIN_CACHE <= nginx_size_bytes(v) <= MAX_CACHE:
+            raise ValueError(f"{v!r} is outside 1m..100g")
+        return v
+
+    @field_validator("paths", "bypass_cookies")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"{sorted(x for x in v if v.count(x) > 1)[0]!r} is listed twice")
+        return v
 
 
 class TimeoutOverrides(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.spec.common import Capacity, Model, NginxSpec
+from components.spec.common import Capacity, MicrocacheSpec, Model, NginxSpec
 
 AMI_PATTERN = re.compile(r"^ami-[0-9a-f]{8,17}$")
 
@@ -20,20 +20,40 @@ IMAGE_PYTHONS: dict[str, tuple[str, ...]] = {
 IMAGE_DEFAULT_PYTHON = {"ubuntu-24.04": "3.12", "debian-12": "3.11", "al2023": "3.11"}
 
 
+# What `profile` picks when worker_class / threads are not set (docs/performance.md measures both).
+PROFILE_DEFAULTS: dict[str, dict[str, object]] = {
+    "cpu": {"worker_class": "sync"},
+    "io": {"worker_class": "gthread", "threads": 8},
+}
+
+
 class GunicornSpec(Model):
+    profile: Literal["cpu", "io"] = Field(
+        "cpu",
+        description="The app's declared workload; it picks the defaults of `worker_class` and "
+        "`threads`. `cpu` (requests compute, no waiting): sync workers, one request per worker. "
+        "`io` (requests wait on a database or an HTTP API): gthread x 8 threads per worker, so a "
+        "waiting request holds a thread, not a worker. The trade (docs/performance.md): `cpu` "
+        "falls far behind threaded peers once requests wait (20 ms waits, 5% slow requests); on "
+        "short requests sync cost less CPU per request than gthread in the quiet tuning runs, "
+        "while the latest bench, on a heavily loaded machine, had `io` ahead there too.",
+    )
     workers: int | Literal["auto"] = Field(
         "auto",
         description="Worker processes per master; `auto` = vCPU + 1 of the instance type (measured against 2 x vCPU + 1 in docs/performance.md).",
     )
     threads: int = Field(
-        4, ge=1, le=64, description="Threads per worker (used only by `worker_class: gthread`)."
+        4,
+        ge=1,
+        le=64,
+        description="Threads per worker (used only by `worker_class: gthread`). Default: 4; 8 with `profile: io`.",
     )
     worker_class: Literal["sync", "gthread", "gevent"] = Field(
         "sync",
         description="sync | gthread | gevent (gevent is installed when chosen). `sync` (Gunicorn's "
         "own default) serves one request per worker behind Nginx's buffering and is the fastest for "
         "CPU-bound requests; choose `gthread` (with `threads`) or `gevent` for apps that wait on "
-        "I/O (docs/performance.md).",
+        "I/O (docs/performance.md). Default: from `profile` (cpu: sync, io: gthread).",
     )
     timeout: int | None = Field(
         None, ge=1, description="Worker timeout (s). Default: from the timeout chain."
@@ -62,6 +82,16 @@ class GunicornSpec(Model):
         1, description="1, or 2 masters on two sockets behind one upstream for rolling restarts."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_defaults(cls, data: object) -> object:
+        """Fill worker_class / threads from the profile unless they are set explicitly."""
+        if not isinstance(data, dict):
+            return data
+        profile = data.get("profile", "cpu")
+        picked = PROFILE_DEFAULTS.get(profile, {}) if isinstance(profile, str) else {}
+        return {**picked, **data}
+
     @field_validator("workers")
     @classmethod
     def _workers(cls, v: int | str) -> int | str:
@@ -78,6 +108,11 @@ class GunicornSpec(Model):
 
     @model_validator(mode="after")
     def _jitter(self) -> GunicornSpec:
+        if self.profile == "io" and self.worker_class == "sync":
+            raise ValueError(
+                "profile: io with worker_class: sync serves one waiting request per worker; use "
+                "gthread or gevent, or profile: cpu"
+            )
         if self.max_requests and self.max_requests_jitter >= self.max_requests:
             raise ValueError("max_requests_jitter must be smaller than max_requests")
         return self
@@ -100,6 +135,9 @@ class LinuxTier(Model):
     )
     gunicorn: GunicornSpec = Field(default_factory=GunicornSpec)
     nginx: NginxSpec = Field(default_factory=NginxSpec)
+    microcache: MicrocacheSpec = Field(
+        default_factory=MicrocacheSpec, description="Nginx microcache (opt-in)."
+    )
 
     @field_validator("image")
     @classmethod

@@ -17,14 +17,18 @@ from pydantic import (
     model_validator,
 )
 
-from components.spec.cidrs import admin_cidr_problem
+from components.spec.cidrs import admin_cidr_problem, admin_list_problem
 from components.spec.common import (
     HOSTNAME_PATTERN,
+    MAX_HEALTH_PATH,
+    MAX_HOSTNAMES,
+    MAX_PATH_PREFIX,
     Cidr,
     Model,
     TimeoutOverrides,
     _check_cidr,
 )
+from components.spec.datastores import DataStore, ManagedDatabase
 from components.spec.errors import SpecError, problem_lines
 from components.spec.linux import (
     IMAGE_DEFAULT_PYTHON,
@@ -35,6 +39,7 @@ from components.spec.network import (
     EdgeSpec,
     NetworkSpec,
 )
+from components.spec.observability import ObservabilitySpec
 from components.spec.paths import check_url_path, url_within
 from components.spec.sources import AppSource, StaticFiles
 from components.spec.windows import WindowsTier, nssm_expansion_problem
@@ -72,7 +77,9 @@ class AppSpec(Model):
         default_factory=StaticFiles, description="Static files (null to disable)."
     )
     health_path: str = Field(
-        "/healthz", description="Health URL path (normalised, e.g. /healthz; answered by the app)."
+        "/healthz",
+        description="Health URL path (normalised, e.g. /healthz; answered by the app; at most "
+        f"{MAX_HEALTH_PATH} characters, the target group's health check path).",
     )
     release_command: list[Annotated[str, Field(min_length=1)]] | None = Field(
         None,
@@ -83,10 +90,16 @@ class AppSpec(Model):
         "[python, -m, django, migrate, --noinput]. A failure keeps the serving release.",
     )
     hostnames: list[str] = Field(
-        default_factory=list, max_length=4, description="Host names the app answers (at most 4)."
+        default_factory=list,
+        max_length=MAX_HOSTNAMES,
+        description=f"Host names the app answers (at most {MAX_HOSTNAMES}: one ALB host condition). "
+        "On the ALB edge at least one must be a concrete name (not only `*.` wildcards), and "
+        "`localhost` is refused (the ALB needs a '.' and letters after the last one).",
     )
     path_prefix: str = Field(
-        "/", description="ALB path rule, e.g. /api/ (`/` = everything; normalised, ends with /)."
+        "/",
+        description="ALB path rule, e.g. /api/ (`/` = everything; normalised, ends with /; at most "
+        f"{MAX_PATH_PREFIX} characters, as the rule's `<path_prefix>*` holds 128).",
     )
     priority: int | None = Field(
         None,
@@ -94,6 +107,15 @@ class AppSpec(Model):
         le=50000,
         description="ALB listener-rule priority (lower wins). Default: derived from the app's name "
         "and route specificity, stable when other apps come and go.",
+    )
+    # -- data stores (issue 17): components/spec/datastores.py
+    datastores: list[DataStore] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Databases/caches the app already has: each opens one egress rule, nothing else.",
+    )
+    database: ManagedDatabase | None = Field(
+        None, description="A managed PostgreSQL (RDS) webstack creates for this app."
     )
     linux: LinuxTier = Field(default_factory=LinuxTier, description="The Linux tier.")
     windows: WindowsTier = Field(default_factory=WindowsTier, description="The Windows tier.")
@@ -123,11 +145,21 @@ class AppSpec(Model):
     @field_validator("health_path")
     @classmethod
     def _health_path(cls, v: str) -> str:
+        if len(v) > MAX_HEALTH_PATH:
+            raise ValueError(
+                f"{len(v)} characters, at most {MAX_HEALTH_PATH} (the ALB target group's health "
+                "check path)"
+            )
         return check_url_path(v, trailing_slash=False)
 
     @field_validator("path_prefix")
     @classmethod
     def _path_prefix(cls, v: str) -> str:
+        if len(v) > MAX_PATH_PREFIX:
+            raise ValueError(
+                f"{len(v)} characters, at most {MAX_PATH_PREFIX} (the ALB path condition "
+                f"`<path_prefix>*` holds at most {MAX_PATH_PREFIX + 1})"
+            )
         return check_url_path(v, trailing_slash=True)
 
     @field_validator("env")
@@ -214,21 +246,28 @@ class StackSpec(Model):
     admin_cidrs: list[Cidr] = Field(
         default_factory=list,
         description="CIDRs allowed SSH (22) / RDP (3389). Empty: none; use SSM. Their union may "
-        "admit at most a /16 of public IPv4 (a /48 of IPv6) addresses.",
+        "admit at most a /16 of public IPv4 (a /48 of IPv6) addresses; each listed once, at most "
+        "58 per IP version (a security group's 60 inbound rules less webstack's own).",
     )
     insecure_allow_wide_admin_cidrs: bool = Field(
         False,
-        description="INSECURE: accept admin_cidrs wider than a public /16 (IPv6 /48). Never the "
-        "whole internet. The policy pack needs its own opt-in (policy/README.md).",
+        description="INSECURE: accept admin_cidrs wider than a public /16 (IPv6 /48). Never half "
+        "of the internet or more (half of the public IPv4 space, half of 2000::/3). The policy "
+        "pack needs its own opt-in (policy/README.md).",
     )
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     edge: EdgeSpec = Field(default_factory=EdgeSpec)
     apps: list[AppSpec] = Field(min_length=1, description="The apps of this stack.")
+    observability: ObservabilitySpec = Field(default_factory=ObservabilitySpec)
 
     @field_validator("admin_cidrs")
     @classmethod
     def _admin(cls, v: list[str]) -> list[str]:
-        return [_check_cidr(c) for c in v]
+        out = [_check_cidr(c) for c in v]  # normalised: 2001:0db8::/32 is 2001:db8::/32
+        problem = admin_list_problem(out)
+        if problem:
+            raise ValueError(problem)
+        return out
 
     @model_validator(mode="after")
     def _cross(self) -> StackSpec:
@@ -240,6 +279,8 @@ class StackSpec(Model):
         if dupes:
             raise ValueError(f"apps: duplicate app name(s) {', '.join(dupes)}")
         if self.edge.mode == "alb":
+            if problem := _alb_hostname_problem(self.apps):
+                raise ValueError(problem)
             if self.network.public_az_count < 2:
                 raise ValueError("network.az_count: an ALB needs subnets in at least 2 AZs")
             if self.network.private_az_count < 2:
@@ -266,6 +307,11 @@ class StackSpec(Model):
                     f"apps.{self.apps[0].name}.linux.capacity: edge.mode nginx runs exactly one VM "
                     "(min = max = 1); use edge.mode alb to scale"
                 )
+            if self.observability.access_logs:
+                raise ValueError(
+                    "observability.access_logs: ALB access logs need edge.mode alb (the Nginx "
+                    "edge's own access log goes to CloudWatch Logs)"
+                )
             if self.edge.tls.mode != "self-signed":
                 raise ValueError(
                     "edge.tls.mode: with edge.mode nginx the certificate is self-signed"
@@ -276,6 +322,28 @@ class StackSpec(Model):
     def deletion_protection(self) -> bool:
         dp = self.edge.deletion_protection
         return self.production if dp is None else dp
+
+
+def _alb_hostname_problem(apps: list[AppSpec]) -> str | None:
+    """Host names the ALB cannot route or probe. HostHeaderConditionConfig.Values: "You must
+    include at least one '.' character. You can include only alphabetical characters after the
+    final '.' character" (ELB API Reference), so `localhost` is no ALB host condition. And an app
+    with only `*.` wildcards has no concrete name for its public health check (it would send
+    `Host: localhost` and get the listener's fixed 404)."""
+    for app in apps:
+        if "localhost" in app.hostnames:
+            return (
+                f"apps.{app.name}.hostnames: localhost cannot be an ALB host condition (it needs "
+                "a '.' and only letters after the last one); use a real name such as "
+                "www.example.com, or edge.mode nginx"
+            )
+        if app.hostnames and all(h.startswith("*.") for h in app.hostnames):
+            return (
+                f"apps.{app.name}.hostnames: only wildcards ({', '.join(app.hostnames)}); add one "
+                f"concrete name the ALB routes to this app (e.g. "
+                f"www{app.hostnames[0][1:]}) so its public health check can reach it"
+            )
+    return None
 
 
 def parse_models(data: dict[str, Any]) -> StackSpec:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from components.spec.common import Capacity, NginxSpec
+from components.spec.common import Capacity, MicrocacheSpec, NginxSpec
 
 WINDOWS_IMAGES = ("windows-2022", "windows-2019", "windows-2025")
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -102,19 +102,24 @@ class Installers(_Model):
         url="https://github.com/caddyserver/caddy/releases/download/v2.11.4/caddy_2.11.4_windows_amd64.zip",
         sha256="1708333f79e274c7697285afe6d592ab39314e0b131e9ec6bea08ad27df62ebf",
     )
-    url_rewrite: Installer = Installer(
-        url="https://download.microsoft.com/download/1/2/8/128E2E22-C1B9-44A4-BE2A-5859ED1D4592/rewrite_amd64_en-US.msi"
+    # Microsoft publishes no SHA-256 for the IIS MSIs; these pins are the ones independent
+    # projects recorded for these exact URLs (found with the code search in unrelated
+    # repositories: PowerShell bootstraps, a Go downloader whose sums were "computed by fetching
+    # the address", a C# installer action, a release builder; each hash in three or more).
+    url_rewrite: Installer = Installer(  # URL Rewrite 2.1
+        url="https://download.microsoft.com/download/1/2/8/128E2E22-C1B9-44A4-BE2A-5859ED1D4592/rewrite_amd64_en-US.msi",
+        sha256="37342ff2f585f263f34f48e9de59eb1051d61015a8e967dbde4075716230a32a",
     )
-    arr: Installer = Installer(
-        url="https://download.microsoft.com/download/E/9/8/E9849D6A-020E-47E4-9FD0-A023E99B54EB/requestRouter_amd64.msi"
+    arr: Installer = Installer(  # Application Request Routing 3.0
+        url="https://download.microsoft.com/download/E/9/8/E9849D6A-020E-47E4-9FD0-A023E99B54EB/requestRouter_amd64.msi",
+        sha256="fb61fdb7101795a34d5129cb37eee43ab675c7ed76ba3a3b23b039d8c90c2a4b",
     )
 
     @model_validator(mode="after")
     def _pinned(self) -> Installers:
-        defaults = Installers.model_construct()
         for name in Installers.model_fields:
-            mine, default = getattr(self, name), getattr(defaults, name)
-            if mine.url != default.url and mine.sha256 is None:
+            mine = getattr(self, name)
+            if mine.sha256 is None:  # the defaults are all pinned; so is every installer you set
                 raise ValueError(
                     f"{name}.sha256: {mine.url} has no SHA-256; every installer you set needs "
                     "its sha256 (64 hexadecimal digits), so the VM runs exactly those bytes"
@@ -227,6 +232,10 @@ class WindowsTier(_Model):
         "allow/deny CIDRs (nginx, caddy), gzip (all; IIS: static files only); a limit the proxy "
         "cannot honour is refused.",
     )
+    microcache: MicrocacheSpec = Field(
+        default_factory=MicrocacheSpec,
+        description="Nginx microcache (opt-in; proxy: nginx only, refused for iis and caddy).",
+    )
     installers: Installers = Field(default_factory=Installers)
 
     @field_validator("connection_limit")
@@ -258,6 +267,17 @@ class WindowsTier(_Model):
     def _proxy(self) -> WindowsTier:
         # Ports and the `auto` count need the sizing plan: components/plan/checks.py.
         self._check_proxy_limits()
+        if self.microcache.enabled and self.proxy != "nginx":
+            why = {
+                "iis": "the IIS tier renders no output-cache rules that skip cookie or "
+                "Authorization requests and refuse Set-Cookie responses",
+                "caddy": "stock Caddy has no HTTP cache (the cache-handler plugin is not in the "
+                "Caddy this tier installs)",
+            }[self.proxy]
+            raise ValueError(
+                f"microcache.enabled: proxy {self.proxy} cannot cache ({why}); use proxy: nginx, "
+                "or leave microcache off"
+            )
         if self.proxy != "caddy" and self.caddy != CaddySpec():
             raise ValueError(f"caddy: only used with proxy: caddy (proxy is {self.proxy})")
         return self

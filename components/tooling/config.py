@@ -30,6 +30,7 @@ SPEC_KEYS = (
     "insecure_allow_wide_admin_cidrs",
     "network",
     "edge",
+    "observability",
     "apps",
 )
 SECRET_PLACEHOLDER = "<secret: decrypted only by `pulumi up`>"

@@ -20,6 +20,7 @@ from components.plan.timeouts import timeout_chain
 from components.render.linux import gunicorn_workers
 from components.spec.stack import AppSpec, StackSpec
 from components.tooling.config import load_stack
+from components.tooling.diagram_observability import observability_lines
 from components.tooling.errors import CommandError
 
 FORMATS = {".svg": "svg", ".png": "png", ".dot": None}
@@ -71,6 +72,7 @@ def to_dot(spec: StackSpec, region: str = "") -> str:
     else:
         _nginx_edge(g, spec)
     g.line("  }")
+    observability_lines(spec, g.line, g.edge, _q, lambda app: f"{_id(app)}_app")
     g.line("}")
     return g.text()
 

@@ -49,6 +49,7 @@ _ID_PREFIX = {
     "aws:ec2/instance:Instance": "i-",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
+    "aws:rds/instance:Instance": "db-",
 }
 
 
@@ -71,11 +72,14 @@ class WebstackMocks(pulumi.runtime.Mocks):
                 dns_name=f"{name}-{_hex(name, 9)}.{REGION}.elb.amazonaws.com",
                 zone_id="Z32O12XQLNTSW2",
                 arn=f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/{name[:20]}/{_hex(name, 16)}",
+                # CloudWatch's LoadBalancer dimension: the ARN after `loadbalancer/`.
+                arnSuffix=f"app/{name[:20]}/{_hex(name, 16)}",
             )
         elif t == "aws:lb/targetGroup:TargetGroup":
             out["arn"] = (
                 f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{name[:20]}/{_hex(name, 16)}"
             )
+            out["arnSuffix"] = f"targetgroup/{name[:20]}/{_hex(name, 16)}"
         elif t == "aws:lb/listener:Listener":
             out["arn"] = (
                 f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/{_hex(name, 16)}"
@@ -106,6 +110,8 @@ class WebstackMocks(pulumi.runtime.Mocks):
             out["name"] = name
         elif t == "aws:ec2/instance:Instance":
             out.update(privateIp="10.40.0.10", publicIp="")
+        elif t == "aws:sns/topic:Topic":
+            out["arn"] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}-{_hex(name, 7)}"
         elif t == "aws:ec2/eip:Eip":
             out["publicIp"] = "203.0.113.10"
         elif t in ("aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile"):
@@ -124,6 +130,16 @@ class WebstackMocks(pulumi.runtime.Mocks):
             out["version"] = int(_hex(str(inputs.get("value")), 6), 16)
         elif t == "aws:ec2/vpc:Vpc":
             out["cidrBlock"] = inputs.get("cidrBlock")
+        elif t == "random:index/randomPassword:RandomPassword":
+            # A recognisable value, so the secret-leak tests can look for it everywhere.
+            out["result"] = "MockDbPassword" + _hex(name, 26)
+        elif t == "aws:rds/instance:Instance":
+            ident = inputs.get("identifier", name)
+            out.update(
+                address=f"{ident}.{_hex(name, 12)}.{REGION}.rds.amazonaws.com",
+                port=5432,
+                arn=f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{ident}",
+            )
         self.resources.append(
             RecordedResource(type=t, name=name, inputs=inputs, id=rid, outputs=out)
         )

@@ -42,6 +42,7 @@ from components.spec.stack import AppSpec, StackSpec
 from components.tooling.config import read_stack_file
 from components.tooling.local.procs import free_port
 from components.tooling.release_stage import publish_pointer
+from components.tooling.vm_agent_checks import check_agent_inputs, install_standin
 from components.tooling.vm_checks import check_serving
 from components.tooling.vm_guest import (
     Guest,
@@ -385,7 +386,9 @@ def rehearse(
             # What the launch template carries, decoded as EC2 hands it to cloud-init (gzip).
             packed = base64.b64decode(user_data_base64(text, app.name))
             r.user_data_bytes = len(packed)
-            prepare_guest(guest, packed, f"{app.name}-rehearsal", cloud.guest_environment())
+            # No AWS to ship to: the bootstrap runs the agent stand-in on the same config.
+            env = cloud.guest_environment() | install_standin(guest)
+            prepare_guest(guest, packed, f"{app.name}-rehearsal", env)
         with t.phase("boot to systemd"):
             guest.boot()
         with t.phase("cloud-init + bootstrap"):
@@ -394,6 +397,8 @@ def rehearse(
             t.phases[f"  bootstrap: {name}"] = secs
         with t.phase("checks from the host"):
             r.checks = check_serving(guest, app, layout, cafile, values)
+            if spec.observability.enabled:
+                check_agent_inputs(guest, app, layout, r.checks, cafile)
         return r
     except RehearsalError as e:
         log(f"FAILED: {e}\n{e.diagnostics}".rstrip())

@@ -61,6 +61,25 @@ def create_app() -> Flask:
         time.sleep(seconds)
         return jsonify(slept=seconds)
 
+    @app.get("/page")
+    def page() -> Response:
+        """A ~200 KB HTML page built per request (as a template would), for the bench's gzip row."""
+        rows = "".join(
+            f"<tr><td>{i}</td><td>item {i:05d}</td><td>{i * 37 % 1000}.{i % 100:02d}</td></tr>\n"
+            for i in range(3400)
+        )
+        return Response(f"<!doctype html><html><body><table>\n{rows}</table></body></html>\n")
+
+    @app.get("/cacheable")
+    def cacheable() -> Response:
+        """A page the app marks cacheable (the microcache may keep it); each answer is unique
+        (`served`), so a client can tell a cached copy. `?set_cookie=1` adds a Set-Cookie."""
+        resp = jsonify(app=os.environ.get("WEBSTACK_APP", "sample"), served=time.time_ns())
+        resp.headers["Cache-Control"] = "public, max-age=60"
+        if request.args.get("set_cookie"):
+            resp.set_cookie("session", f"for-{time.time_ns()}", httponly=True)
+        return resp
+
     @app.post("/echo")
     def echo() -> Response:
         return jsonify(bytes=len(request.get_data(cache=False)))

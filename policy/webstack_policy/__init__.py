@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import admin_ranges, compute, iam, loadbalancing, network, userdata
+from . import admin_ranges, compute, database, iam, loadbalancing, logs, network, userdata
 
 POLICIES: list[Any] = [
     *compute.POLICIES,
@@ -19,7 +19,9 @@ POLICIES: list[Any] = [
     *admin_ranges.POLICIES,
     *loadbalancing.POLICIES,
     *iam.POLICIES,
+    *logs.POLICIES,
     *userdata.POLICIES,
+    *database.POLICIES,
 ]
 POLICY_NAMES: list[str] = [p.name for p in POLICIES]
 

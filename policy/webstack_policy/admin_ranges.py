@@ -4,7 +4,8 @@ of every admin rule of one security group (0.0.0.0/1 + 128.0.0.0/1 is the world 
 The same arithmetic and bounds as the stack's own check (components/spec/cidrs.py in webstack; the pack
 stays importable without webstack, so it keeps its own copy and a test proves both agree): at most
 a /16 of public IPv4 and a /48 of IPv6. A stack that sets `insecure_allow_wide_admin_cidrs` must
-raise `maxPublicAdminAddressesV4`/`V6` here too: the risk is accepted twice, in the open.
+raise `maxPublicAdminAddressesV4`/`V6` here too: the risk is accepted twice, in the open. No
+setting admits half of the internet: half of the public IPv4 space, or half of 2000::/3 (a /4).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ NON_PUBLIC = tuple(
               "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128")
 )  # fmt: skip
 DEFAULTS = {"maxPublicAdminAddressesV4": 2**16, "maxPublicAdminAddressesV6": 2**80}
+# The ceiling no config raises: half of the public IPv4 space (IPv4 less NON_PUBLIC), half of
+# 2000::/3 (IPv6 global unicast). The same as components/spec/cidrs.py HALF_INTERNET.
+HALF_INTERNET = {
+    4: (2**32 - sum(n.num_addresses for n in NON_PUBLIC if n.version == 4)) // 2,
+    6: 2**124,
+}
 CIDR_KEYS = ("cidrIpv4", "cidrIpv6", "cidrBlocks", "ipv6CidrBlocks")
 
 
@@ -71,9 +78,14 @@ def too_wide(cidrs: Iterable[str], cfg: Mapping[str, Any]) -> str | None:
             ipaddress.ip_network(c) for c in cidrs if ipaddress.ip_network(c).version == version
         ]
         whole = sum(n.num_addresses for n in ipaddress.collapse_addresses(nets)) == everything
-        if whole or public > limit:
+        half = public >= HALF_INTERNET[version]
+        if whole or half or public > limit:
             return f"{public:,} public IPv{version} addresses" + (
-                " (the whole internet)" if whole else f" (allowed: {limit:,})"
+                " (the whole internet)"
+                if whole
+                else " (half of the internet or more, refused whatever the config)"
+                if half
+                else f" (allowed: {limit:,})"
             )
     return None
 
@@ -116,7 +128,7 @@ def validate_admin_union(args: StackValidationArgs, report: ReportViolation) -> 
 admin_ranges_bounded = StackValidationPolicy(
     name="sg-admin-ranges-bounded",
     description="The union of a security group's SSH/RDP source ranges admits at most a /16 of "
-    "public IPv4 and a /48 of IPv6 (never the whole internet).",
+    "public IPv4 and a /48 of IPv6 (never half of the internet or more, whatever the config).",
     validate=validate_admin_union,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,

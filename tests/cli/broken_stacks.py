@@ -5,6 +5,7 @@ the ways people (and attackers) do: types, paths, CIDRs, routes, names, YAML sha
 from __future__ import annotations
 
 import copy
+import ipaddress
 from typing import Any
 
 import yaml
@@ -56,12 +57,18 @@ def nginx(**values: Any) -> str:
     return stack_text(config)
 
 
-WIDE_MANY = [f"11.{i // 256}.{i % 256}.0/24" for i in range(300)]  # 76,800 public addresses
+WIDE_MANY = [f"11.0.{16 * i}.0/20" for i in range(16)] + ["11.1.0.0/24"]  # 65,792 addresses
+TOO_MANY = [f"198.51.100.{i}/32" for i in range(59)]  # a security group's 60 less webstack's 2
+ALL_BUT_A_9 = [str(n) for n in ipaddress.ip_network("0.0.0.0/0").address_exclude(
+    ipaddress.ip_network("11.0.0.0/9"))]  # fmt: skip
 
 # (id, text, setting named, what is allowed)
 CASES: list[tuple[str, str, str, str]] = [
     # -- types: a boolean is not a number, a string is not a number ------------------------------
     ("timeout-bool", damaged(("request_timeout",), True), "request_timeout", "whole number"),
+    ("retention-31", damaged(("observability", "retention_days"), 31), "observability.retention_days", "one of 1, 3, 5"),
+    ("alarm-mail", damaged(("observability", "alarm_email"), "ops"), "observability.alarm_email", "e-mail address"),
+    ("kms-alias", damaged(("observability", "kms_key_arn"), "alias/logs"), "observability.kms_key_arn", "KMS key ARN"),
     ("timeout-word", damaged(("request_timeout",), "thirty"), "request_timeout", "whole number"),
     ("timeout-float", damaged(("request_timeout",), 1.5), "request_timeout", "whole number"),
     ("timeout-zero", damaged(("request_timeout",), 0), "request_timeout", "greater than"),
@@ -112,6 +119,10 @@ CASES: list[tuple[str, str, str, str]] = [
     ("health-relative", app("health_path", value="healthz"), "health_path", "start with /"),
     ("prefix-no-slash", app("path_prefix", value="/api"), "path_prefix", "end with /"),
     ("prefix-dotdot", app("path_prefix", value="/api/../"), "path_prefix", "normalised"),
+    ("prefix-too-long", app("path_prefix", value="/" + "a" * 126 + "/"), "path_prefix",
+     "at most 127"),
+    ("health-too-long", app("health_path", value="/" + "h" * 1024), "health_path",
+     "at most 1024"),
     ("git-shell", app("source", value={"git": "https://x.org/a b;rm", "ref": "v1"}), "source",
      "https://"),
     # -- CIDRs ---------------------------------------------------------------------------------
@@ -123,6 +134,14 @@ CASES: list[tuple[str, str, str, str]] = [
     ("admin-many-small", admin(*WIDE_MANY), "admin_cidrs", "a /16"),
     ("admin-halves-opt-in", admin("0.0.0.0/1", "128.0.0.0/1",
                                   insecure_allow_wide_admin_cidrs=True), "admin_cidrs", "SSM"),
+    ("admin-half-v4-opt-in", admin(*ALL_BUT_A_9, insecure_allow_wide_admin_cidrs=True),
+     "admin_cidrs", "half of the public IPv4 space"),
+    ("admin-2000-3-opt-in", admin("2000::/3", insecure_allow_wide_admin_cidrs=True),
+     "admin_cidrs", "half of 2000::/3"),
+    ("admin-twice", admin("192.0.2.0/24", "192.0.2.0/24"), "admin_cidrs", "listed twice"),
+    ("admin-twice-normalised", admin("2001:db8::/48", "2001:0db8:0000::/48"), "admin_cidrs",
+     "listed twice"),
+    ("admin-too-many", admin(*TOO_MANY), "admin_cidrs", "at most 58"),
     ("admin-bad", admin("10.0.0.300/8"), "admin_cidrs", "CIDR block such as"),
     ("admin-host-bits", admin("10.0.0.1/8"), "admin_cidrs", "CIDR block such as"),
     ("admin-opt-in-word", damaged(("insecure_allow_wide_admin_cidrs",), "sure"),
@@ -140,7 +159,7 @@ CASES: list[tuple[str, str, str, str]] = [
                                 {"name": "blog", "hostnames": ["a.example.com", "b.example.com"]}),
      "apps", "disjoint hostnames"),
     ("two-catch-alls", with_apps({}, {"name": "blog"}), "apps", "disjoint hostnames"),
-    ("wildcard-overlap", with_apps({"hostnames": ["*.example.com"]},
+    ("wildcard-overlap", with_apps({"hostnames": ["*.example.com", "www.example.com"]},
                                    {"name": "blog", "hostnames": ["a.example.com"]}),
      "apps", "disjoint hostnames"),
     ("priority-swallows", with_apps({"priority": 7}, {"name": "blog", "path_prefix": "/blog/"}),
@@ -151,8 +170,12 @@ CASES: list[tuple[str, str, str, str]] = [
     ("host-uppercase", app("hostnames", value=["Shop.Example.com"]), "hostnames", "lowercase"),
     ("host-twice", app("hostnames", value=["a.example.com", "a.example.com"]), "hostnames",
      "twice"),
-    ("hosts-too-many", app("hostnames", value=[f"h{i}.example.com" for i in range(5)]),
-     "hostnames", "at most 4"),
+    ("hosts-too-many", app("hostnames", value=[f"h{i}.example.com" for i in range(4)]),
+     "hostnames", "at most 3"),
+    ("hosts-only-wildcards", app("hostnames", value=["*.example.com"]), "apps.shop.hostnames",
+     "concrete name"),
+    ("host-localhost-alb", app("hostnames", value=["localhost"]), "apps.shop.hostnames",
+     "a '.' and only letters"),
     ("host-bad", app("hostnames", value=["exa mple.com"]), "hostnames", "host name such as"),
     # -- names ---------------------------------------------------------------------------------
     ("duplicate-apps", with_apps({"path_prefix": "/a/"}, {"path_prefix": "/b/"}), "apps",
@@ -190,4 +213,30 @@ CASES: list[tuple[str, str, str, str]] = [
     ("jitter", app("linux", "gunicorn", value={"max_requests": 10, "max_requests_jitter": 10}),
      "gunicorn", "smaller than max_requests"),
     ("conn-zero", nginx(max_connections_per_ip=0), "max_connections_per_ip", "greater than"),
+    # -- gunicorn profile and the microcache (issue 14) --------------------------------------------
+    ("profile-word", app("linux", "gunicorn", "profile", value="gpu"), "gunicorn.profile", "io"),
+    ("profile-io-sync", app("linux", "gunicorn", value={"profile": "io", "worker_class": "sync"}),
+     "gunicorn", "gthread or gevent"),
+    ("cache-ttl-zero", app("linux", "microcache", value={"enabled": True, "ttl_seconds": 0}),
+     "microcache.ttl_seconds", "greater than"),
+    ("cache-ttl-long", app("linux", "microcache", value={"ttl_seconds": 3600}),
+     "microcache.ttl_seconds", "less than"),
+    ("cache-size-huge", app("linux", "microcache", value={"max_size": "500g"}),
+     "microcache.max_size", "1m..100g"),
+    ("cache-size-words", app("linux", "microcache", value={"max_size": "1 GB"}),
+     "microcache.max_size", "allowed form"),
+    ("cache-path-relative", app("linux", "microcache", value={"paths": ["blog/"]}),
+     "microcache.paths", "allowed form"),
+    ("cache-path-twice", app("linux", "microcache", value={"paths": ["/a", "/a"]}),
+     "microcache.paths", "listed twice"),
+    ("cache-no-paths", app("linux", "microcache", value={"paths": []}),
+     "microcache.paths", "at least 1"),
+    ("cache-cookie-bad", app("linux", "microcache", value={"bypass_cookies": ["a;b"]}),
+     "microcache.bypass_cookies", "allowed form"),
+    ("cache-typo", app("linux", "microcache", value={"enable": True}),
+     "microcache.enable", "unknown setting"),
+    ("cache-caddy", with_apps({"os": "windows", "windows": {"proxy": "caddy",
+     "microcache": {"enabled": True}}}), "microcache.enabled", "proxy: nginx"),
+    ("cache-iis", with_apps({"os": "windows", "windows": {"proxy": "iis",
+     "microcache": {"enabled": True}}}), "microcache.enabled", "proxy: nginx"),
 ]  # fmt: skip

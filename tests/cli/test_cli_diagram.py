@@ -37,6 +37,12 @@ def test_prod_svg_names_the_alb_tls_and_app(webstack, tmp_path: Path) -> None:
         "Gunicorn master 2",
         "unix:/run/webstack/django-app-1/gunicorn.sock",
         "VPC 10.50.0.0/16",
+        # issue 15: the observability resources
+        "CloudWatch (observability)",
+        "nginx-access, nginx-error, gunicorn, bootstrap",
+        "SNS topic",
+        "latency-p99",
+        "S3 ALB access logs",
     ):
         assert needle in text, needle
 

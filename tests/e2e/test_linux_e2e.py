@@ -364,3 +364,26 @@ def test_stop_leaves_no_process() -> None:
         site.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     assert not alive(pids), f"left running: {alive(pids)}"
+
+
+def test_access_log_lines_are_json_with_the_real_client_and_timing(
+    django_alb1: LocalLinuxSite,
+) -> None:
+    """Issue 15: the access log the agent ships answers "which clients got 5xx, and how slow"."""
+    import json
+
+    marker = f"/no-such-page-{secrets.token_hex(4)}"
+    fetch(django_alb1.url(marker), headers={"X-Forwarded-For": CLIENT_IP}, source=TRUSTED_PROXY)
+    log = Path(django_alb1.layout.nginx_log_dir) / "access.log"
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        entries = [e for e in lines if e["uri"] == marker]
+        if entries or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    (entry,) = entries
+    assert entry["client"] == CLIENT_IP, "the real client IP, not the proxy's"
+    assert entry["peer"] == TRUSTED_PROXY
+    assert isinstance(entry["status"], int) and entry["status"] == 404
+    assert isinstance(entry["request_time"], float | int) and entry["request_time"] >= 0

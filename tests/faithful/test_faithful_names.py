@@ -91,8 +91,14 @@ def test_every_named_type_has_a_rule() -> None:
     assert {rule.type for rule in NAME_RULES} <= created
     ruled = {x.type for x in NAME_RULES}
     unruled = {t for t in created if t.startswith("aws:") and _takes_a_name(t) and t not in ruled}
-    # Named by the program, and checked by faithful_limits: Route 53 records, SSM parameters.
-    assert unruled <= {"aws:route53/record:Record", "aws:ssm/parameter:Parameter"}, unruled
+    # Named by the program, and checked by faithful_limits: Route 53 records, SSM parameters, the
+    # RDS subnet and parameter groups (plan/datastores.rds_name; tests/unit/test_datastores.py).
+    assert unruled <= {
+        "aws:route53/record:Record",
+        "aws:ssm/parameter:Parameter",
+        "aws:rds/subnetGroup:SubnetGroup",
+        "aws:rds/parameterGroup:ParameterGroup",
+    }, unruled
 
 
 def _res(type_: str, logical: str, **inputs: Any) -> RecordedResource:
@@ -117,6 +123,12 @@ def _res(type_: str, logical: str, **inputs: Any) -> RecordedResource:
         (_res("aws:ec2/securityGroup:SecurityGroup", "x", name="sg-edge"), "sg-"),
         (_res("aws:ec2/launchTemplate:LaunchTemplate", "x", name="lt"), "AWS allows 3..128"),
         (_res("aws:iam/instanceProfile:InstanceProfile", "p" * 125), "AWS allows 1..128"),
+        (_res("aws:cloudwatch/logGroup:LogGroup", "x", name="/webstack/a b/nginx"), "[.-_/#A-Za-z0-9]"),
+        (_res("aws:cloudwatch/logGroup:LogGroup", "x", name="/" + "g" * 512), "AWS allows 1..512"),
+        (_res("aws:cloudwatch/dashboard:Dashboard", "x", dashboardName="webstack.dev"), "[A-Za-z0-9_-]"),
+        (_res("aws:cloudwatch/dashboard:Dashboard", "webstack-dev-dashboard"), "longer than maximum length 0"),
+        (_res("aws:cloudwatch/metricAlarm:MetricAlarm", "a" * 250), "longer than maximum length 255"),
+        (_res("aws:sns/topic:Topic", "x", name="alarms.fifo!"), "[A-Za-z0-9_-]"),
     ],
 )  # fmt: skip
 def test_name_checks_catch_bad_names(res: RecordedResource, expected: str) -> None:

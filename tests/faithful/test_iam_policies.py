@@ -189,3 +189,85 @@ def test_the_check_sees_the_managed_policy_reading_everything() -> None:
     assert decide([wildcard], "ssm:getparameter", other_app) == "allow", "actions ignore case"
     scoped = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "b/a/*"}]}
     assert decide([scoped], "s3:GetObject", "b/a-v2/x") == "implicit-deny", "no prefix overlap"
+
+
+def _log_arn(group: str, stream: str | None = None) -> str:
+    arn = f"arn:aws:logs:eu-west-1:123456789012:log-group:{group}"
+    return f"{arn}:log-stream:{stream}" if stream else arn
+
+
+@pytest.mark.parametrize("name", [*SHIPPED, MIXED])
+def test_each_role_ships_logs_and_metrics_only_to_its_own_groups_and_namespace(name: str) -> None:
+    """Issue 15: the CloudWatch agent may write its own app's log groups and metrics namespace,
+    and nothing of another app, stack or project."""
+    resources = stack(name)
+    by_app = roles(resources)
+    environment = MIXED if name == MIXED else name
+    groups = {r.inputs["name"] for r in resources if r.type == "aws:cloudwatch/logGroup:LogGroup"}
+    for app, role in by_app.items():
+        docs = role_documents(resources, role)
+        prefix = stack_ssm_prefix(environment, app, stack=name)
+        own = sorted(g for g in groups if g.startswith(prefix + "/"))
+        assert own, f"{app} has no log groups"
+        for group in own:
+            assert decide(docs, "logs:CreateLogStream", _log_arn(group)) == "allow"
+            assert decide(docs, "logs:PutLogEvents", _log_arn(group, "i-0abc")) == "allow"
+        foreign = [
+            *(stack_ssm_prefix(environment, other, stack=name) for other in by_app if other != app),
+            stack_ssm_prefix(
+                environment, app, stack="other-stack"
+            ),  # the same app in another stack
+            stack_ssm_prefix(environment, app, project="billing", stack=name),  # another project
+            "/aws/lambda/someone",
+        ]
+        for path in foreign:
+            arn = _log_arn(f"{path}/nginx-access", "i-0abc")
+            assert decide(docs, "logs:PutLogEvents", arn) != "allow", f"{app} writes {arn}"
+        for action in ("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy"):
+            assert decide(docs, action, _log_arn(own[0])) != "allow", f"{app} may {action}"
+        namespace = prefix.strip("/")
+        put = "cloudwatch:PutMetricData"
+        assert decide(docs, put, "*", {"cloudwatch:namespace": namespace}) == "allow"
+        for other in (
+            "AWS/EC2",
+            "CWAgent",
+            f"{stack_ssm_prefix(environment, 'zzz', stack=name).strip('/')}",
+        ):
+            assert decide(docs, put, "*", {"cloudwatch:namespace": other}) != "allow", other
+
+
+def test_the_condition_check_can_fail() -> None:
+    scoped = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"cloudwatch:namespace": "mine"}},
+            }
+        ]
+    }
+    assert (
+        decide([scoped], "cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "mine"})
+        == "allow"
+    )
+    assert (
+        decide([scoped], "cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "x"})
+        == "implicit-deny"
+    )
+    assert decide([scoped], "cloudwatch:PutMetricData", "*") == "implicit-deny"
+    odd = {"Statement": [{**scoped["Statement"][0], "Condition": {"StringLike": {"k": "*"}}}]}
+    with pytest.raises(NotImplementedError):
+        decide([odd], "cloudwatch:PutMetricData", "*")
+
+
+def test_windows_roles_read_the_agent_installer_and_nothing_else_of_its_bucket() -> None:
+    resources = stack(MIXED)
+    bucket = "arn:aws:s3:::amazoncloudwatch-agent-eu-west-1"
+    msi = f"{bucket}/windows/amd64/latest/amazon-cloudwatch-agent.msi"
+    for app, role in roles(resources).items():
+        docs = role_documents(resources, role)
+        expected = "allow" if app == "win" else "implicit-deny"
+        assert decide(docs, "s3:GetObject", msi) == expected, app
+        assert decide(docs, "s3:GetObject", f"{bucket}/linux/amd64/latest/x.rpm") != "allow"
+        assert decide(docs, "s3:PutObject", msi) != "allow"

@@ -4,7 +4,6 @@ and the NSSM build one that starts services on Server 2016+ (tests/helpers/windo
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import re
 from typing import Any
@@ -21,20 +20,31 @@ from components.tooling.local.windows import OFFLINE_REFS
 from tests.helpers.windows_truth import nssm_build, nssm_starts_services_on_server_2016
 from tests.unit.test_windows_stack import graph
 
-# Defaults whose vendor publishes no SHA-256 that could be read offline: Microsoft publishes none
-# for the URL Rewrite / ARR MSIs. The VM still fetches them only from the bucket; set
-# installers.<name>.sha256 to pin them (README, Windows tier). This set may only shrink: a new
-# default without a pin fails the test below.
-UNPINNED_DEFAULTS = {"url_rewrite", "arr"}
+
+def unpinned(installers: Installers) -> set[str]:
+    return {name for name, inst in installers.named().items() if inst.sha256 is None}
 
 
-def test_every_default_installer_is_pinned_but_the_named_few() -> None:
-    unpinned = {name for name, inst in Installers().named().items() if inst.sha256 is None}
-    assert unpinned == UNPINNED_DEFAULTS
+def test_every_default_installer_is_pinned() -> None:
+    """No exceptions: URL Rewrite and ARR are pinned too (components/spec/windows.py says where
+    the pins were read)."""
+    assert unpinned(Installers()) == set()
     for name, inst in Installers().named().items():
         assert inst.url.startswith("https://"), name
-        if inst.sha256 is not None:
-            assert re.fullmatch(r"[0-9a-f]{64}", inst.sha256), name
+        assert inst.sha256 is not None and re.fullmatch(r"[0-9a-f]{64}", inst.sha256), name
+
+
+def test_the_pinned_check_can_fail() -> None:
+    defaults = Installers()
+    bare = defaults.model_copy(update={"arr": Installer(url=defaults.arr.url)})
+    assert unpinned(bare) == {"arr"}
+
+
+def test_a_default_url_without_its_sha256_is_refused() -> None:
+    """Naming the default URL again without the pin must not drop the pin."""
+    with pytest.raises(SpecError) as e:
+        windows_app("iis", installers={"arr": {"url": Installers().arr.url}})
+    assert e.value.problems[0].startswith("apps.web.windows.installers.arr.sha256: ")
 
 
 def test_an_installer_you_set_must_carry_its_sha256() -> None:
@@ -89,8 +99,8 @@ def test_a_new_pin_is_a_new_mirror_object() -> None:
         installer_mirrors(spec_old.apps[0])["nginx"][0]
         != (installer_mirrors(spec_new.apps[0])["nginx"][0])
     )
-    unpinned = installer_mirrors(windows_app("iis").apps[0])["arr"][0]
-    assert hashlib.sha256(Installers().arr.url.encode()).hexdigest()[:28] in unpinned
+    arr_key = installer_mirrors(windows_app("iis").apps[0])["arr"][0]
+    assert str(Installers().arr.sha256)[:28] in arr_key
 
 
 @pytest.mark.parametrize("proxy", ["iis", "nginx", "caddy"])

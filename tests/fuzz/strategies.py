@@ -153,6 +153,9 @@ def app_config(draw: st.DrawFn, name: str, request_timeout: int, edge: str) -> d
         app["env"] = {k: v for k, v in app["env"].items() if not NSSM_EXPANDED.search(v)}
     if image == "al2023" and draw(st.booleans()):
         app["python"] = draw(st.sampled_from(["3.9", "3.11", "3.12"]))
+    hosts = app["hostnames"]
+    if edge == "alb" and hosts and all(h.startswith("*.") for h in hosts):
+        hosts[-1] = hosts[-1].removeprefix("*.")  # the ALB health check needs a concrete name
     return app
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from components.spec.observability import RETENTION_DAYS
 from components.tooling.mocks import RecordedResource
 
 Check = Callable[[Any], str | None]
@@ -90,8 +91,62 @@ def _ssm_name(v: Any) -> str | None:
     return None if len(name) <= 1011 else f"{name!r} is over 1011 characters"
 
 
+def _alarm_span(v: Any) -> str | None:
+    """PutMetricAlarm: Period 10, 20, 30 or a multiple of 60; Period x EvaluationPeriods at
+    most 86,400 s for periods of a minute or more (AWS CloudWatch API PutMetricAlarm)."""
+    period, periods = int(v.get("period") or 60), int(v.get("evaluationPeriods", 1))
+    if period not in (10, 20, 30) and period % 60:
+        return f"period {period}: 10, 20, 30 or a multiple of 60"
+    if period * periods > 86400:
+        return f"{period} s x {periods} periods is more than a day"
+    if int(v.get("datapointsToAlarm") or periods) > periods:
+        return "datapointsToAlarm exceeds evaluationPeriods"
+    return None
+
+
+def _host_header_value(v: Any) -> str | None:
+    """tf-aws listener_rule.go host_header values: 1..128 characters; ELB API Reference,
+    HostHeaderConditionConfig.Values: A-Z, a-z, 0-9, - . * ?, "at least one '.' character" and
+    "only alphabetical characters after the final '.' character"."""
+    host = str(v)
+    if not 1 <= len(host) <= 128:
+        return f"length {len(host)} not in 1..128"
+    if not re.fullmatch(r"[A-Za-z0-9*?.-]*\.[A-Za-z]+", host):
+        return f"{host!r}: needs a '.', only letters after the last one, and A-Za-z0-9-.*?"
+    return None
+
+
+def _count(lo: int, hi: int) -> Check:
+    return lambda v: None if lo <= len(v) <= hi else f"{len(v)} values, {lo}..{hi} allowed"
+
+
 def _cidr_prefix(lo: int, hi: int) -> Check:
     return lambda v: None if lo <= int(str(v).split("/")[1]) <= hi else f"{v}: /{lo}../{hi} only"
+
+
+def _rds_name(max_len: int, charset: str = "0-9a-z-") -> Check:
+    """terraform-provider-aws internal/service/rds/validate.go validIdentifier / validParamGroupName
+    / validFinalSnapshotIdentifier: [charset]+, a letter first, no `--`, no trailing `-`."""
+
+    def check(v: Any) -> str | None:
+        name = str(v)
+        if not re.fullmatch(f"[{charset}]+", name) or not re.match("[a-zA-Z]", name):
+            return f"{name!r}: [{charset}] only, a letter first"
+        if "--" in name or name.endswith("-"):
+            return f"{name!r}: no '--', no trailing '-'"
+        return None if len(name) <= max_len else f"{name!r} is over {max_len} characters"
+
+    return check
+
+
+def _rds_password(v: Any) -> str | None:
+    """AWS RDS API CreateDBInstance MasterUserPassword: PostgreSQL 8..128 printable ASCII except
+    '/', '"', '@' and space."""
+    value = str(v.get("value", "")) if isinstance(v, dict) else str(v)
+    if not 8 <= len(value) <= 128:
+        return f"password of {len(value)} characters, PostgreSQL takes 8..128"
+    bad = sorted({c for c in value if c in '/"@ ' or not 32 < ord(c) < 127})
+    return f"password holds {bad!r}" if bad else None
 
 
 @dataclass(frozen=True)
@@ -103,11 +158,16 @@ class Limit:
 
 
 TG = "aws:lb/targetGroup:TargetGroup"
+RDS = "aws:rds/instance:Instance"
+RDS_SUBNETS = "aws:rds/subnetGroup:SubnetGroup"
+RDS_PARAMS = "aws:rds/parameterGroup:ParameterGroup"
 LR = "aws:lb/listenerRule:ListenerRule"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 LS = "aws:lb/listener:Listener"
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 ASG = "aws:autoscaling/group:Group"
+LG = "aws:cloudwatch/logGroup:LogGroup"
+MA = "aws:cloudwatch/metricAlarm:MetricAlarm"
 _ELB_Q = "AWS elasticloadbalancing/latest/application/load-balancer-limits.html"
 _SG_DESC = r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}"
 
@@ -125,7 +185,8 @@ LIMITS = [
     Limit(TG, "namePrefix", matches(r"(?!-)[0-9A-Za-z-]{1,6}", "1..6 of [0-9A-Za-z-], no leading hyphen"), "tf-aws elbv2/validate.go validTargetGroupNamePrefix (32 - 26-character unique suffix)"),
     Limit(LB, "namePrefix", matches(r"(?!-)(?!internal-)[0-9A-Za-z-]{1,6}", "1..6 of [0-9A-Za-z-]"), "tf-aws elbv2/validate.go validNamePrefix"),
     Limit(LR, "priority", between(1, 50000), "tf-aws elbv2/listener_rule.go listenerRulePriorityMin/Max"),
-    Limit(LR, "conditions[].hostHeader.values[]", length(1, 128), "tf-aws listener_rule.go host_header values 1..128"),
+    Limit(LR, "conditions[].hostHeader.values[]", _host_header_value, "tf-aws listener_rule.go host_header values 1..128; AWS ELB API HostHeaderConditionConfig Values"),
+    Limit(LR, "conditions[].hostHeader.values", _count(1, 3), "AWS ELB rule-condition-types.html: up to three match evaluations per condition"),
     Limit(LR, "conditions[].pathPattern.values[]", length(1, 128), "tf-aws listener_rule.go path_pattern values 1..128"),
     Limit(LR, "tags", _tags, "AWS tagging.html"),
     Limit(LB, "idleTimeout", between(1, 4000), "AWS ELB API LoadBalancerAttribute idle_timeout.timeout_seconds 1-4000"),
@@ -177,7 +238,40 @@ LIMITS = [
     Limit("aws:ec2/vpc:Vpc", "cidrBlock", _cidr_prefix(16, 28), "AWS VPC vpc-cidr-blocks.html (/16 to /28)"),
     Limit("aws:ec2/subnet:Subnet", "cidrBlock", _cidr_prefix(16, 28), "AWS VPC subnet-sizing.html (/16 to /28)"),
     Limit("aws:route53/record:Record", "name", matches(r"(?=.{1,255}$)([A-Za-z0-9*_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}\.?", "a DNS name (labels <= 63, <= 255)"), "AWS Route 53 DomainNameFormat.html"),
+    Limit(LG, "retentionInDays", lambda v: None if v in RETENTION_DAYS else f"{v} is not a retention value", "AWS CloudWatch Logs API PutRetentionPolicy retentionInDays; tf-aws logs/group.go retention_in_days IntInSlice"),
+    Limit(LG, "kmsKeyId", matches(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+", "a KMS key ARN"), "AWS CloudWatch Logs API CreateLogGroup kmsKeyId (the key ARN)"),
+    Limit(LG, "tags", _tags, "AWS tagging.html"),
+    Limit(MA, "comparisonOperator", one_of("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold", "LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold"), "AWS CloudWatch API PutMetricAlarm ComparisonOperator"),
+    Limit(MA, "evaluationPeriods", between(1, 2**31 - 1), "AWS CloudWatch API PutMetricAlarm EvaluationPeriods >= 1"),
+    Limit(MA, "statistic", one_of("SampleCount", "Average", "Sum", "Minimum", "Maximum"), "AWS CloudWatch API PutMetricAlarm Statistic"),
+    Limit(MA, "extendedStatistic", matches(r"p(\d{1,2}(\.\d{1,2})?|100)", "a percentile p0.0..p100"), "AWS CloudWatch API PutMetricAlarm ExtendedStatistic (p0.0-p100)"),
+    Limit(MA, "treatMissingData", one_of("breaching", "notBreaching", "ignore", "missing"), "AWS CloudWatch API PutMetricAlarm TreatMissingData"),
+    Limit(MA, "alarmDescription", length(0, 1024), "AWS CloudWatch API PutMetricAlarm AlarmDescription 0-1024"),
+    Limit(MA, "dimensions", lambda v: None if len(v) <= 30 else f"{len(v)} dimensions", "AWS CloudWatch API PutMetricAlarm Dimensions (at most 30)"),
+    Limit(MA, "metricQueries[].id", matches(r"[a-z][a-zA-Z0-9_]{0,254}", "a lower-case first letter, then letters, digits, _"), "AWS CloudWatch API MetricDataQuery Id"),
+    Limit(MA, "metricQueries[].metric.stat", matches(r"SampleCount|Average|Sum|Minimum|Maximum|p\d{1,2}(\.\d{1,2})?|p100", "a statistic"), "AWS CloudWatch API MetricStat Stat"),
+    Limit(MA, "metricQueries", lambda v: None if len(v) <= 10 else f"{len(v)} queries", "AWS CloudWatch API PutMetricAlarm Metrics (metric math alarms: at most 10)"),
+    Limit(LB, "accessLogs.prefix", matches(r"(?!.*AWSLogs)[^/].*[^/]|[^/]?", "a prefix without AWSLogs or edge slashes"), "AWS ALB Guide enable-access-logging.html (prefix must not include AWSLogs; no leading/trailing /)"),
+    Limit("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "rules[].expiration.days", between(1, 2**31 - 1), "AWS S3 lifecycle configuration: Expiration Days a positive integer"),
+    Limit("aws:sns/topicSubscription:TopicSubscription", "protocol", one_of("email", "email-json", "http", "https", "sqs", "sms", "lambda", "firehose", "application"), "AWS SNS API Subscribe Protocol"),
+    Limit("aws:sns/topic:Topic", "tags", _tags, "AWS tagging.html"),
     Limit("aws:acm/certificate:Certificate", "subjectAlternativeNames", lambda v: None if len(v) <= 9 else f"{len(v) + 1} names", "AWS ACM quotas: 10 domain names per certificate"),
+    # -- RDS (issue 17): components/aws/database.py
+    Limit(RDS, "identifier", _rds_name(63), "tf-aws rds/validate.go validIdentifier; AWS RDS CHAP_Limits (DB instance identifier 1-63)"),
+    Limit(RDS, "finalSnapshotIdentifier", _rds_name(255, "0-9A-Za-z-"), "tf-aws rds/validate.go validFinalSnapshotIdentifier"),
+    Limit(RDS, "backupRetentionPeriod", between(0, 35), "tf-aws rds/instance.go backup_retention_period IntBetween(0, 35)"),
+    Limit(RDS, "allocatedStorage", between(20, 65536), "AWS RDS CHAP_Storage.html: gp3 for PostgreSQL 20 GiB-64 TiB"),
+    Limit(RDS, "storageType", one_of("gp2", "gp3", "io1", "io2", "standard"), "tf-aws rds/instance.go storage_type StringInSlice(StorageType_Values)"),
+    Limit(RDS, "instanceClass", matches(r"db\.[a-z0-9]+\.[a-z0-9]+", "db.<family>.<size>"), "AWS RDS Concepts.DBInstanceClass.html (db.<class>.<size>)"),
+    Limit(RDS, "engineVersion", one_of("14", "15", "16", "17"), "AWS RDS PostgreSQL release calendar: majors in standard support"),
+    Limit(RDS, "dbName", matches(r"[A-Za-z][A-Za-z0-9_]{0,62}", "1..63 letters/digits/_ starting with a letter"), "AWS RDS API CreateDBInstance DBName (PostgreSQL)"),
+    Limit(RDS, "username", matches(r"[A-Za-z][A-Za-z0-9_]{0,62}", "1..63 letters/digits/_ starting with a letter"), "AWS RDS API CreateDBInstance MasterUsername (PostgreSQL)"),
+    Limit(RDS, "password", _rds_password, "AWS RDS API CreateDBInstance MasterUserPassword"),
+    Limit(RDS, "tags", _tags, "AWS tagging.html; RDS: 50 tags per resource"),
+    Limit(RDS_SUBNETS, "name", lambda v: None if re.fullmatch(r"[0-9a-z_. -]{1,255}", str(v)) and v != "default" else f"{v!r}: lowercase [0-9a-z_. -], <= 255, not default", "tf-aws rds/validate.go validSubnetGroupName"),
+    Limit(RDS_SUBNETS, "subnetIds", lambda v: None if len(v) >= 2 else f"{len(v)} subnet(s), at least 2 AZs", "AWS RDS USER_VPC.WorkingWithRDSInstanceinaVPC (DB subnet group: 2+ AZs)"),
+    Limit(RDS_PARAMS, "name", _rds_name(255, "0-9a-z.-"), "tf-aws rds/validate.go validParamGroupName"),
+    Limit(RDS_PARAMS, "family", matches(r"postgres1[4-7]", "postgres14..17"), "AWS RDS USER_WorkingWithParamGroups (family = engine + major)"),
 ]  # fmt: skip
 
 
@@ -208,7 +302,33 @@ def limit_problems(resources: Iterable[RecordedResource]) -> list[str]:
                 problem = limit.check(value)
                 if problem:
                     out.append(f"{res.type} {res.name}.{limit.path}: {problem} ({limit.source})")
-    return out + rule_problems(resources) + health_check_problems(resources)
+    return (
+        out
+        + rule_problems(resources)
+        + health_check_problems(resources)
+        + security_group_rule_problems(resources)
+        + alarm_problems(resources)
+    )
+
+
+def alarm_problems(resources: list[RecordedResource]) -> list[str]:
+    """Cross-argument alarm rules (period x evaluation periods), one line each."""
+    out = []
+    for res in resources:
+        if res.type != MA:
+            continue
+        period = res.inputs.get("period") or next(
+            (
+                q["metric"].get("period")
+                for q in res.inputs.get("metricQueries", [])
+                if q.get("metric")
+            ),
+            60,
+        )
+        problem = _alarm_span({**res.inputs, "period": period})
+        if problem:
+            out.append(f"{res.name}: {problem} (AWS CloudWatch API PutMetricAlarm)")
+    return out
 
 
 def rule_problems(resources: list[RecordedResource]) -> list[str]:
@@ -234,6 +354,31 @@ def rule_problems(resources: list[RecordedResource]) -> list[str]:
         if wildcards > 5:
             out.append(f"{res.name}: {wildcards} wildcards, at most 5 ({_ELB_Q})")
     return out
+
+
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SG_INBOUND_QUOTA = 60
+
+
+def security_group_rule_problems(resources: list[RecordedResource]) -> list[str]:
+    """AWS VPC quotas (amazon-vpc-limits.html, Security groups): 60 inbound rules per group by
+    default, "enforced separately for IPv4 rules and IPv6 rules"; "a rule that references a
+    security group ... counts as one rule for IPv4 and one rule for IPv6"."""
+    counts: dict[tuple[str, int], int] = defaultdict(int)
+    for res in resources:
+        if res.type != SG_INGRESS:
+            continue
+        group = str(res.inputs.get("securityGroupId"))
+        referenced = res.inputs.get("referencedSecurityGroupId") is not None
+        for version, key in ((4, "cidrIpv4"), (6, "cidrIpv6")):
+            if referenced or res.inputs.get(key):
+                counts[(group, version)] += 1
+    return [
+        f"security group {group}: {n} inbound IPv{version} rules, at most {SG_INBOUND_QUOTA} "
+        "(AWS amazon-vpc-limits.html)"
+        for (group, version), n in sorted(counts.items())
+        if n > SG_INBOUND_QUOTA
+    ]
 
 
 def health_check_problems(resources: list[RecordedResource]) -> list[str]:

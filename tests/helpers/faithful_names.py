@@ -24,6 +24,9 @@ _IAM_NAME = re.compile(r"^[\w+=,.@-]+$")
 _LT_NAME = re.compile(r"^[0-9A-Za-z().\-/_]+$")
 _SG_CHARS = re.compile(r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]+$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_LOG_GROUP = re.compile(r"^[.\-_/#A-Za-z0-9]+$")
+_DASHBOARD = re.compile(r"^[A-Za-z0-9_-]+$")
+_TOPIC = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _elb_problems(name: str) -> list[str]:
@@ -129,6 +132,23 @@ NAME_RULES = [
         'pulumi-aws resources.go aws_s3_bucket AutoNameTransform("bucket", 63, ToLower); '
         "AWS S3 bucketnamingrules.html",
         lowercase=True, aws_min=3,
+    ),
+    NameRule(
+        "aws:cloudwatch/logGroup:LogGroup", "name", 512, 512, _pattern(_LOG_GROUP, "[.-_/#A-Za-z0-9]"),
+        "AWS CloudWatch Logs API CreateLogGroup logGroupName 1-512, [\\.\\-_/#A-Za-z0-9]+",
+    ),
+    NameRule(
+        "aws:cloudwatch/metricAlarm:MetricAlarm", "alarmName", 255, 255, lambda n: [],
+        "pulumi-aws default AutoName 255; AWS CloudWatch API PutMetricAlarm AlarmName 1-255",
+    ),
+    NameRule(
+        "aws:cloudwatch/dashboard:Dashboard", "dashboardName", 0, 255, _pattern(_DASHBOARD, "[A-Za-z0-9_-]"),
+        "tf-aws cloudwatch/dashboard.go dashboard_name (required, no auto-name); AWS CloudWatch "
+        "API PutDashboard DashboardName: A-Z, a-z, 0-9, -, _ only, 1-255",
+    ),
+    NameRule(
+        "aws:sns/topic:Topic", "name", 256, 256, _pattern(_TOPIC, "[A-Za-z0-9_-]"),
+        "pulumi-aws default AutoName; AWS SNS API CreateTopic Name 1-256, [A-Za-z0-9_-]",
     ),
 ]  # fmt: skip
 RULES_BY_TYPE = {rule.type: rule for rule in NAME_RULES}

@@ -132,8 +132,25 @@ def _matches(statement: dict[str, Any], key: str, value: str, ignore_case: bool)
     return False
 
 
-def decide(documents: Iterable[dict[str, Any]], action: str, resource: str) -> str:
-    """ "allow", "deny" (explicit) or "implicit-deny" for one request."""
+def _condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
+    """StringEquals only (the one operator the role policies use); anything else is refused so
+    the evaluator never guesses."""
+    for operator, pairs in condition.items():
+        if operator != "StringEquals":
+            raise NotImplementedError(f"condition operator {operator}")
+        for key, wanted in pairs.items():
+            if context.get(key) not in _listed(wanted):
+                return False
+    return True
+
+
+def decide(
+    documents: Iterable[dict[str, Any]],
+    action: str,
+    resource: str,
+    context: dict[str, str] | None = None,
+) -> str:
+    """ "allow", "deny" (explicit) or "implicit-deny" for one request (with condition keys)."""
     allowed = False
     for doc in documents:
         for st in (
@@ -146,7 +163,9 @@ def decide(documents: Iterable[dict[str, Any]], action: str, resource: str) -> s
                 continue
             if st["Effect"] == "Deny" and "Condition" not in st:
                 return "deny"
-            if st["Effect"] == "Allow":
+            if st["Effect"] == "Allow" and (
+                "Condition" not in st or _condition_holds(st["Condition"], context or {})
+            ):
                 allowed = True
     return "allow" if allowed else "implicit-deny"
 

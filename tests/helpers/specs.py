@@ -22,6 +22,7 @@ def linux_spec(
     gunicorn: dict[str, Any] | None = None,
     nginx: dict[str, Any] | None = None,
     top: dict[str, Any] | None = None,
+    linux_extra: dict[str, Any] | None = None,
     **app: Any,
 ) -> StackSpec:
     """The sample app of `framework` behind `edge`, with 2 Gunicorn workers per master (enough to
@@ -40,6 +41,7 @@ def linux_spec(
                     "linux": {
                         "gunicorn": {"masters": masters, "workers": 2, **(gunicorn or {})},
                         "nginx": nginx or {},
+                        **(linux_extra or {}),
                     },
                     **app,
                 }

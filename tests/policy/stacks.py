@@ -93,7 +93,42 @@ EXTRA_STACKS: dict[str, dict[str, Any]] = {
                 "windows": {"proxy": "caddy", "instances": 2},
             },
         ],
-    }
+    },
+    # Issue 17: a managed PostgreSQL per app (Linux and Windows) and data stores the apps bring.
+    "database": {
+        "environment": "database",
+        "production": True,
+        "edge": {"mode": "alb", "tls": {"mode": "self-signed"}},
+        "apps": [
+            {
+                "name": "django-app",
+                "framework": "django",
+                "wsgi": "proj.wsgi:application",
+                "source": {"path": "examples/django_app"},
+                "secrets": ["DJANGO_SECRET_KEY"],
+                "database": {"backup_retention_days": 14},
+                "datastores": [
+                    {
+                        "name": "legacy-pg",
+                        "security_group_id": "sg-0123456789abcdef0",
+                        "allow_ingress": True,
+                    },
+                    {"name": "cache", "engine": "redis", "cidr": "10.99.8.0/24"},
+                ],
+            },
+            {
+                "name": "win-app",
+                "framework": "flask",
+                "wsgi": "app:create_app()",
+                "os": "windows",
+                "source": {"path": "examples/flask_app"},
+                "secrets": ["WIN_SECRET"],
+                "path_prefix": "/win/",
+                "database": {},
+                "datastores": [{"name": "reports", "engine": "mysql", "cidr": "10.99.9.10/32"}],
+            },
+        ],
+    },
 }
 ALL_STACKS = SHIPPED_STACKS + sorted(EXTRA_STACKS)
 

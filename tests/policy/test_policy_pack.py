@@ -30,12 +30,14 @@ from tests.policy.stacks import (
 
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 INSTANCE = "aws:ec2/instance:Instance"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LISTENER = "aws:lb/listener:Listener"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 TG = "aws:lb/targetGroup:TargetGroup"
+RDS = "aws:rds/instance:Instance"
 ASG = "aws:autoscaling/group:Group"
 SUBNET = "aws:ec2/subnet:Subnet"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -179,7 +181,7 @@ def _edge_sg_on_app(rs: list[Resource]) -> None:
 
 
 def _inline_and_separate(rs: list[Resource]) -> None:
-    find(rs, SG, "app-").inputs["ingress"] = [
+    find(rs, SG, "sg-app-").inputs["ingress"] = [
         {
             "protocol": "tcp",
             "fromPort": 80,
@@ -217,6 +219,14 @@ def _policy_doc(*statements: dict[str, Any]) -> str:
 # (policy, stack, mutation, extra evaluate kwargs) - each must produce >= 1 violation of `policy`.
 BAD_CASES: list[tuple[str, str, Callable[[list[Resource]], None], dict[str, Any]]] = [
     ("imdsv2-required", "prod", _set(LT, "metadataOptions.httpTokens", "optional"), {}),
+    ("log-group-retention", "prod", _set(LOG_GROUP, "retentionInDays", _DELETE), {}),
+    ("log-group-retention", "prod", _set(LOG_GROUP, "retentionInDays", 31.0), {}),
+    (
+        "log-group-retention",
+        "prod",
+        _set(LOG_GROUP, "retentionInDays", 3653.0),
+        {"config": {"log-group-retention": {"maxDays": 365}}},
+    ),
     ("imdsv2-required", "prod", _set(LT, "metadataOptions.httpPutResponseHopLimit", 3.0), {}),
     ("imdsv2-required", "dev", _set(INSTANCE, "metadataOptions", _DELETE), {}),
     (
@@ -238,7 +248,7 @@ BAD_CASES: list[tuple[str, str, Callable[[list[Resource]], None], dict[str, Any]
     ("sg-world-ingress-http-only", "prod", _world_rule(8080, "sg-edge"), {}),
     ("sg-world-ingress-http-only", "dev", _world_rule(None, "sg-edge", "::/0"), {}),
     ("sg-no-world-admin-ports", "dev", _world_rule(22, "sg-edge"), {}),
-    ("sg-no-world-admin-ports", "prod", _world_rule(3389, "app-", "::/0"), {}),
+    ("sg-no-world-admin-ports", "prod", _world_rule(3389, "sg-app-", "::/0"), {}),
     (
         "sg-admin-ranges-bounded",
         "dev",
@@ -248,12 +258,12 @@ BAD_CASES: list[tuple[str, str, Callable[[list[Resource]], None], dict[str, Any]
         ),
         {},
     ),
-    ("sg-admin-ranges-bounded", "prod", _world_rule(22, "app-", "8.0.0.0/8"), {}),
-    ("sg-admin-ranges-bounded", "prod", _world_rule(3389, "app-", "2001:db8::/32"), {}),
+    ("sg-admin-ranges-bounded", "prod", _world_rule(22, "sg-app-", "8.0.0.0/8"), {}),
+    ("sg-admin-ranges-bounded", "prod", _world_rule(3389, "sg-app-", "2001:db8::/32"), {}),
     ("sg-rules-described", "prod", _set(INGRESS, "description", _DELETE, "from-alb"), {}),
     ("sg-rules-described", "dev", _set(INGRESS, "description", "  ", "443-v4"), {}),
     ("sg-no-mixed-inline-rules", "prod", _inline_and_separate, {}),
-    ("sg-world-ingress-edge-only", "prod", _world_rule(443, "app-"), {}),
+    ("sg-world-ingress-edge-only", "prod", _world_rule(443, "sg-app-"), {}),
     ("sg-world-ingress-edge-only", "prod", _edge_sg_on_app, {}),
     (
         "alb-http-redirects-to-https",
@@ -289,6 +299,12 @@ BAD_CASES: list[tuple[str, str, Callable[[list[Resource]], None], dict[str, Any]
         _set(LB, "enableDeletionProtection", False),
         {"stack_tags": {}, "config": {"alb-deletion-protection": {"production": True}}},
     ),
+    # Issue 17: the managed PostgreSQL of the `database` stack (production).
+    ("rds-encrypted", "database", _set(RDS, "storageEncrypted", False), {}),
+    ("rds-not-publicly-accessible", "database", _set(RDS, "publiclyAccessible", True), {}),
+    ("rds-backups", "database", _set(RDS, "backupRetentionPeriod", 0), {}),
+    ("rds-deletion-protection", "database", _set(RDS, "deletionProtection", False), {}),
+    ("rds-deletion-protection", "database", _set(RDS, "skipFinalSnapshot", True), {}),
     ("target-group-health-check-path", "prod", _set(TG, "healthCheck.path", _DELETE), {}),
     ("target-group-health-check-path", "prod", _set(TG, "healthCheck.enabled", False), {}),
     (
@@ -410,7 +426,7 @@ def test_enforcement_level_is_configurable_per_policy() -> None:
 def test_wide_admin_ranges_need_the_policy_opt_in_too() -> None:
     """A /8 of public SSH sources passes only when the policy config raises the bound (the spec's
     insecure_allow_wide_admin_cidrs has its twin here)."""
-    wide = _world_rule(22, "app-", "8.0.0.0/8")
+    wide = _world_rule(22, "sg-app-", "8.0.0.0/8")
     assert any(v.policy == "sg-admin-ranges-bounded" for v in run("prod", wide))
     raised = {"sg-admin-ranges-bounded": {"maxPublicAdminAddressesV4": 2**24}}
     assert not [

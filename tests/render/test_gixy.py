@@ -35,6 +35,10 @@ def _stacks() -> dict[str, StackSpec]:
             nginx={"allow_cidrs": ["10.0.0.0/8", "2001:db8::/32"], "deny_cidrs": ["10.9.0.0/16"]},
             hostnames=["shop.example.com"],
         ),
+        "nginx-edge-microcache": linux_spec(
+            "flask", "nginx", 1,
+            linux_extra={"microcache": {"enabled": True, "paths": ["/blog/"]}},
+        ),
     }  # fmt: skip
 
 
@@ -48,7 +52,7 @@ def _gixy(conf: Path) -> list[dict[str, object]]:
     return json.loads(res.stdout or "[]")
 
 
-@pytest.mark.parametrize("name", ["dev", "prod", "alb-lists"])
+@pytest.mark.parametrize("name", ["dev", "prod", "alb-lists", "nginx-edge-microcache"])
 def test_rendered_nginx_conf_has_no_gixy_finding(name: str, tmp_path: Path) -> None:
     spec = _stacks()[name]
     for app in (a for a in spec.apps if a.os == "linux"):

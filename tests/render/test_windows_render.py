@@ -350,7 +350,10 @@ def test_local_layout_differs_only_in_paths_and_ports() -> None:
     assert [s.port for s in services] == [18001, 18002, 18003]
     assert services[0].application == str(Path(sys.prefix) / "bin" / "python")
     vm = load_services(
-        one(render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS), ".json")
+        one(
+            render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS),
+            "services.json",
+        )
     )[0]
     for lo, re_ in zip(services, vm, strict=True):
         assert [a for a in lo.argv[1:] if "--listen" not in a] == [

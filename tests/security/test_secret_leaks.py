@@ -38,6 +38,7 @@ from tests.policy.stacks import ALL_STACKS, ROOT, Captured, capture_any
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SSM_PARAMETER = "aws:ssm/parameter:Parameter"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 MOCK_TLS_KEY = "MOCK-KEY"  # the body of the mocks' TLS private key (nginx edge)
 
 
@@ -49,6 +50,10 @@ def needles(c: Captured) -> dict[str, str]:
             out[f"{app}.{name}"] = value
             out[f"{app}.{name} (base64)"] = base64.b64encode(value.encode()).decode()
     out["TLS private key"] = MOCK_TLS_KEY
+    # A managed database's generated master password (the mocks' RandomPassword result).
+    for r in c.resources:
+        if r.type == RANDOM_PASSWORD:
+            out[f"database password {r.name}"] = r.outputs["result"]
     return out
 
 
@@ -209,3 +214,46 @@ def test_a_leak_is_caught() -> None:
         for r in leaky.resources:
             if r.type == "aws:s3/bucketObjectv2:BucketObjectv2" and "content" in r.inputs:
                 assert_clean(f"object {r.name}", str(r.inputs["content"]), leaky)
+
+
+def test_managed_database_connection_is_a_secret() -> None:
+    """The managed database's DATABASE_URL and PG* variables (password included) are SecureStrings
+    under the app's own path, secret-marked, and nowhere else in plain text."""
+    c = stack("database")
+    params = {r.inputs.get("name"): r for r in c.resources if r.type == SSM_PARAMETER}
+    passwords = [r.outputs["result"] for r in c.resources if r.type == RANDOM_PASSWORD]
+    assert len(passwords) == 2, "one generated password per managed database"
+    for app in (a for a in c.spec.apps if a.database is not None):
+        prefix = stack_ssm_prefix(c.name, app.name)
+        for name in ("DATABASE_URL", "PGPASSWORD", "PGHOST", "PGUSER", "PGSSLMODE"):
+            p = params.get(f"{prefix}/{name}")
+            assert p is not None, f"{app.name}: no SecureString {name}"
+            assert p.inputs["type"] == "SecureString"
+            assert p.inputs["value"].get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270", (
+                f"{app.name}.{name} must be secret-marked, or a preview prints it"
+            )
+        url = params[f"{prefix}/DATABASE_URL"].inputs["value"]["value"]
+        assert "sslmode=require" in url, "TLS to the database is on by default"
+        assert any(pw in url for pw in passwords)
+    for r in c.resources:
+        if r.type == "aws:rds/instance:Instance":
+            assert r.inputs["password"].get(SECRET_SIG), "the RDS password input stays secret"
+
+
+def test_linux_release_fetches_the_database_variables_by_name() -> None:
+    """The Linux release pointer (what the VM activates; the user data carries no app data) names
+    DATABASE_URL and PGPASSWORD among the secrets it fetches (names only, never values)."""
+    c = stack("database")
+    prefix = stack_ssm_prefix(c.name, "django-app")
+    pointer = next(
+        (
+            r
+            for r in c.resources
+            if r.type == SSM_PARAMETER and r.inputs.get("name") == f"{prefix}/release"
+        ),
+        None,
+    )
+    assert pointer is not None, f"no release pointer {prefix}/release"
+    secrets = json.loads(pointer.inputs["insecureValue"])["secrets"]
+    assert "DATABASE_URL" in secrets and "PGPASSWORD" in secrets, secrets
+    assert_clean("release pointer", pointer.inputs["insecureValue"], c)

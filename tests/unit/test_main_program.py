@@ -67,3 +67,16 @@ def test_main_refuses_a_bad_config_before_any_resource() -> None:
         run_main(config, "dev", mocks)
     assert "Traceback" not in str(caught.value)
     assert mocks.resources == [], "a bad config must not create a half stack"
+
+
+def test_main_reads_the_observability_setting() -> None:
+    """`webstack:observability` reaches the program as `pulumi up` runs it (issue 15)."""
+    config = stack_config("dev", "s3cret-main-program")
+    mocks, exported = run_main(config, "dev")
+    assert exported["dashboard_url"] and any(
+        r.type == "aws:cloudwatch/dashboard:Dashboard" for r in mocks.resources
+    )
+    config["webstack:observability"] = json.dumps({"enabled": False})
+    mocks, exported = run_main(config, "dev")
+    assert exported["dashboard_url"] is None
+    assert not any(r.type.startswith("aws:cloudwatch/") for r in mocks.resources)

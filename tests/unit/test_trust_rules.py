@@ -7,11 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from components.aws.alb import Alb, AlbArgs, AlbRoute
 from components.aws.security import SecurityGroups, SecurityGroupsArgs
 from components.plan.checks import parse_stack_spec
 from components.plan.naming import RouteKey, app_rule_priorities, rule_priorities
 from components.plan.routes import Route, route_conflicts
-from components.spec.cidrs import admin_cidr_problem, allow_deny_problem, public_addresses
+from components.spec.cidrs import (
+    admin_cidr_problem,
+    admin_list_problem,
+    allow_deny_problem,
+    public_addresses,
+)
 from components.spec.paths import check_relative_folder, check_url_path
 from components.tooling.config import pulumi_top_level, read_stack_file
 
@@ -24,7 +30,7 @@ ROUTES = [
     ([((A,), "/"), ((B,), "/")], True),  # disjoint hosts
     ([((), "/a/"), ((), "/b/")], True),  # disjoint prefixes
     ([((A,), "/api/"), ((A, B), "/")], True),  # fewer hosts and a longer prefix
-    ([(("x." + A,), "/"), (("*.b.example.com",), "/")], True),
+    ([(("x." + A,), "/"), (("*.b.example.com", "www.b.example.com"), "/")], True),
     ([((A,), "/"), ((A, B), "/")], False),  # issue 12: [a] and [a, b]
     ([((), "/"), ((), "/")], False),  # two catch-alls
     ([(("*.example.com",), "/"), ((A,), "/")], False),  # both host-restricted: order by name
@@ -79,6 +85,26 @@ def test_a_health_check_another_app_answers_is_a_conflict() -> None:
     assert not route_conflicts([Route("site", (), "/", 20, None, "/healthz"), api])
 
 
+def test_a_health_check_no_rule_answers_is_a_problem() -> None:
+    """Only `*.` wildcards: the probe's Host (localhost) matches no rule, the ALB answers 404."""
+    wild = Route("wild", ("*.example.com",), "/", 10, "localhost", "/healthz")
+    problems = route_conflicts([wild])
+    assert len(problems) == 1 and "matches no listener rule" in problems[0], problems
+    assert "apps.wild.hostnames" in problems[0]
+    assert not route_conflicts([Route("wild", ("*.example.com",), "/", 10, "www.example.com")])
+
+
+def test_alb_routes_never_drop_host_names() -> None:
+    """Four names would be a 4-value host condition (AWS allows 3); the old code sent the first
+    five silently. A consumer building AlbRoute itself gets an error, not a truncated rule."""
+    route = AlbRoute(app="a", hostnames=[f"h{i}.example.com" for i in range(4)],
+                     path_prefix="/", health_path="/healthz")  # fmt: skip
+    args = AlbArgs(vpc_id="vpc-1", public_subnet_ids=[], security_group_id="sg-1",
+                   certificate_arn="arn:aws:acm:x", idle_timeout=40, routes=[route])  # fmt: skip
+    with pytest.raises(ValueError, match="at most 3"):
+        Alb("edge", args)
+
+
 def test_an_explicit_priority_that_ranks_the_general_app_first_is_a_conflict() -> None:
     """`/api/` inside `/` is fine only while the API's rule comes first."""
     api, site = Route("api", (), "/api/", 20, None, "/api/h"), Route("site", (), "/", 10)
@@ -126,6 +152,21 @@ def test_wide_admin_ranges_opt_in_but_never_the_world() -> None:
     assert admin_cidr_problem(["8.0.0.0/8"], allow_wide=False)
     assert admin_cidr_problem(["8.0.0.0/8"], allow_wide=True) is None
     assert admin_cidr_problem(["0.0.0.0/1", "128.0.0.0/1"], allow_wide=True)
+    # half of the internet is refused with the opt-in too (IPv4 public space, 2000::/3's half)
+    assert "half of the public IPv4" in str(
+        admin_cidr_problem(["0.0.0.0/1", "128.0.0.0/2"], allow_wide=True)
+    )
+    assert "half of 2000::/3" in str(admin_cidr_problem(["2000::/4"], allow_wide=True))
+    assert admin_cidr_problem(["2000::/5"], allow_wide=True) is None
+
+
+def test_admin_ranges_listed_once_after_normalising_and_within_the_group_quota() -> None:
+    assert "listed twice" in str(admin_list_problem(["2001:db8::/32", "2001:0db8::/32"]))
+    assert admin_list_problem([f"198.51.100.{i}/32" for i in range(58)]) is None
+    assert "at most 58" in str(admin_list_problem([f"198.51.100.{i}/32" for i in range(59)]))
+    # the cap is per IP version, as AWS counts the 60 inbound rules
+    v6 = [f"2001:db8:{i:x}::/48" for i in range(58)]
+    assert admin_list_problem([f"198.51.100.{i}/32" for i in range(58)] + v6) is None
 
 
 def test_allow_inside_deny_is_a_contradiction_but_deny_inside_allow_is_not() -> None:
@@ -142,6 +183,12 @@ def test_security_groups_refuse_the_world_without_a_spec() -> None:
     )  # fmt: skip
     with pytest.raises(ValueError, match="whole internet"):
         SecurityGroups("sg", args)
+    twice = SecurityGroupsArgs(
+        vpc_id="vpc-1", edge_mode="alb", apps={"a": "linux"},
+        admin_cidrs=["2001:db8::/48", "2001:0db8::/48"],
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="listed twice"):
+        SecurityGroups("sg", twice)
 
 
 # -- Pulumi's typing of config values ------------------------------------------------------------

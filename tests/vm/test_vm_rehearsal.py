@@ -41,6 +41,13 @@ EXPECTED_CHECKS = {
     "APP_API_TOKEN in the app's env",
     "app answers with APP_API_TOKEN",
     "TLS key 0600",
+    # issue 15: the agent's inputs (a STAND-IN reads the config: no AWS to ship to offline)
+    "agent stand-in ran",
+    "agent stand-in read the config",
+    "agent input access.log",
+    "agent input error.log",
+    "agent input bootstrap.log",
+    "agent input journal webstack-flask-app@1.service",
 }
 
 

@@ -25,6 +25,7 @@ from components.spec.errors import SpecError
 from components.spec.stack import AppSpec, StackSpec
 from components.tooling.config import load_stack
 from components.tooling.errors import CommandError, SiteError
+from components.tooling.local.database import start_local_database, with_local_database
 from components.tooling.local.linux import LocalLinuxSite
 from components.tooling.local.supervise import Supervisor
 from components.tooling.local.venv import Console, ensure_venv
@@ -187,14 +188,32 @@ def _site(
         out.say(f"{app.name}: {message}")
 
     workdir = root / app.name
+    with contextlib.ExitStack() as database:
+        # An app with a database gets a throwaway PostgreSQL and its migrations (issue 17).
+        db_env = start_local_database(spec, app, venv, project_dir, database, progress)
+        spec, app = with_local_database(spec, app, list(db_env))
+        with _started_site(spec, app, workdir, venv, project_dir, progress, db_env) as site:
+            yield site
+
+
+@contextlib.contextmanager
+def _started_site(
+    spec: StackSpec,
+    app: AppSpec,
+    workdir: Path,
+    venv: Path,
+    project_dir: Path,
+    progress: Callable[[str], None],
+    db_env: dict[str, str],
+) -> Iterator[Any]:
     if app.os == "windows":
-        site = _windows_site(spec, app, workdir, venv, project_dir, progress)
+        site = _windows_site(spec, app, workdir, venv, project_dir, progress, db_env)
     else:
         site = LocalLinuxSite(
             spec,
             app.name,
             workdir,
-            secrets=local_secrets(app),
+            secrets={**local_secrets(app), **db_env},
             # Locally this client stands in for the ALB, so it may set X-Forwarded-For.
             trusted_proxy_cidrs=("127.0.0.1/32",) if spec.edge.mode == "alb" else None,
             venv=venv,
@@ -218,6 +237,7 @@ def _windows_site(
     venv: Path,
     project_dir: Path,
     progress: Callable[[str], None],
+    db_env: dict[str, str] | None = None,
 ) -> Any:
     """The Windows stand-in (`LocalWindowsHost`: Waitress services behind the rendered proxy)."""
     source = app.source_or_default
@@ -232,7 +252,7 @@ def _windows_site(
         # Locally this client stands in for the ALB, as for the Linux sites.
         trusted_proxy_cidrs=("127.0.0.1/32",),
         venv=venv,
-        secrets=local_secrets(app),
+        secrets={**local_secrets(app), **(db_env or {})},
     )
     return _WindowsSite(host, progress)
 

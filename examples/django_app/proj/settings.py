@@ -8,6 +8,8 @@ from pathlib import Path
 
 from django.core.management.utils import get_random_secret_key
 
+from proj.database import databases_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
@@ -41,7 +43,10 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "proj.urls"
 WSGI_APPLICATION = "proj.wsgi.application"
-DATABASES: dict[str, dict[str, str]] = {}
+DATABASES = databases_from_url(os.environ.get("DATABASE_URL", ""))
+# Django fills an empty DATABASES with a dummy backend; remember whether there is a real one.
+HAS_DATABASE = bool(DATABASES)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
 APPEND_SLASH = False

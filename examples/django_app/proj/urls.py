@@ -7,4 +7,5 @@ urlpatterns = [
     path("slow", views.slow),
     path("echo", views.echo),
     path("env", views.env),
+    path("notes", views.notes),
 ]

@@ -9,6 +9,7 @@ import os
 import time
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -72,3 +73,22 @@ def env(request: HttpRequest) -> HttpResponse:
     if not name.startswith(ENV_PREFIXES):
         return json_response({"error": "forbidden"}, status=403)
     return json_response({"name": name, "value": os.environ.get(name)})
+
+
+@csrf_exempt  # a JSON API without cookies or sessions: nothing for a forged request to ride on
+def notes(request: HttpRequest) -> HttpResponse:
+    """GET: every note; POST {"text": ...}: write one. 503 when the stack declares no database."""
+    if not settings.HAS_DATABASE:
+        return json_response({"error": "no database configured (DATABASE_URL)"}, status=503)
+    from sample.models import Note
+
+    if request.method == "POST":
+        try:
+            text = str(json.loads(request.body or b"{}")["text"])[:200]
+        except (ValueError, KeyError, TypeError):
+            return json_response({"error": 'send {"text": "..."}'}, status=400)
+        note = Note.objects.create(text=text)
+        return json_response({"id": note.id, "text": note.text}, status=201)
+    if request.method != "GET":
+        return json_response({"error": "GET or POST"}, status=405)
+    return json_response({"notes": [{"id": n.id, "text": n.text} for n in Note.objects.all()]})

@@ -1,0 +1,146 @@
+"""ManagedPostgres: an RDS for PostgreSQL instance for one app, reachable only from its tier.
+
+Private subnets (a DB subnet group), encrypted storage, no public address, one ingress rule from
+the app's security group (and the app's one matching egress rule), automated backups, TLS required
+by the parameter group (`rds.force_ssl=1`), deletion protection and a final snapshot in production.
+
+The master password is a pulumi-random `RandomPassword`: a secret Output, so Pulumi keeps it
+encrypted in state, and it reaches the VM only through the app's SSM SecureStrings (the same path
+as every other secret), never through user data. RDS-managed passwords (Secrets Manager) were the
+other choice; they would need a second fetch path on Linux and Windows and a rotation story the
+env file cannot follow (a rotated secret breaks the running app until the next release).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+from pulumi import Input, Output, ResourceOptions
+
+from components.plan.datastores import POSTGRES_PORT, database_env, rds_name
+from components.spec.datastores import ManagedDatabase
+
+# 40 letters and digits: ~238 bits, inside RDS for PostgreSQL's 8..128 characters, free of the
+# characters RDS refuses ("/", '"', "@", space: AWS RDS API CreateDBInstance MasterUserPassword),
+# of URL escapes (DATABASE_URL) and of "%" (NSSM expands %NAME% in a Windows service environment).
+PASSWORD_LENGTH = 40
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManagedPostgresArgs:
+    app: str
+    database: ManagedDatabase
+    environment: str
+    production: bool
+    vpc_id: Input[str]
+    private_subnet_ids: Input[list[str]]
+    app_security_group_id: Input[str]
+    scope: str  # project/stack/component: part of the physical names' hash
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class ManagedPostgres(pulumi.ComponentResource):
+    address: Output[str]
+    security_group_id: Output[str]
+    # DATABASE_URL and the PG* variables, each a secret Output
+    environment: dict[str, Output[str]]
+
+    def __init__(
+        self, name: str, args: ManagedPostgresArgs, opts: ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webstack:database:ManagedPostgres", name, None, opts)
+        child = ResourceOptions(parent=self)
+        db = args.database
+        protect = args.production if db.deletion_protection is None else db.deletion_protection
+        names = {
+            kind: rds_name(kind, args.environment, args.app, args.scope)
+            for kind in ("db", "subnets", "params")
+        }
+        password = random.RandomPassword(
+            f"{name}-password", length=PASSWORD_LENGTH, special=False, opts=child
+        )
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"PostgreSQL of app {args.app}: only from its app tier",
+            tags={**args.tags, "Name": f"{name}-sg"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-app",
+            security_group_id=sg.id,
+            ip_protocol="tcp",
+            from_port=POSTGRES_PORT,
+            to_port=POSTGRES_PORT,
+            referenced_security_group_id=args.app_security_group_id,
+            description=f"PostgreSQL from app tier {args.app} only",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-app-out",
+            security_group_id=args.app_security_group_id,
+            ip_protocol="tcp",
+            from_port=POSTGRES_PORT,
+            to_port=POSTGRES_PORT,
+            referenced_security_group_id=sg.id,
+            description=f"app tier {args.app} to its managed PostgreSQL",
+            opts=child,
+        )
+        subnets = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            name=names["subnets"],
+            subnet_ids=args.private_subnet_ids,
+            description=f"private subnets of app {args.app}'s PostgreSQL",
+            tags=args.tags,
+            opts=child,
+        )
+        params = aws.rds.ParameterGroup(
+            f"{name}-params",
+            name=names["params"],
+            family=f"postgres{db.engine_version}",
+            description=f"app {args.app}: TLS required",
+            parameters=[aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1")],
+            tags=args.tags,
+            opts=child,
+        )
+        instance = aws.rds.Instance(
+            f"{name}-db",
+            identifier=names["db"],
+            engine="postgres",
+            engine_version=db.engine_version,
+            auto_minor_version_upgrade=True,
+            instance_class=db.instance_class,
+            allocated_storage=db.allocated_storage_gb,
+            storage_type="gp3",
+            storage_encrypted=True,
+            publicly_accessible=False,
+            multi_az=db.multi_az,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[sg.id],
+            parameter_group_name=params.name,
+            db_name=db.db_name,
+            username=db.username,
+            password=password.result,
+            backup_retention_period=db.backup_retention_days,
+            copy_tags_to_snapshot=True,
+            deletion_protection=protect,
+            skip_final_snapshot=not protect,
+            final_snapshot_identifier=f"{names['db']}-final" if protect else None,
+            tags=args.tags,
+            opts=child,
+        )
+        env = Output.all(instance.address, instance.port, password.result).apply(
+            lambda v: database_env(v[0], int(v[1]), db.db_name, db.username, v[2])
+        )
+        self.environment = {
+            key: Output.secret(env.apply(lambda e, k=key: e[k])) for key in _ENV_KEYS
+        }
+        self.address = instance.address
+        self.security_group_id = sg.id
+        self.register_outputs({"address": self.address, "security_group_id": sg.id})
+
+
+_ENV_KEYS = tuple(database_env("h", 1, "d", "u", "p"))

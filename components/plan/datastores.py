@@ -1,0 +1,113 @@
+"""Pure decisions about an app's data stores (no Pulumi): the security group rules each one opens,
+the managed database's physical names, and the connection variables the app gets.
+
+One list of rules reaches the security groups (components/aws/security.py) and the faithful and
+policy tests, so the egress the app gets is exactly what the stack file declares.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from components.plan.naming import short_hash
+from components.spec.datastores import managed_database_problems
+from components.spec.stack import AppSpec, StackSpec
+
+POSTGRES_PORT = 5432
+# libpq sslmode: `require` encrypts and refuses plain text; RDS also refuses plain text itself
+# (rds.force_ssl=1 in the parameter group). verify-full needs the RDS CA bundle on the VM.
+DEFAULT_SSLMODE = "require"
+# AWS VPC quotas (docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html): 60 inbound and
+# 60 outbound rules per security group by default; 2 (80/443) + at most 10 data stores fits.
+RULES_PER_GROUP = 60
+
+
+@dataclass(frozen=True)
+class DataStoreRule:
+    """One egress rule on the app's group (and, when asked, its mirror on the data store's)."""
+
+    app: str
+    key: str  # stable logical-name suffix: the data store's name
+    port: int
+    security_group_id: str | None
+    cidr: str | None
+    ingress_on_target: bool
+    description: str
+
+
+def datastore_rules(app: AppSpec) -> list[DataStoreRule]:
+    """The rules of an app's declared data stores, keyed by name (not by list position)."""
+    return [
+        DataStoreRule(
+            app=app.name,
+            key=store.name,
+            port=store.tcp_port,
+            security_group_id=store.security_group_id,
+            cidr=store.cidr,
+            ingress_on_target=store.allow_ingress,
+            description=f"app {app.name} to data store {store.name} ({store.engine})",
+        )
+        for store in sorted(app.datastores, key=lambda s: s.name)
+    ]
+
+
+def datastore_problems(spec: StackSpec) -> list[str]:
+    """Duplicate names and the managed database's cross-field rules, one line each."""
+    problems: list[str] = []
+    for app in spec.apps:
+        names = [s.name for s in app.datastores]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            problems.append(f"apps.{app.name}.datastores: duplicate name(s) {', '.join(dupes)}")
+        if app.database is not None and spec.edge.mode != "alb":
+            problems.append(
+                f"apps.{app.name}.database: a managed database lives in the private subnets; "
+                "use edge.mode alb (the Nginx edge VM is in a public subnet)"
+            )
+        problems += managed_database_problems(
+            app.name,
+            app.database,
+            set(app.env) | set(app.secrets),
+            spec.network.private_az_count,
+        )
+    return problems
+
+
+def rds_name(kind: str, environment: str, app: str, scope: str, max_len: int = 63) -> str:
+    """A physical RDS name: lowercase letters, digits and single hyphens, a letter first, no
+    hyphen last (terraform-provider-aws internal/service/rds/validate.go validIdentifier and
+    validParamGroupName; DB identifier 1..63), with a hash of the scope so two projects or stacks
+    of one account never clash."""
+    readable = re.sub(r"-+", "-", f"ws-{environment}-{app}-{kind}")
+    digest = short_hash(readable, scope)
+    head = readable[: max_len - len(digest) - 1].rstrip("-")
+    return f"{head}-{digest}"
+
+
+def database_env(
+    host: str, port: int, db_name: str, user: str, password: str, sslmode: str = DEFAULT_SSLMODE
+) -> dict[str, str]:
+    """DATABASE_URL and libpq's own variables for one PostgreSQL database."""
+    url = (
+        f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
+        f"{quote(db_name, safe='')}?sslmode={sslmode}"
+    )
+    return {
+        "DATABASE_URL": url,
+        "PGHOST": host,
+        "PGPORT": str(port),
+        "PGDATABASE": db_name,
+        "PGUSER": user,
+        "PGPASSWORD": password,
+        "PGSSLMODE": sslmode,
+    }
+
+
+def with_database_secrets(app: AppSpec, names: list[str]) -> AppSpec:
+    """The app as its tier deploys it: the managed database's variables join its secrets, so they
+    take the secrets' path (SSM SecureString -> 0600 env file / service environment)."""
+    if not names:
+        return app
+    return app.model_copy(update={"secrets": [*app.secrets, *names]})
