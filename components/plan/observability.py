@@ -113,14 +113,15 @@ def linux_agent_config(app: AppSpec, layout: HostLayout, prefix: str, region: st
         _file(layout.log_dir / "bootstrap.log", prefix, "bootstrap"),
     ]
     # The agent reads the journal itself (`logs_collected.journald`, agent >= 1.300070.0), so
-    # each Gunicorn master's journal keeps going to journald and reaches CloudWatch too.
+    # each Gunicorn master's journal keeps going to journald and reaches CloudWatch too. Every
+    # release slot (at least two: a release starts beside the serving one) has its own stream.
     journald = [
         {
             "log_group_name": log_group_name(prefix, "gunicorn"),
             "log_stream_name": f"{STREAM}-master-{m}",
             "units": [f"webstack-{app.name}@{m}.service"],
         }
-        for m in range(1, app.linux.gunicorn.masters + 1)
+        for m in range(1, max(2, app.linux.gunicorn.masters) + 1)
     ]
     return {
         "agent": {"metrics_collection_interval": 60, "omit_hostname": True, "region": region},

@@ -55,11 +55,13 @@ def check_serving(
     layout: HostLayout,
     cafile: Path | None,
     secret_values: dict[str, str],
+    expected_release: str | None = None,
 ) -> dict[str, str]:
-    """What a load balancer and an operator would verify, from the host; raises on a failure."""
+    """What a load balancer and an operator would verify, from the host; raises on a failure.
+    `expected_release`: the id of the pointer published before the boot (it must be active)."""
     checks: dict[str, str] = {}
-    units = ["nginx.service"]
-    units += [f"webstack-{app.name}@{m}.service" for m in range(1, app.linux.gunicorn.masters + 1)]
+    slot, release_id = active_release(guest, app, layout)
+    units = ["nginx.service", f"webstack-{app.name}@{slot}.service"]
 
     def expect(name: str, ok: bool, detail: str) -> None:
         checks[name] = ("ok: " if ok else "FAILED: ") + detail
@@ -90,11 +92,27 @@ def check_serving(
     )
     for unit in units[1:]:
         expect(f"reload {unit}", *_reload_keeps_serving(guest, unit, port, host, cafile))
-    st = guest.path(str(layout.secrets_file(app.name)))
+    if expected_release is not None:
+        status, headers, body = request(port, "/.webstack/release", host, cafile)
+        served = headers.get("x-webstack-release", "")
+        expect(
+            "release from the pointer",
+            status == 200 and served == expected_release == release_id,
+            f"pointer {expected_release}, active {release_id}, nginx serves {served or status}",
+        )
+    # The active release's secrets (the slot's etc symlink points here; read inside the root).
+    secrets_file = layout.app_etc(app.name) / "releases" / release_id / "secrets.env"
+    st = guest.path(str(secrets_file))
     mode = st.stat().st_mode & 0o777 if st.exists() else None
     owner = st.stat().st_uid if st.exists() else None
-    detail = f"{layout.secrets_file(app.name)} mode {oct(mode or 0)} uid {owner}"
-    expect("secrets file 0600", mode == 0o600 and owner == 0, detail)
+    expect(
+        "secrets file 0600",
+        mode == 0o600 and owner == 0,
+        f"{secrets_file} mode {oct(mode or 0)} uid {owner}",
+    )
+    etc = guest.path(str(secrets_file.parent))
+    emode = etc.stat().st_mode & 0o777 if etc.exists() else None
+    expect("release etc 0700", emode == 0o700, f"{secrets_file.parent} mode {oct(emode or 0)}")
     main_pid = guest.inside(["systemctl", "show", "-p", "MainPID", "--value", units[-1]]).strip()
     environ = guest.inside(["cat", f"/proc/{main_pid}/environ"]).split("\0")
     for name, value in secret_values.items():
@@ -109,6 +127,19 @@ def check_serving(
         mode = key.stat().st_mode & 0o777 if key.exists() else None
         expect("TLS key 0600", mode == 0o600, f"{layout.tls_key(app.name)} mode {oct(mode or 0)}")
     return checks
+
+
+def active_release(guest: Guest, app: AppSpec, layout: HostLayout) -> tuple[str, str]:
+    """(slot, release id) the activation recorded; raises when the boot activated nothing."""
+    app_dir = layout.app_dir(app.name)
+    slot_file, id_file = (
+        guest.path(f"{app_dir}/active-slot"),
+        guest.path(f"{app_dir}/active-release"),
+    )
+    if not (slot_file.is_file() and id_file.is_file()):
+        units = ("cloud-final.service", "nginx.service")
+        raise RehearsalError(f"no active release under {app_dir}", guest.diagnostics(units))
+    return slot_file.read_text().strip(), id_file.read_text().strip()
 
 
 def _reload_keeps_serving(

@@ -369,7 +369,7 @@ def rehearse(
             bucket = f"webstack-{spec.environment}-artifacts-bucket-{secrets.token_hex(4)}"
             cloud.seed(bucket, key, package, params)
             # The release the VM activates at boot: its pointer and config object, as `pulumi up`.
-            publish_pointer(
+            release_id = publish_pointer(
                 cloud.client("s3"), cloud.client("ssm"), plan_tier(spec, app), app, layout,
                 bucket=bucket, ssm_prefix=prefix, package=package, package_key=key,
             )  # fmt: skip
@@ -396,7 +396,7 @@ def rehearse(
         for name, secs in step_durations(guest.path("/var/log/cloud-init-output.log")):
             t.phases[f"  bootstrap: {name}"] = secs
         with t.phase("checks from the host"):
-            r.checks = check_serving(guest, app, layout, cafile, values)
+            r.checks = check_serving(guest, app, layout, cafile, values, release_id)
             if spec.observability.enabled:
                 check_agent_inputs(guest, app, layout, r.checks, cafile)
         return r

@@ -98,8 +98,9 @@ def test_every_linux_agent_config_in_the_user_data_passes_the_agents_schema(name
         journald = config["logs"]["logs_collected"]["journald"]["collect_list"]
         units = {u for j in journald for u in j["units"]}
         assert units == {
-            f"webstack-{app.name}@{m}.service" for m in range(1, app.linux.gunicorn.masters + 1)
-        }
+            f"webstack-{app.name}@{m}.service"
+            for m in range(1, max(2, app.linux.gunicorn.masters) + 1)
+        }, "every release slot's journal (a release starts on the idle slot)"
         groups |= {j["log_group_name"] for j in journald}
         prefix = ssm_prefix(spec.environment, app.name)
         assert groups == {f"{prefix}/{s}" for s in log_groups(app)}, "one group per stream"

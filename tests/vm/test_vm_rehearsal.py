@@ -37,7 +37,9 @@ EXPECTED_CHECKS = {
     "port 80 redirects",
     "units active",
     "reload webstack-flask-app@1.service",
+    "release from the pointer",
     "secrets file 0600",
+    "release etc 0700",
     "APP_API_TOKEN in the app's env",
     "app answers with APP_API_TOKEN",
     "TLS key 0600",
@@ -47,6 +49,7 @@ EXPECTED_CHECKS = {
     "agent input access.log",
     "agent input error.log",
     "agent input bootstrap.log",
+    "agent reads the serving slot",
     "agent input journal webstack-flask-app@1.service",
 }
 
