@@ -259,7 +259,7 @@ def step_durations(out_log: Path) -> list[tuple[str, float]]:
     return [(n, float((marks[i + 1][1] - t) % 86400)) for i, (n, t) in enumerate(marks[:-1])]
 
 
-def wait_for_cloud_init(guest: Guest, timeout: float) -> str:
+def wait_for_cloud_init(guest: Guest, timeout: float, units: tuple[str, ...] = ()) -> str:
     """`cloud-init status --wait` inside, bounded; RehearsalError with the logs on any failure."""
     wait = ["timeout", "-k", "5", str(int(timeout)), "cloud-init", "status", "--wait", "--long"]
     status_file = guest.run_dir / "cloud-init-status.txt"
@@ -284,7 +284,7 @@ def wait_for_cloud_init(guest: Guest, timeout: float) -> str:
             raise RehearsalError(f"cloud-init failed: {out}\nerrors: {errors}")
         return out
     except RehearsalError as e:
-        e.diagnostics = e.diagnostics or guest.diagnostics(("cloud-final.service",))
+        e.diagnostics = e.diagnostics or guest.diagnostics(("cloud-final.service", *units))
         raise
     finally:
         if p.poll() is None:
@@ -392,7 +392,9 @@ def rehearse(
         with t.phase("boot to systemd"):
             guest.boot()
         with t.phase("cloud-init + bootstrap"):
-            wait_for_cloud_init(guest, timeout)
+            # The slots' journals too: a release that fails to start stops its unit (not "failed").
+            slots = tuple(f"webstack-{app.name}@{s}.service" for s in (1, 2))
+            wait_for_cloud_init(guest, timeout, slots)
         for name, secs in step_durations(guest.path("/var/log/cloud-init-output.log")):
             t.phases[f"  bootstrap: {name}"] = secs
         with t.phase("checks from the host"):
