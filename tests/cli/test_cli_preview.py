@@ -97,7 +97,7 @@ def test_prod_is_an_alb_with_the_tls_policy_and_an_autoscaling_group(previews) -
     # No standalone EC2 instance (the ASG launches them); the RDS database is an Instance too.
     assert not [r for r in of_type(doc, "Instance") if r["type"].startswith("aws:ec2")]
     assert all("-nat-" in r["name"] for r in of_type(doc, "Eip")), "EIPs only for NAT gateways"
-    app_in = [r for r in of_type(doc, "SecurityGroupIngressRule") if "app" in r["name"]]
+    app_in = [r for r in of_type(doc, "SecurityGroupIngressRule") if "-sg-app-" in r["name"]]
     assert [r["properties"].get("from", "").startswith("sg:") for r in app_in] == [True], (
         "the app tier accepts HTTP only from the ALB's group"
     )
