@@ -94,13 +94,17 @@ def test_prod_is_an_alb_with_the_tls_policy_and_an_autoscaling_group(previews) -
     (acm,) = [r for r in of_type(doc, "Certificate") if r["type"].startswith("aws:acm")]
     assert acm["properties"]["domain"] == "shop.example.com"
     assert len(of_type(doc, "NatGateway")) == 3 and len(of_type(doc, "Subnet")) == 6
-    # No standalone EC2 instance (the ASG launches them); the RDS database is an Instance too.
+    # No EC2 VM outside the auto scaling group (the managed database is an aws:rds Instance).
     assert not [r for r in of_type(doc, "Instance") if r["type"].startswith("aws:ec2")]
     assert all("-nat-" in r["name"] for r in of_type(doc, "Eip")), "EIPs only for NAT gateways"
     app_in = [r for r in of_type(doc, "SecurityGroupIngressRule") if "-sg-app-" in r["name"]]
     assert [r["properties"].get("from", "").startswith("sg:") for r in app_in] == [True], (
         "the app tier accepts HTTP only from the ALB's group"
     )
+    db_in = [r for r in of_type(doc, "SecurityGroupIngressRule") if "-pg-" in r["name"]]
+    assert [(r["properties"]["port"], r["properties"]["from"][:3]) for r in db_in] == [
+        ("5432", "sg:")
+    ], "the managed database accepts PostgreSQL only from the app tier's group"
 
 
 def test_secret_values_never_appear(previews) -> None:
