@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from components.aws.buckets import private_bucket
 from components.render.packaging import build_package
 from components.spec.stack import AppSpec
 
@@ -35,40 +36,14 @@ class ArtifactStore(pulumi.ComponentResource):
         # sdk/python/lib/pulumi/resource.py, ResourceOptions.retain_on_delete). The bucket's
         # settings are kept with it, so a kept bucket stays private, encrypted and TLS-only.
         child = ResourceOptions(parent=self, retain_on_delete=args.keep_on_destroy or None)
-        bucket = aws.s3.Bucket(
-            f"{name}-bucket",
+        store = private_bucket(
+            name,
             force_destroy=args.force_destroy and not args.keep_on_destroy,
             tags=args.tags,
             opts=child,
+            bucket_key_enabled=True,
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
+        bucket, block = store.bucket, store.public_access_block
         aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=bucket.id,

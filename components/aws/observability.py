@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from components.aws.buckets import private_bucket
 from components.plan.access_logs import ACCESS_LOG_PREFIX, access_log_bucket_policy
 from components.plan.dashboard import AppRefs, dashboard_body, dashboard_name, dashboard_url
 from components.plan.iam import ssm_prefix
@@ -84,39 +85,13 @@ class AccessLogBucket(pulumi.ComponentResource):
     ) -> None:
         super().__init__("webstack:observability:AccessLogBucket", name, None, opts)
         child = ResourceOptions(parent=self, retain_on_delete=args.keep_on_destroy or None)
-        bucket = aws.s3.Bucket(
-            f"{name}-bucket",
+        store = private_bucket(
+            name,
             force_destroy=args.force_destroy and not args.keep_on_destroy,
             tags=args.tags,
             opts=child,
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        sse = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    ),
-                )
-            ],
-            opts=child,
-        )
+        bucket, block, sse = store.bucket, store.public_access_block, store.encryption
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-expiry",
             bucket=bucket.id,
