@@ -54,7 +54,9 @@ def test_the_rolling_order_loses_no_request(host: LocalWindowsHost) -> None:
     result = run_load(
         host.url + "/",
         REQUESTS,
-        actions={40: lambda: (roll(host, code, "r-2"), order.extend(s.name for s in host.services))},
+        actions={
+            40: lambda: (roll(host, code, "r-2"), order.extend(s.name for s in host.services))
+        },
         timeout=120,
         rps=RPS,
     )
