@@ -19,6 +19,7 @@ from tests.helpers.load import run_load
 
 pytestmark = pytest.mark.e2e
 RPS = 50  # the bounded load
+BROKEN_REQUESTS = 500  # 10 s: the failed service and its way back take about 6
 
 SOURCE = Path(__file__).resolve().parents[2] / "examples" / "flask_app"
 REQUESTS = 1750  # 35 s at RPS: a 3-service rollout with Caddy's 10 s rejoin windows fits
@@ -79,7 +80,9 @@ def test_a_release_that_cannot_start_rolls_back_and_serves_nothing(host: LocalWi
             roll(host, broken, "r-3", within=5)
         failed.append(str(error.value))
 
-    result = run_load(host.url + "/", REQUESTS, actions={40: activate_broken}, timeout=120, rps=RPS)
+    result = run_load(
+        host.url + "/", BROKEN_REQUESTS, actions={40: activate_broken}, timeout=120, rps=RPS
+    )
     print(result.summary("windows broken release"), f"{result.sent / result.seconds:.0f} req/s")
     assert result.marks[0] < result.sent, "the loop ended before the rollback: raise REQUESTS"
     assert failed and f"failed on {host.services[0].name}" in failed[0]
