@@ -112,8 +112,9 @@ def rollout_for(
     script: str,
     fleet: Any,
     parent: pulumi.Resource,
+    platform: str = "linux",
 ) -> ReleaseRollout:
-    """The rollout of a LinuxWebTier: after its fleet, watching its pointer and launch template."""
+    """The rollout of a web tier: after its fleet, watching its pointer and launch template."""
     import pulumi_aws as aws
 
     region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
@@ -127,5 +128,6 @@ def rollout_for(
         asg_name=fleet.asg_name,
         instance_ids=fleet.instance_id.apply(lambda i: [i]) if fleet.instance_id else None,
         launch_template_version=fleet.launch_template_version,
+        platform=platform,
         opts=ResourceOptions(parent=parent, depends_on=[fleet, pointer]),
     )

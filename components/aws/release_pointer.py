@@ -1,4 +1,4 @@
-"""Publish a Linux app's release: its config object and the SSM pointer the VMs activate.
+"""Publish an app's release (Linux or Windows): its config object and the SSM pointer the VMs activate.
 
 The pointer (`<app ssm prefix>/release`, a String parameter inside the path the instance role may
 read) names the package (key + SHA-256), the content-hashed environment object and the secrets with
@@ -40,9 +40,13 @@ def publish_release(
     depends_on: list[pulumi.Resource],
     tags: dict[str, str],
     parent: pulumi.Resource,
+    env_text: str | None = None,
 ) -> aws.ssm.Parameter:
-    """Upload the release's environment and write the pointer (after everything it names)."""
-    env_text = render_app_env(plan, app, vm_layout(app.linux.family))
+    """Upload the release's environment and write the pointer (after everything it names).
+
+    `env_text`: the tier's rendered environment (Windows); the Linux app.env by default."""
+    if env_text is None:
+        env_text = render_app_env(plan, app, vm_layout(app.linux.family))
     key = release_plan.config_key(app.name, env_text)
     config = aws.s3.BucketObjectv2(
         f"{name}-config",

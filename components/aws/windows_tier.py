@@ -3,18 +3,22 @@
 Same cloud shape as the Linux tier (the shared VmFleet: IAM profile, launch template with IMDSv2 and
 an encrypted root, ASG behind the ALB). Windows user data is limited to 16 KB and cannot be gzipped,
 so it only fetches the full bootstrap from the artifact bucket (content-hashed key, verified by its
-SHA-256) and runs it.
+SHA-256) and runs it. The release (code, env, secrets) is the SSM pointer, as on Linux: the bootstrap
+carries only infrastructure and runs the activation script (webstack-release.ps1) against the
+pointer at boot; a release is the same script run by the release channel (AWS-RunPowerShellScript).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
-from components.aws.fleet import StagedApp, TierArgs
+from components.aws.fleet import StagedApp, TierArgs, VmFleet
+from components.aws.release_channel import rollout_for
+from components.aws.release_pointer import publish_release
 from components.aws.tier import WebTier
 from components.plan.windows_layout import vm_windows_layout
 from components.render.windows import (
@@ -22,6 +26,7 @@ from components.render.windows import (
     render_windows_user_data,
     windows_bootstrap_object,
 )
+from components.render.windows_release import render_windows_app_env, windows_release_script_path
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +49,23 @@ class WindowsWebTier(WebTier):
     ) -> tuple[Output[str], list[pulumi.Resource]]:
         plan, app = args.plan, args.plan.app
         layout = vm_windows_layout()
-        refs = staged.refs
+        # The release (code, env, secrets) lives in its pointer, not in the bootstrap/user data.
+        self.release_pointer = publish_release(
+            name,
+            plan,
+            app,
+            ssm_prefix=staged.ssm_prefix,
+            bucket=args.bucket_name,
+            project_root=args.project_root,
+            build_dir=args.build_dir,
+            secret_params=[staged.secret_params[k] for k in sorted(app.secrets)],
+            depends_on=staged.depends_on,
+            tags=args.tags,
+            parent=self,
+            env_text=render_windows_app_env(plan, app, layout),
+        )
+        # No package key in what the VM is given at launch: only the pointer names it.
+        refs = staged.refs.apply(lambda r: replace(r, package_key=""))
         bootstrap = refs.apply(lambda r: windows_bootstrap_object(plan, app, layout, r))
         self.bootstrap_key = bootstrap.apply(lambda b: b[0])
         bootstrap_object = aws.s3.BucketObjectv2(
@@ -73,7 +94,20 @@ class WindowsWebTier(WebTier):
             for installer_name, (key, installer) in installer_mirrors(app).items()
         ]
         user_data = refs.apply(lambda r: render_windows_user_data(plan, app, layout, r))
-        return user_data, [bootstrap_object, *mirrors]
+        return user_data, [bootstrap_object, *mirrors, self.release_pointer]
+
+    def _after_fleet(self, name: str, args: TierArgs, fleet: VmFleet) -> None:
+        # `pulumi up` waits here: the release (and any instance refresh) on every instance.
+        app = args.plan.app
+        self.rollout = rollout_for(
+            name,
+            app=app.name,
+            pointer=self.release_pointer,
+            script=str(windows_release_script_path(app, vm_windows_layout())),
+            fleet=fleet,
+            parent=self,
+            platform="windows",
+        )
 
     def _extra_outputs(self) -> dict[str, Input[str]]:
         return {"bootstrap_key": self.bootstrap_key}

@@ -12,9 +12,8 @@ import json
 import re
 import subprocess
 from pathlib import PurePath
-from typing import Any, cast
+from typing import Any
 
-from components.plan.linux_layout import HostLayout
 from components.plan.observability import (
     windows_agent_config,
     windows_agent_config_path,
@@ -31,7 +30,6 @@ from components.plan.windows_layout import (
 from components.render.common import (
     USER_DATA_LIMIT,
     CloudRefs,
-    app_environment,
     render_agent_config,
 )
 from components.render.windows_proxy import (
@@ -44,6 +42,7 @@ from components.render.windows_proxy import (
     render_windows_nginx_conf,
     render_windows_template,
 )
+from components.render.windows_release import release_files, windows_release_script_path
 from components.spec.errors import SpecError
 from components.spec.stack import AppSpec
 from components.spec.windows import NSSM_EXPANDED, Installer, WindowsTier
@@ -118,12 +117,7 @@ def _service(
 def service_definitions(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
     """What `services.json` says: every NSSM service of the VM, exactly as installed."""
     tier = app.windows
-    # app_environment only asks the layout for collected_static(app), which this layout has.
-    env = dict(app_environment(plan, app, cast(HostLayout, layout)))
-    if tier.proxy == "iis":
-        # ARR's health probe sends each farm server's address (its hosts-file alias) as Host.
-        aliases = [instance_alias(app.name, n) for n in range(1, waitress_instances(tier) + 1)]
-        env["WEBSTACK_ALLOWED_HOSTS"] = ",".join([env["WEBSTACK_ALLOWED_HOSTS"], *aliases])
+    # The app's environment is the release's (its config object, windows_release.py): not here.
     services = []
     for n, port in enumerate(layout.ports(tier), start=1):
         svc = _service(
@@ -139,7 +133,7 @@ def service_definitions(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout)
             "instance": n,
             "port": port,
             "health_url": f"http://127.0.0.1:{port}{app.health_path}",
-            "environment": {**env, "WEBSTACK_INSTANCE": str(n)},
+            "environment": {"WEBSTACK_INSTANCE": str(n)},
             "stop_console_ms": tier.stop_window_ms,
         }
         services.append(svc)
@@ -313,6 +307,7 @@ def render_windows_bootstrap(
         f" waitress>=3.0.1",
         server_requirements=["waitress>=3.0.1"],
         files=sorted(files.items()),
+        release_script=windows_release_script_path(app, layout),
         proxy_ports=windows_proxy_ports(app, layout),
         proxy_health_url=f"http://127.0.0.1:{layout.http_port}{app.health_path}",
         iis=_iis_context(plan, app, layout) if tier.proxy == "iis" else {},
@@ -340,6 +335,7 @@ def render_windows_host(
     files = {
         str(layout.services_file(app.name)): render_services_json(plan, app, layout),
         **render_proxy_files(plan, app, layout),
+        **release_files(plan, app, layout, refs),
     }
     if plan.observability.enabled:
         agent = windows_agent_config(

@@ -19,6 +19,7 @@ from components.tooling.local.windows import OFFLINE_REFS
 from tests.helpers.powershell_ast import (
     command_name,
     enclosing_function,
+    function_body,
     nssm_set_names,
     parse,
     text,
@@ -176,8 +177,11 @@ def test_no_service_account_reaches_the_metadata_service(proxy: str) -> None:
     [rule] = commands_in(bootstrap, "Block-MetadataService", "New-NetFirewallRule")
     for part in ("-Direction Outbound", "-Action Block", "169.254.169.254", "-Service $Name"):
         assert part in rule, part
+    activation = scripts("flask", proxy)["webstack-release.ps1"]
+    assert "Install-NssmService -Definition $moved" in (
+        function_body(parse(activation), "Move-Service") or ""
+    )
     installs = [text(n) for n in walk(parse(bootstrap)) if n.type == "command"]
-    assert any("Install-NssmService -Definition $svc" in c for c in installs)
     if proxy != "iis":
         assert any("Update-ProxyService -Definition $Definitions.proxy" in c for c in installs)
         assert commands_in(bootstrap, "Update-ProxyService", "Install-NssmService")

@@ -109,7 +109,7 @@ def test_every_powershell_file_parses(framework: str, proxy: str, where: str) ->
     files = render_windows_host(plan_tier(spec, app), app, layout, REFS)
     scripts = {p: c for p, c in files.items() if p.endswith(".ps1")}
     scripts["user data"] = render_windows_user_data_script(plan_tier(spec, app), app, layout, REFS)
-    assert len(scripts) == 2
+    assert len(scripts) == 3, "bootstrap, activation (webstack-release.ps1), user data"
     for path, script in scripts.items():
         assert script.strip(), path
         assert powershell_errors(script) == [], f"{path} does not parse as PowerShell"
@@ -120,11 +120,13 @@ def test_bootstrap_for_a_pip_requirement_parses(proxy: str) -> None:
     spec = make_spec("flask", proxy)
     app = spec.apps[0].model_copy(update={"source": AppSource(requirement="mysite==1.4.2")})
     bootstrap = one(
-        render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS), ".ps1"
+        render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS), "bootstrap.ps1"
     )
     assert powershell_errors(bootstrap) == []
-    assert "($Pip + @('mysite==1.4.2'))" in bootstrap
-    assert "Read-S3Object -BucketName $Bucket -Key $PackageKey" not in bootstrap
+    # The requirement is the release's (its SSM pointer): the activation installs it, the
+    # bootstrap (and so the user data) does not name it.
+    assert "mysite" not in bootstrap
+    assert "Invoke-Native $venvPython ($pip + @($Pointer.requirement))" in bootstrap
 
 
 def test_git_sources_are_refused_on_windows() -> None:
@@ -181,7 +183,7 @@ def test_services_are_the_waitress_command_lines_of_the_issue(framework: str, pr
         ]
         assert '--trusted-proxy-headers="x-forwarded-for x-forwarded-proto"' in svc.arguments
         assert svc.environment["WEBSTACK_INSTANCE"] == str(n)
-        assert svc.environment["APP_COLOR"] == "blue"
+        assert "APP_COLOR" not in svc.environment, "the app's env is the release's config object"
         assert "APP_TOKEN" not in svc.environment, "secret values come from SSM at boot only"
         assert svc.stdout.startswith(r"C:\webstack\web\logs" + "\\" + svc.name + "\\")
     data = json.loads(one(files, "services.json"))
@@ -201,7 +203,7 @@ def test_bootstrap_installs_services_with_nssm_and_secrets_from_ssm() -> None:
     spec = make_spec("flask", "nginx")
     bootstrap = one(
         render_windows_host(plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), REFS),
-        ".ps1",
+        "bootstrap.ps1",
     )
     for setting in ("AppDirectory", "AppStdout", "AppStderr", "AppRotateFiles", "AppRotateOnline"):
         assert f"{setting} = " in bootstrap, setting
@@ -228,7 +230,7 @@ def test_sha256_is_checked_for_downloads_that_have_one() -> None:
     )
     bootstrap = one(
         render_windows_host(plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), REFS),
-        ".ps1",
+        "bootstrap.ps1",
     )
     key = f"windows/web/installers/{sha[:32]}/arr.msi"
     assert f"Key = '{key}'; FileName = 'arr.msi'; Sha256 = '{sha}'" in bootstrap
@@ -280,7 +282,7 @@ def test_iis_xml_is_well_formed_with_one_farm_server_per_instance(framework: str
     web_config = ET.fromstring(one(files, "web.config"))
     limits = web_config.find("./system.webServer/security/requestFiltering/requestLimits")
     assert limits is not None and limits.get("maxAllowedContentLength") == str(10 * 1024 * 1024)
-    bootstrap = one(files, ".ps1")
+    bootstrap = one(files, "bootstrap.ps1")
     for n in range(1, 6):
         assert f"'127.0.0.1 webstack-web-{n}'" in bootstrap, "each farm server has a hosts alias"
     static_dir = "collected-static" if framework == "django" else r"current\static"
@@ -317,7 +319,7 @@ def test_user_data_is_small_ec2launch_yaml_that_runs_the_s3_bootstrap(proxy: str
         "always",
     )
     bootstrap = one(
-        render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS), ".ps1"
+        render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS), "bootstrap.ps1"
     )
     key = windows_bootstrap_key(app, bootstrap)
     assert re.fullmatch(r"windows/web/bootstrap-[0-9a-f]{16}\.ps1", key)
@@ -421,7 +423,7 @@ def test_bootstrap_locks_the_root_and_sets_accounts_before_starting_services() -
     spec = make_spec("flask", "nginx")
     bootstrap = one(
         render_windows_host(plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), REFS),
-        ".ps1",
+        "bootstrap.ps1",
     )
     body = bootstrap[bootstrap.index("\ntry {") :]
     protect = body.index("Protect-Root -Path 'C:\\webstack'")
@@ -450,7 +452,7 @@ def test_localsystem_is_an_explicit_opt_out(proxy: str) -> None:
     data = json.loads(one(files, "services.json"))
     for svc in data["services"] + ([data["proxy"]] if data["proxy"] else []):
         assert (svc["account"], svc["writable"]) == ("LocalSystem", [])
-    assert "Protect-Root -Path" not in one(files, ".ps1")
+    assert "Protect-Root -Path" not in one(files, "bootstrap.ps1")
     assert make_spec("flask", proxy).apps[0].windows.service_account == "virtual"
 
 

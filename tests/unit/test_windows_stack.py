@@ -105,5 +105,7 @@ def test_asg_behind_alb_with_long_grace_and_own_read_only_role(g: Graph) -> None
     ]
     assert any(r.endswith("/windows/winapp/*") for r in resources)
     assert all("*" not in a for st in policy["Statement"] for a in st["Action"])
-    (param,) = g.of("aws:ssm/parameter:Parameter")
+    (param,) = [
+        r for r in g.of("aws:ssm/parameter:Parameter") if r.inputs["type"] == "SecureString"
+    ]
     assert param.inputs["name"] == "/webstack/webstack/wintest/webstack-wintest/winapp/APP_TOKEN"
