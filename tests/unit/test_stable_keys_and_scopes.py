@@ -149,9 +149,9 @@ def test_the_linux_bootstrap_the_windows_bootstrap_and_the_policy_read_one_path(
     mocks, outputs = run_under_mocks(build, project="shop", stack="qa")
     g = Graph(mocks.resources, outputs)
     expected = {app: f"/webstack/shop/qa/webstack-one/{app}" for app in ("lin", "win")}
-    # Linux apps also have their release pointer there (Windows still releases by user data).
+    # Each app also has its release pointer there (Linux and Windows alike).
     assert _parameter_names(g) == {f"{p}/TOKEN" for p in expected.values()} | {
-        f"{expected['lin']}/release"
+        f"{p}/release" for p in expected.values()
     }
     policies = {
         p.inputs["role"]: json.loads(p.inputs["policy"])

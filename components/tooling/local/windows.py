@@ -23,7 +23,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from components.plan.tier import plan_tier
 from components.plan.windows_layout import WindowsHostLayout, local_windows_layout
 from components.render.common import CloudRefs
 from components.render.windows import render_windows_host
+from components.render.windows_release import windows_app_environment
 from components.spec.stack import AppSpec, StackSpec
 
 REPO = Path(__file__).resolve().parents[3]
@@ -173,7 +174,10 @@ class LocalWindowsHost:
         )
         self.files = render_windows_host(plan_tier(spec, app), app, self.layout, OFFLINE_REFS)
         services_json = self.files[str(self.layout.services_file(app.name))]
-        self.services, self.proxy = load_services(services_json)
+        services, self.proxy = load_services(services_json)
+        # As webstack-release.ps1 does: the release's config object (the app's env) + services.json's.
+        env = windows_app_environment(plan_tier(spec, app), app, self.layout)
+        self.services = [replace(s, environment={**env, **s.environment}) for s in services]
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
