@@ -6,7 +6,6 @@ ALB subnets (the Linux tier's trusted peer) with the same forwarded-scheme gate.
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -19,6 +18,7 @@ from components.plan.linux_layout import HostLayout
 from components.plan.tier import plan_tier, trusted_proxies
 from components.plan.windows_layout import vm_windows_layout
 from components.render.windows import render_windows_host, waitress_arguments
+from components.render.windows_release import render_windows_app_env
 from components.spec import windows as windows_spec
 from components.spec.common import NginxSpec
 from components.spec.errors import SpecError
@@ -198,11 +198,14 @@ def test_arr_health_probe_host_is_one_the_app_accepts() -> None:
     """ARR's healthCheck sends each farm server's address (a hosts-file alias) as Host."""
     spec = spec_of("iis")
     servers = iis_fragment(spec).findall("./webFarms/webFarm/server")
-    [services] = [c for p, c in iis_files(spec).items() if p.endswith("services.json")]
-    for svc in json.loads(services)["services"]:
-        allowed = svc["environment"]["WEBSTACK_ALLOWED_HOSTS"].split(",")
-        for server in servers:
-            assert server.attrib["address"] in allowed
+    # The app's env is the release's config object (what webstack-release.ps1 gives each service).
+    app = spec.apps[0]
+    config = render_windows_app_env(plan_tier(spec, app), app, vm_windows_layout())
+    [line] = [x for x in config.splitlines() if x.startswith("WEBSTACK_ALLOWED_HOSTS=")]
+    allowed = line.split("=", 1)[1].split(",")
+    assert servers
+    for server in servers:
+        assert server.attrib["address"] in allowed
 
 
 # -- images --------------------------------------------------------------------------------------
