@@ -58,12 +58,7 @@ def publish_release(
         opts=ResourceOptions(parent=parent, retain_on_delete=True),
     )
     package_key, package_sha = _package(app, project_root, build_dir)
-    source = app.source_or_default
-    requirement = ""
-    if source.kind == "requirement":
-        requirement = source.requirement or ""
-    elif source.kind == "git":
-        requirement = f"git+{source.git}@{source.ref}"
+    requirement = _requirement(app)
     # A version number says nothing about the value: the pointer is plain (readable in the console).
     versions = Output.unsecret(Output.all(*[p.version for p in secret_params])).apply(
         lambda vs: release_plan.secrets_version(
@@ -94,6 +89,15 @@ def publish_release(
         tags=tags,
         opts=ResourceOptions(parent=parent, depends_on=[config, *secret_params, *depends_on]),
     )
+
+
+def _requirement(app: AppSpec) -> str:
+    source = app.source_or_default
+    if source.kind == "requirement":
+        return source.requirement or ""
+    if source.kind == "git":
+        return f"git+{source.git}@{source.ref}"
+    return ""
 
 
 def _package(app: AppSpec, project_root: Path, build_dir: Path) -> tuple[str, str]:
