@@ -48,6 +48,8 @@ class ManagedPostgres(pulumi.ComponentResource):
     # DATABASE_URL and the PG* variables, each a secret Output
     environment: dict[str, Output[str]]
 
+    # long: one RDS graph top to bottom (security group and its rules, subnet group,
+    # parameter group, instance); each block is one AWS object.
     def __init__(
         self, name: str, args: ManagedPostgresArgs, opts: ResourceOptions | None = None
     ) -> None:

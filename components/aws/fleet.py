@@ -173,8 +173,8 @@ class VmFleet(pulumi.ComponentResource):
     instance_id: Output[str] | None
     public_ip: Output[str] | None
 
-    # Long on purpose (184 lines, issue 16 left it): one resource graph read top to bottom (role,
-    # profile, launch template, ASG or single VM); split it with the release path.
+    # Long: one resource graph read top to bottom (role, profile, launch template, ASG or single
+    # VM); split it with the release path.
     def __init__(self, name: str, args: VmFleetArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("webstack:fleet:VmFleet", name, None, opts)
         child = ResourceOptions(parent=self)

@@ -104,25 +104,7 @@ class WebStack(pulumi.ComponentResource):
             ),
             child,
         )
-        self._databases = {
-            a.name: ManagedPostgres(
-                f"{name}-{a.name}-pg",
-                ManagedPostgresArgs(
-                    app=a.name,
-                    database=a.database,
-                    environment=spec.environment,
-                    production=spec.production,
-                    vpc_id=network.vpc_id,
-                    private_subnet_ids=network.private_subnet_ids,
-                    app_security_group_id=groups.app_sg_ids[a.name],
-                    scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), name),
-                    tags=self._tags,
-                ),
-                child,
-            )
-            for a in spec.apps
-            if a.database is not None
-        }
+        self._databases = self._managed_databases(network, groups)
         store = ArtifactStore(
             f"{name}-artifacts",
             ArtifactStoreArgs(
@@ -147,6 +129,31 @@ class WebStack(pulumi.ComponentResource):
         self.dashboard_url = alarms.dashboard_url if alarms else None
         self.alarm_topic_arn = alarms.topic_arn if alarms else None
         self._outputs(network, store, alb, tiers)
+
+    def _managed_databases(
+        self, network: Network | ExistingVpc, groups: SecurityGroups
+    ) -> dict[str, ManagedPostgres]:
+        """One RDS PostgreSQL per app that asks for `database:` (issue 14)."""
+        spec, child = self._args.spec, ResourceOptions(parent=self)
+        return {
+            a.name: ManagedPostgres(
+                f"{self._name}-{a.name}-pg",
+                ManagedPostgresArgs(
+                    app=a.name,
+                    database=a.database,
+                    environment=spec.environment,
+                    production=spec.production,
+                    vpc_id=network.vpc_id,
+                    private_subnet_ids=network.private_subnet_ids,
+                    app_security_group_id=groups.app_sg_ids[a.name],
+                    scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), self._name),
+                    tags=self._tags,
+                ),
+                child,
+            )
+            for a in spec.apps
+            if a.database is not None
+        }
 
     def _network(self) -> Network | ExistingVpc:
         if self._args.network is not None:

@@ -59,6 +59,8 @@ class LocalPostgres:
         """DATABASE_URL and the PG* variables, as the managed database hands them to the app."""
         return database_env("127.0.0.1", self.port, self.db_name, self.user, self.password)
 
+    # long: initdb, configure, start, create role and database: the order postgres
+    # needs, under one failure path.
     def start(self) -> Self:
         data = self.dir / "data"
         (self.dir / "pwfile").write_text(self.password + "\n")
