@@ -40,6 +40,8 @@ from components.render.linux import render_linux_user_data
 from components.render.packaging import build_package
 from components.spec.stack import AppSpec, StackSpec
 from components.tooling.config import read_stack_file
+from components.tooling.errors import CommandError
+from components.tooling.extras import require
 from components.tooling.local.procs import free_port
 from components.tooling.release_stage import publish_pointer
 from components.tooling.vm_agent_checks import check_agent_inputs, install_standin
@@ -108,12 +110,15 @@ class CloudStandIn:
     """moto on 127.0.0.1 (the guest shares this network) as the artifact bucket and SSM."""
 
     def __init__(self, region: str) -> None:
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.region, self.port = region, free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        moto_server = require(
+            "moto.server", "local", "the boot rehearsal's stand-in for S3 and SSM"
+        )
+        self.server = moto_server.ThreadedMotoServer(
+            ip_address="127.0.0.1", port=self.port, verbose=False
+        )
         self.server.start()
         self.stopped = False
 
@@ -439,6 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     except RehearsalError as e:
         print(f"boot rehearsal FAILED: {e}", file=sys.stderr)
         return 1
+    except CommandError as e:
+        print(f"boot rehearsal: {e}", file=sys.stderr)
+        return e.code
     print(f"boot rehearsal of {r.stack}/{r.app} passed ({r.user_data_bytes} bytes of user data):")
     for name, outcome in r.checks.items():
         print(f"  {name}: {outcome}")
