@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
 from components.aws.artifacts import store_secure_strings, upload_app_package
+from components.aws.context import AwsContext, lookup_aws_context
 from components.plan.iam import instance_role_policy, ssm_prefix, ssm_scope
 from components.plan.naming import role_name
 from components.plan.observability import windows_agent_installer
@@ -86,6 +87,8 @@ class TierArgs:
     # What a first boot needs besides its own package and secrets: NAT routes, the listener rule
     # of its target group... (components count as all their children).
     boot_after: list[pulumi.Resource] = field(default_factory=list)
+    # Account, region, partition (WebStack looks them up once); None: the tier looks them up.
+    context: AwsContext | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def stage_app(
     package_key, uploads = upload_app_package(
         name, app, args.bucket_name, args.project_root, args.build_dir, parent
     )
-    region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
+    region = (args.context or lookup_aws_context(parent)).region
     cert = tls_cert_pem if tls_cert_pem is not None else ""
     refs = Output.all(region, args.bucket_name, cert).apply(
         lambda v: CloudRefs(
@@ -162,6 +165,7 @@ class VmFleetArgs:
     # Windows: the role may read the CloudWatch agent MSI from AWS's regional bucket.
     agent_installer: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    context: AwsContext | None = None  # None: the fleet looks up account, region, partition
 
 
 class VmFleet(pulumi.ComponentResource):
@@ -199,14 +203,12 @@ class VmFleet(pulumi.ComponentResource):
         )
         # No AmazonSSMManagedInstanceCore: it reads every parameter of the account. One inline
         # policy holds all the role may do (Session Manager + its own artifacts and parameters).
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        ctx = args.context or lookup_aws_context(self)
         policy = aws.iam.RolePolicy(
             f"{name}-read-own",
             role=role.id,
             policy=Output.all(
-                args.artifact_bucket_arn, identity.account_id, region.region, partition.partition
+                args.artifact_bucket_arn, ctx.account_id, ctx.region, ctx.partition
             ).apply(lambda v: _own_resources_policy(args, *v)),
             opts=child,
         )

@@ -109,11 +109,13 @@ def rollout_for(
     script: str,
     fleet: Any,
     parent: pulumi.Resource,
+    region: Input[str] | None = None,
 ) -> ReleaseRollout:
     """The rollout of a LinuxWebTier: after its fleet, watching its pointer and launch template."""
     import pulumi_aws as aws
 
-    region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
+    if region is None:  # used alone: WebStack hands its one lookup down
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
     return ReleaseRollout(
         f"{name}-rollout",
         app=app,

@@ -12,6 +12,7 @@ from pulumi import Input, Output, ResourceOptions
 
 from components.aws.alb import Alb, AlbArgs, AlbRoute, ExistingLoadBalancer
 from components.aws.artifacts import ArtifactStore, ArtifactStoreArgs
+from components.aws.context import lookup_aws_context
 from components.aws.database import ManagedPostgres, ManagedPostgresArgs
 from components.aws.linux_tier import LinuxWebTier, LinuxWebTierArgs
 from components.aws.network import Network, NetworkArgs
@@ -90,6 +91,8 @@ class WebStack(pulumi.ComponentResource):
             "webstack:managed-by": "pulumi",
         }
         child = ResourceOptions(parent=self)
+        # Account, region, partition: one lookup for every tier, fleet, rollout and alarm.
+        self._aws = lookup_aws_context(self)
         network = self._network()
         groups = SecurityGroups(
             f"{name}-sg",
@@ -114,7 +117,9 @@ class WebStack(pulumi.ComponentResource):
         )
         cert = self._certificate()
         # Observability (issue 15): access logs before the ALB, log groups before any VM.
-        logs = access_logs_for(name, spec, self._tags, self) if args.alb is None else None
+        logs = (
+            access_logs_for(name, spec, self._tags, self, self._aws) if args.alb is None else None
+        )
         self.access_logs_bucket = logs.bucket_name if logs else None
         alb = self._alb(network, groups, cert) if spec.edge.mode == "alb" else None
         scope = ssm_scope(pulumi.get_project(), pulumi.get_stack(), name)
@@ -125,7 +130,7 @@ class WebStack(pulumi.ComponentResource):
         }
         self.tiers = dict(tiers)
         lb, tgs = (alb.arn_suffix, alb.target_group_arn_suffixes) if alb else (None, {})
-        alarms = alarms_for(name, spec, scope, lb, tgs, tiers, self._tags, self)
+        alarms = alarms_for(name, spec, scope, lb, tgs, tiers, self._tags, self, self._aws)
         self.dashboard_url = alarms.dashboard_url if alarms else None
         self.alarm_topic_arn = alarms.topic_arn if alarms else None
         self._outputs(network, store, alb, tiers)
@@ -303,6 +308,7 @@ class WebStack(pulumi.ComponentResource):
             ssm_scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), name),
             # First boot needs egress (NAT routes), its listener rule and target group.
             boot_after=boot_after,
+            context=self._aws,
         )
         opts = ResourceOptions(parent=self)
         if app.os == "windows":
