@@ -94,7 +94,6 @@ OVERSIZE_FILES = {
     "components/aws/fleet.py": "VmFleet split pending (aws/*_tier.py owners merge first)",
     "components/aws/webstack.py": "WebStack split pending (aws/*_tier.py owners merge first)",
     "components/tooling/local/linux.py": "LocalLinuxSite split pending",
-    "components/tooling/preview.py": "key_properties table split pending",
     "components/tooling/vm_rehearsal.py": "owned by h-rehearsal",
 }
 
