@@ -23,6 +23,7 @@ from components.aws.tls import Certificate, CertificateArgs
 from components.aws.windows_tier import WindowsWebTier, WindowsWebTierArgs
 from components.plan.datastores import datastore_rules, with_database_secrets
 from components.plan.iam import ssm_scope
+from components.plan.smoke import smoke_command, smoke_path
 from components.plan.tier import TARGET_PORT, TierPlan, plan_tiers
 from components.plan.timeouts import timeout_chain
 from components.spec.errors import SpecError
@@ -91,8 +92,7 @@ class WebStack(pulumi.ComponentResource):
             "webstack:managed-by": "pulumi",
         }
         child = ResourceOptions(parent=self)
-        # Account, region, partition: one lookup for every tier, fleet, rollout and alarm.
-        self._aws = lookup_aws_context(self)
+        self._aws = lookup_aws_context(self)  # one lookup for every part below
         network = self._network()
         groups = SecurityGroups(
             f"{name}-sg",
@@ -338,21 +338,6 @@ class WebStack(pulumi.ComponentResource):
             triggers=[tier.user_data],
             opts=ResourceOptions(parent=self, depends_on=[tier]),
         )
-
-
-def smoke_path(app: AppSpec) -> str:
-    """The health URL path as the public edge routes it: path prefix + health path."""
-    return app.path_prefix.rstrip("/") + app.health_path
-
-
-def smoke_command(url: str, host: str, attempts: int = 60, delay: int = 10) -> str:
-    """A POSIX sh loop around plain curl: any curl version (no curl >= 7.71 `--retry-all-errors`,
-    whose `--retry` alone skips connection refusals and 5xx). -k: the edge may be self-signed or
-    named for the app's host, not the ALB/EIP address."""
-    return (
-        f"i=0; until curl -fsS -k -o /dev/null --max-time 10 -H 'Host: {host}' '{url}'; do "
-        f"i=$((i+1)); [ $i -ge {attempts} ] && exit 1; sleep {delay}; done"
-    )
 
 
 def _network_key(spec: StackSpec, brought: ExistingVpc | None) -> str:
