@@ -128,7 +128,9 @@ class ManagedPostgres(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             deletion_protection=protect,
             skip_final_snapshot=not protect,
-            final_snapshot_identifier=f"{names['db']}-final" if protect else None,
+            final_snapshot_identifier=_final_snapshot_name(name, names["db"], child)
+            if protect
+            else None,
             tags=args.tags,
             opts=child,
         )
@@ -141,6 +143,18 @@ class ManagedPostgres(pulumi.ComponentResource):
         self.address = instance.address
         self.security_group_id = sg.id
         self.register_outputs({"address": self.address, "security_group_id": sg.id})
+
+
+def _final_snapshot_name(name: str, identifier: str, opts: ResourceOptions) -> Output[str]:
+    """`<identifier>-final-<8 hex>`: a fixed name made the second deletion (destroy, up, destroy
+    again, or a replacement) fail with DBSnapshotAlreadyExists, since the first snapshot is kept.
+    The RandomId is born with the instance and keyed to its identifier, so every instance that
+    can be deleted gets its own name. Hex keeps it inside terraform-provider-aws
+    validFinalSnapshotIdentifier (letters, digits, single hyphens, a letter first, <= 255)."""
+    suffix = random.RandomId(
+        f"{name}-final-id", byte_length=4, keepers={"identifier": identifier}, opts=opts
+    )
+    return Output.concat(identifier, "-final-", suffix.hex)
 
 
 _ENV_KEYS = tuple(database_env("h", 1, "d", "u", "p"))

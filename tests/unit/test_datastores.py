@@ -215,3 +215,26 @@ def test_generated_password_fits_rds_urls_and_windows() -> None:
     assert pw.inputs["special"] is False and 8 <= pw.inputs["length"] <= 128
     env = database_env("h", 5432, "app", "app_owner", "A" * int(pw.inputs["length"]))
     assert "%" not in env["DATABASE_URL"]
+
+
+def test_final_snapshot_name_is_unique_per_instance_and_valid() -> None:
+    """A fixed `<id>-final` fails the second deletion (DBSnapshotAlreadyExists); the name carries a
+    RandomId keyed to the identifier, and passes tf-aws validFinalSnapshotIdentifier."""
+    from tests.helpers.faithful_limits import limit_problems
+
+    res = _capture(_stack(production=True, database={}))
+    [db] = [r for r in res if r.type == RDS]
+    [rid] = [r for r in res if r.type == "random:index/randomId:RandomId"]
+    assert rid.inputs["keepers"] == {"identifier": db.inputs["identifier"]}
+    snap = db.inputs["finalSnapshotIdentifier"]
+    assert snap == f"{db.inputs['identifier']}-final-{rid.outputs['hex']}"
+    assert len(rid.outputs["hex"]) == 8
+    assert not limit_problems([db]), limit_problems([db])
+    fixed = RecordedResource(
+        type=RDS,
+        name=db.name,
+        inputs={**db.inputs, "finalSnapshotIdentifier": snap + "-"},
+        id=db.id,
+        outputs=db.outputs,
+    )
+    assert limit_problems([fixed]), "the faithful rule refuses a trailing hyphen"
