@@ -105,6 +105,11 @@ def database_env(
     }
 
 
+def database_secret_names(app: AppSpec) -> list[str]:
+    """The variables a managed database adds to the app's secrets (none without one)."""
+    return list(database_env("h", 1, "d", "u", "p")) if app.database else []
+
+
 def with_database_secrets(app: AppSpec, names: list[str]) -> AppSpec:
     """The app as its tier deploys it: the managed database's variables join its secrets, so they
     take the secrets' path (SSM SecureString -> 0600 env file / service environment)."""

@@ -238,3 +238,21 @@ def test_final_snapshot_name_is_unique_per_instance_and_valid() -> None:
         outputs=db.outputs,
     )
     assert limit_problems([fixed]), "the faithful rule refuses a trailing hyphen"
+
+
+def test_offline_render_names_the_database_variables_with_placeholders() -> None:
+    """`webstack render` shows what a managed database adds (as `pulumi up` deploys it), each with
+    a placeholder naming its SSM parameter, and no URL or password anywhere."""
+    from components.tooling.render_tree import render_stack
+
+    spec = parse_stack_spec(EXTRA_STACKS["database"])
+    files = render_stack(spec, ROOT, "eu-west-1", "database")
+    summary = files["SUMMARY.md"]
+    for key in database_env("h", 1, "d", "u", "p"):
+        assert f"- `{key}`: <placeholder: SSM SecureString `" in summary, key
+    assert "written by `pulumi up` from the managed database" in summary
+    assert "- `DJANGO_SECRET_KEY`: <placeholder:" in summary
+    [services] = [c for p, c in files.items() if p.startswith("win-app/") and "services" in p]
+    assert '"DATABASE_URL"' in services, "the Windows VM fetches the database variables too"
+    for path, content in files.items():
+        assert "postgresql://" not in content and "MockDbPassword" not in content, path
