@@ -83,9 +83,10 @@ def test_the_app_writes_and_reads_rows_through_nginx(site: LocalLinuxSite) -> No
 
 
 def test_the_connection_is_tls(site: LocalLinuxSite) -> None:
-    """sslmode=require reached Django: the rows above went over TLS (the server has ssl=on)."""
+    """sslmode=verify-full reached Django: the rows above went over TLS, and the client checked the
+    server's certificate against the throwaway CA and the name 127.0.0.1."""
     text = Path(site.layout.secrets_file(site.app.name)).read_text()
-    assert "sslmode=require" in text and "DATABASE_URL" in text
+    assert "sslmode=verify-full" in text and "sslrootcert=" in text and "PGSSLROOTCERT" in text
     assert oct(Path(site.layout.secrets_file(site.app.name)).stat().st_mode & 0o777) == "0o600"
 
 

@@ -96,6 +96,13 @@ def test_database_env_escapes_and_requires_tls() -> None:
         env["DATABASE_URL"] == "postgresql://u%40x:p%2Fw%3A%3F@db.example:5432/app?sslmode=require"
     )
     assert env["PGSSLMODE"] == "require" and env["PGPASSWORD"] == "p/w:?"
+    assert "PGSSLROOTCERT" not in env and "sslrootcert" not in env["DATABASE_URL"]
+
+
+def test_database_env_carries_the_ca_file_for_verify_full() -> None:
+    env = database_env("h", 5432, "app", "u", "p", "verify-full", "/etc/ws ca/root.crt")
+    assert env["DATABASE_URL"].endswith("?sslmode=verify-full&sslrootcert=/etc/ws%20ca/root.crt")
+    assert env["PGSSLROOTCERT"] == "/etc/ws ca/root.crt" and env["PGSSLMODE"] == "verify-full"
 
 
 @pytest.mark.parametrize(("env", "app"), [("a" * 24, "b" * 24), ("x", "a--b"), ("e", "z")])
