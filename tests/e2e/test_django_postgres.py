@@ -122,3 +122,26 @@ def test_up_local_stack_prod_runs_against_postgres() -> None:
     out = res.stdout + res.stderr
     assert res.returncode == 0, out
     assert "PostgreSQL" in out and "migrate" in out, out
+
+
+def test_a_postgresql_datastore_gets_a_local_stand_in() -> None:
+    """`up --local` for an app that brings its own PostgreSQL (a data store, no managed database):
+    a throwaway server answers at the DATABASE_URL the app gets, over verify-full TLS."""
+    from components.tooling.local.database import start_local_database
+
+    store = {"name": "legacy", "engine": "postgresql", "cidr": "10.9.0.0/24"}
+    spec = linux_spec("flask", "alb", 1, environment="e2e", datastores=[store])
+    [app] = spec.apps
+    with contextlib.ExitStack() as stack:
+        env = start_local_database(spec, app, Path("/nonexistent"), Path("."), stack, print)
+        assert "sslmode=verify-full" in env["DATABASE_URL"]
+        res = subprocess.run(
+            [str(postgres_bin_dir() / "psql"), "-tAc", "select ssl from pg_stat_ssl"
+             " where pid = pg_backend_pid()"],
+            env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    assert res.returncode == 0 and res.stdout.strip() == "t", res.stderr
+    _, local = with_local_database(
+        spec, app.model_copy(update={"secrets": ["DATABASE_URL"]}), list(env)
+    )
+    assert local.secrets.count("DATABASE_URL") == 1, "the stand-in replaces the user's own secret"
