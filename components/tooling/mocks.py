@@ -134,6 +134,10 @@ class WebstackMocks(pulumi.runtime.Mocks):
         elif t == "random:index/randomPassword:RandomPassword":
             # A recognisable value, so the secret-leak tests can look for it everywhere.
             out["result"] = "MockDbPassword" + _hex(name, 26)
+        elif t == "random:index/randomId:RandomId":
+            # The provider's hex is 2 * byte_length lowercase hex digits; keepers change it.
+            seed = f"{name}{sorted((inputs.get('keepers') or {}).items())}"
+            out["hex"] = _hex(seed, 2 * int(inputs.get("byteLength", 4)))
         elif t == "aws:rds/instance:Instance":
             ident = inputs.get("identifier", name)
             out.update(
