@@ -51,6 +51,9 @@ class Rollout:
     max_errors: str = "0"
     timeout_seconds: int = 900
     tags: dict[str, str] = field(default_factory=dict)  # extra tag targets, e.g. the environment
+    # The app has a release_command (e.g. migrate): it runs on the first serving instance alone,
+    # the others activate with WEBSTACK_RELEASE_COMMAND=skip (once per release, not per instance).
+    release_command: bool = False
 
 
 def problems(r: Rollout) -> list[str]:
@@ -102,7 +105,7 @@ def roll_out(
     expected = serving_instances(autoscaling, r)
     if not expected:
         return []  # nothing runs yet: instances that boot activate the pointer themselves
-    results = _run(ssm, r, expected if r.instance_ids else None, sleep, poll_seconds)
+    results = _activate(ssm, r, expected, sleep, poll_seconds)
     active = sorted(i for i, (ok, _) in results.items() if ok)
     failed = {i: out for i, (ok, out) in results.items() if not ok}
     skipped = sorted(set(expected) - set(results))
@@ -154,15 +157,19 @@ def _run(
     instance_ids: list[str] | None,
     sleep: Callable[[float], None],
     poll_seconds: float,
+    skip_release_command: bool = False,
 ) -> dict[str, tuple[bool, str]]:
     """One SendCommand to its end: {instance: (reported the release active, output)}."""
+    run = f"bash {r.script}"
+    if skip_release_command:
+        run = f"WEBSTACK_RELEASE_COMMAND=skip {run}"
     where: dict[str, Any] = (
         {"InstanceIds": instance_ids} if instance_ids else {"Targets": targets(r)}
     )
     command = ssm.send_command(
         DocumentName=DOCUMENT,
         Comment=f"webstack release {r.release_id} of {r.app}"[:100],
-        Parameters={"commands": [f"bash {r.script}"]},
+        Parameters={"commands": [run]},
         MaxConcurrency=r.max_concurrency,
         MaxErrors=r.max_errors,
         TimeoutSeconds=r.timeout_seconds,
@@ -186,6 +193,22 @@ def _run(
         )
         out[inv["InstanceId"]] = (ok, text or inv["Status"])
     return out
+
+
+def _activate(
+    ssm: Any,
+    r: Rollout,
+    expected: list[str],
+    sleep: Callable[[float], None],
+    poll_seconds: float,
+) -> dict[str, tuple[bool, str]]:
+    """All serving instances; with a release command, the first alone runs it, before the rest."""
+    if not r.release_command:
+        return _run(ssm, r, expected if r.instance_ids else None, sleep, poll_seconds)
+    first = _run(ssm, r, expected[:1], sleep, poll_seconds)
+    if not all(ok for ok, _ in first.values()) or len(expected) == 1:
+        return first  # a failed migration stops the release before any other instance
+    return {**first, **_run(ssm, r, expected[1:], sleep, poll_seconds, skip_release_command=True)}
 
 
 def _last_line(text: str) -> str:
