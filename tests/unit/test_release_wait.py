@@ -162,7 +162,8 @@ def test_the_release_command_runs_on_the_first_instance_alone() -> None:
     rest = {"i-2": ("Success", ACTIVE), "i-3": ("Success", ACTIVE)}
     _command(s, "c-2", rest, run=SKIP, InstanceIds=["i-2", "i-3"])
     with s, a:
-        assert roll_out(ssm, asg, MIGRATING, PREVIOUS, sleep=lambda _: None) == ["i-1", "i-2", "i-3"]
+        active = roll_out(ssm, asg, MIGRATING, PREVIOUS, sleep=lambda _: None)
+        assert active == ["i-1", "i-2", "i-3"]
         s.assert_no_pending_responses()
 
 
