@@ -1,4 +1,4 @@
-"""ReleaseRollout: the resource `pulumi up` waits on for a Linux app's release (a dynamic provider).
+"""ReleaseRollout: the resource `pulumi up` waits on for an app's release (Linux or Windows) (a dynamic provider).
 
 When the release pointer changes it runs webstack-release on the app's instances, rolling (SSM Run
 Command, `MaxConcurrency` at a time, stop on the first failure), and fails the update unless every
@@ -64,6 +64,7 @@ def _apply(props: dict[str, Any], olds: dict[str, Any] | None) -> None:
             asg_name=asg,
             instance_ids=tuple(props.get("instance_ids") or ()),
             max_concurrency=props["max_concurrency"],
+            platform=props.get("platform") or "linux",
             release_command=bool(pointer.get("release_command")),
         ),
         previous_pointer=(olds or {}).get("pointer"),
@@ -71,7 +72,7 @@ def _apply(props: dict[str, Any], olds: dict[str, Any] | None) -> None:
 
 
 class ReleaseRollout(dynamic.Resource):
-    """Waits for a release (and any instance refresh) on every instance of one Linux app."""
+    """Waits for a release (and any instance refresh) on every instance of one app."""
 
     def __init__(
         self,
@@ -86,6 +87,7 @@ class ReleaseRollout(dynamic.Resource):
         instance_ids: Input[list[str]] | None = None,
         launch_template_version: Input[int] | None = None,
         max_concurrency: str = "1",
+        platform: str = "linux",
         opts: ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -98,6 +100,7 @@ class ReleaseRollout(dynamic.Resource):
             "instance_ids": instance_ids or [],
             "launch_template_version": launch_template_version or 0,
             "max_concurrency": max_concurrency,
+            "platform": platform,
         }
         super().__init__(_RolloutProvider(), name, props, opts)
 

@@ -3,8 +3,8 @@
 Pure boto3 (no Pulumi): the dynamic resource in components/aws/release_channel.py calls it during
 `pulumi up`, and the tests drive it with botocore's Stubber on recorded SSM / Auto Scaling answers.
 
-- `roll_out`: SendCommand (AWS-RunShellScript running webstack-release on the instances tagged for
-  the app, `MaxConcurrency` at a time, `MaxErrors` 0: stop on the first failure). Success only when
+- `roll_out`: SendCommand (AWS-RunShellScript, or AWS-RunPowerShellScript for a Windows app,
+  running webstack-release on the instances tagged for the app, `MaxConcurrency` at a time, `MaxErrors` 0: stop on the first failure). Success only when
   *every* instance that serves (the group's InService instances) ran it and reported the release
   active (the script prints it after Nginx answered the health path with the release id). A
   skipped instance (one that appeared while the concurrency limit was full) fails too. On failure
@@ -29,6 +29,10 @@ MAX_ERRORS = re.compile(r"^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$")
 TIMEOUT_RANGE = (30, 2592000)
 MAX_TARGETS = 5
 DOCUMENT = "AWS-RunShellScript"  # AWS's own Command document: nothing of ours to version
+# Windows: AWS's own PowerShell document; like AWS-RunShellScript its parameter is `commands`
+# (StringList, minItems 1; `aws ssm get-document --name AWS-RunPowerShellScript`).
+WINDOWS_DOCUMENT = "AWS-RunPowerShellScript"
+PLATFORMS = ("linux", "windows")
 # Invocation states that end (ListCommandInvocations CommandInvocationStatus).
 DONE = {"Success", "Failed", "Cancelled", "TimedOut", "Undeliverable", "Terminated"}
 # Instance refresh states (DescribeInstanceRefreshes): only Successful counts as success.
@@ -51,6 +55,7 @@ class Rollout:
     max_errors: str = "0"
     timeout_seconds: int = 900
     tags: dict[str, str] = field(default_factory=dict)  # extra tag targets, e.g. the environment
+    platform: str = "linux"  # "windows": the script is webstack-release.ps1 (PowerShell 5.1)
     # The app has a release_command (e.g. migrate): it runs on the first serving instance alone,
     # the others activate with WEBSTACK_RELEASE_COMMAND=skip (once per release, not per instance).
     release_command: bool = False
@@ -59,6 +64,8 @@ class Rollout:
 def problems(r: Rollout) -> list[str]:
     """Why SSM would refuse this SendCommand, before any call."""
     out = []
+    if r.platform not in PLATFORMS:
+        out.append(f"platform {r.platform!r}: one of {', '.join(PLATFORMS)}")
     if not MAX_CONCURRENCY.match(r.max_concurrency):
         out.append(f"max_concurrency {r.max_concurrency!r}: a number >= 1 or 1%..100%")
     if not MAX_ERRORS.match(r.max_errors):
@@ -77,6 +84,25 @@ def targets(r: Rollout) -> list[dict[str, Any]]:
     if r.asg_name:
         found.append({"Key": "tag:aws:autoscaling:groupName", "Values": [r.asg_name]})
     return found + [{"Key": f"tag:{k}", "Values": [v]} for k, v in sorted(r.tags.items())]
+
+
+def command(r: Rollout, skip_release_command: bool = False) -> tuple[str, list[str]]:
+    """The SSM document and its `commands` that run the activation script on the VM.
+
+    Windows: a child powershell.exe with -File, so the script's own `param()`, `exit 1` and an
+    uncaught `throw` under `$ErrorActionPreference = 'Stop'` end that process non-zero (PowerShell
+    5.1 -File semantics); `exit $LASTEXITCODE` hands that code to the agent, which otherwise
+    reports the wrapper's own last status.
+    """
+    if r.platform == "windows":
+        path = r.script.replace("'", "''")  # a single-quoted PowerShell string: ' doubles
+        run = (
+            "& powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass "
+            f"-File '{path}'; exit $LASTEXITCODE"
+        )
+        return WINDOWS_DOCUMENT, [run]
+    skip = "WEBSTACK_RELEASE_COMMAND=skip " if skip_release_command else ""
+    return DOCUMENT, [f"{skip}bash {r.script}"]
 
 
 def serving_instances(autoscaling: Any, r: Rollout) -> list[str]:
@@ -160,22 +186,20 @@ def _run(
     skip_release_command: bool = False,
 ) -> dict[str, tuple[bool, str]]:
     """One SendCommand to its end: {instance: (reported the release active, output)}."""
-    run = f"bash {r.script}"
-    if skip_release_command:
-        run = f"WEBSTACK_RELEASE_COMMAND=skip {run}"
     where: dict[str, Any] = (
         {"InstanceIds": instance_ids} if instance_ids else {"Targets": targets(r)}
     )
-    command = ssm.send_command(
-        DocumentName=DOCUMENT,
+    document, commands = command(r, skip_release_command)
+    sent = ssm.send_command(
+        DocumentName=document,
         Comment=f"webstack release {r.release_id} of {r.app}"[:100],
-        Parameters={"commands": [run]},
+        Parameters={"commands": commands},
         MaxConcurrency=r.max_concurrency,
         MaxErrors=r.max_errors,
         TimeoutSeconds=r.timeout_seconds,
         **where,
     )["Command"]
-    cid = command["CommandId"]
+    cid = sent["CommandId"]
     waited = 0.0
     while True:
         status = ssm.list_commands(CommandId=cid)["Commands"][0]["Status"]

@@ -18,6 +18,12 @@ from dataclasses import asdict, dataclass, field
 KEEP_RELEASES = 5
 # Consecutive local health answers a new release must give before Nginx switches to it.
 HEALTH_SUCCESSES = 5
+# Windows: how long the proxy keeps a restarted Waitress out of rotation after one failed attempt
+# (templates/windows/nginx.conf.j2 `max_fails=1 fail_timeout=5s`, Caddyfile.j2 `fail_duration
+# 10s`). The next service stops only once the moved one is back in rotation; otherwise every
+# upstream is out at once and the proxy answers 502 (tests/e2e/test_windows_rollout.py saw 195 of
+# 500). IIS: ARR's own window was not measured here (no IIS stand-in); the longer value is used.
+PROXY_REJOIN_SECONDS = {"nginx": 5, "caddy": 10, "iis": 10}
 POINTER_NAME = "release"  # `<app ssm prefix>/release`: under the path the instance role reads
 RELEASE_ID = re.compile(r"^r-[0-9a-f]{16}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")

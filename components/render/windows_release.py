@@ -1,7 +1,7 @@
 """Render the Windows activation script: the Linux release contract for N Waitress services.
 
 Pure (no Pulumi). The services move to the new release one at a time behind the proxy, each
-health-checked before the next; a failure moves the moved ones back (templates/windows/
+health-checked and given the proxy's rejoin window before the next; a failure moves the moved ones back (templates/windows/
 webstack-release.ps1.j2). Not yet wired into the Windows bootstrap or the release channel.
 """
 
@@ -44,4 +44,5 @@ def render_windows_release_script(
         health_successes=release_plan.HEALTH_SUCCESSES,
         startup_seconds=STARTUP_SECONDS,
         keep=release_plan.KEEP_RELEASES,
+        rejoin_seconds=release_plan.PROXY_REJOIN_SECONDS[app.windows.proxy],
     )

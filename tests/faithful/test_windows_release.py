@@ -3,10 +3,14 @@ services one at a time (each health-checked before the next) and moves them back
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from components.plan.release import PROXY_REJOIN_SECONDS
 from components.plan.tier import plan_tier
 from components.plan.windows_layout import vm_windows_layout
+from components.render.windows import render_windows_host
 from components.render.windows_release import render_windows_release_script
 from components.tooling.local.windows import OFFLINE_REFS
 from tests.faithful.test_windows_powershell import PROXIES, windows_spec
@@ -58,3 +62,21 @@ def test_services_move_one_at_a_time_each_checked_before_the_next() -> None:
     # A parallel or unchecked move would show as no Wait-Healthy between two moves.
     moves = [i for i, c in enumerate(commands) if c == "Move-Service"]
     assert any(c == "Wait-Healthy" for c in commands[moves[0] : moves[1]]), commands
+
+
+@pytest.mark.parametrize(
+    ("proxy", "window"), [("nginx", r"fail_timeout=(\d+)s"), ("caddy", r"fail_duration (\d+)s")]
+)
+def test_the_script_waits_the_proxys_rejoin_window_between_services(
+    proxy: str, window: str
+) -> None:
+    """The rendered proxy's own window is what the script sleeps between services (the stand-in's
+    rollout lost 195 of 500 requests to 502 without it: tests/e2e/test_windows_rollout.py)."""
+    spec = windows_spec("flask", proxy)
+    files = render_windows_host(
+        plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), OFFLINE_REFS
+    )
+    config = next(c for p, c in files.items() if p.endswith(("nginx.conf", "Caddyfile")))
+    assert {int(s) for s in re.findall(window, config)} == {PROXY_REJOIN_SECONDS[proxy]}
+    loop = _service_loop(release_script(proxy))
+    assert f"Start-Sleep -Seconds {PROXY_REJOIN_SECONDS[proxy]} }}" in loop

@@ -42,10 +42,12 @@ def run_load(
     actions: Mapping[int, Callable[[], None]] | None = None,
     headers: Mapping[str, str] | None = None,
     timeout: float = 20.0,
+    rps: float | None = None,
     **conn_kw: Any,
 ) -> LoadResult:
     """Send exactly `total` GETs over `threads` keep-alive connections (reconnecting after an
-    error, as a real client would); run each action when that many requests have been sent."""
+    error, as a real client would); run each action when that many requests have been sent.
+    `rps`: a bounded load, each thread pausing so that all together send about that many a second."""
     result = LoadResult()
     lock = threading.Lock()
     next_index = iter(range(total))
@@ -60,6 +62,8 @@ def run_load(
                     if next(next_index, None) is None:
                         return
                     sent += 1
+                if rps:
+                    time.sleep(threads / rps)
                 try:
                     reply = request_on(conn, url, headers=headers)
                 except Exception as e:  # any failure is a lost request

@@ -1,0 +1,91 @@
+"""The Windows rolling order on the local stand-in (Waitress behind the rendered Nginx / Caddy):
+the services of services.json move to a new release one at a time, each health-checked before
+the next, under a request loop through the proxy; a release that cannot start rolls back. Both
+lose 0 requests (components/tooling/local/windows_rollout.py, the .ps1's order and contract)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from components.tooling.local.windows import LocalWindowsHost
+from components.tooling.local.windows_rollout import RolloutFailed, roll
+from tests.e2e.test_windows_e2e import make_spec
+from tests.helpers.load import run_load
+
+pytestmark = pytest.mark.e2e
+RPS = 50  # the issue's bounded load
+BROKEN_REQUESTS = 500  # 10 s: the failed service and its way back take about 6
+
+SOURCE = Path(__file__).resolve().parents[2] / "examples" / "flask_app"
+REQUESTS = 1750  # 35 s at RPS: a 3-service rollout with Caddy's 10 s rejoin windows fits
+
+
+def release_code(root: Path, release: str, *, broken: bool = False) -> Path:
+    """The example app, answering its release id in `/`; `broken`: an import error."""
+    code = root / "releases" / release / "code"
+    shutil.copytree(SOURCE, code, ignore=shutil.ignore_patterns("__pycache__"))
+    app = code / "app.py"
+    source = app.read_text().replace(
+        'framework="flask",', 'framework="flask", release=os.environ["WEBSTACK_RELEASE"],'
+    )
+    assert "WEBSTACK_RELEASE" in source, "the example's index() changed: update this test"
+    app.write_text(("import not_a_module  # noqa\n" if broken else "") + source)
+    return code
+
+
+@pytest.fixture(params=["nginx", "caddy"])
+def host(request: pytest.FixtureRequest) -> Iterator[LocalWindowsHost]:
+    spec, app = make_spec("flask", request.param, instances=3)
+    root = Path(tempfile.mkdtemp(prefix="ws-winroll-", dir="/tmp"))
+    try:
+        with LocalWindowsHost(spec, app, root, SOURCE) as running:
+            yield running
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_rolling_order_loses_no_request(host: LocalWindowsHost) -> None:
+    code = release_code(host.root, "r-2")
+    order: list[str] = []
+    result = run_load(
+        host.url + "/",
+        REQUESTS,
+        actions={
+            40: lambda: (roll(host, code, "r-2"), order.extend(s.name for s in host.services))
+        },
+        timeout=120,
+        rps=RPS,
+    )
+    print(result.summary("windows rollout"), f"{result.sent / result.seconds:.0f} req/s")
+    assert result.failed == 0, result.summary("windows rollout")
+    assert order == [s.name for s in host.services]  # every service, in services.json order
+    assert {s.environment["WEBSTACK_RELEASE"] for s in host.services} == {"r-2"}
+    assert result.marks[0] < result.sent, "the loop ended before the rollout: raise REQUESTS"
+    assert result.bodies[-1].get("release") == "r-2", result.bodies[-1]
+
+
+def test_a_release_that_cannot_start_rolls_back_and_serves_nothing(host: LocalWindowsHost) -> None:
+    good = release_code(host.root, "r-2")
+    roll(host, good, "r-2")
+    broken = release_code(host.root, "r-3", broken=True)
+    failed: list[str] = []
+
+    def activate_broken() -> None:
+        with pytest.raises(RolloutFailed) as error:
+            roll(host, broken, "r-3", within=5)
+        failed.append(str(error.value))
+
+    result = run_load(
+        host.url + "/", BROKEN_REQUESTS, actions={40: activate_broken}, timeout=120, rps=RPS
+    )
+    print(result.summary("windows broken release"), f"{result.sent / result.seconds:.0f} req/s")
+    assert result.marks[0] < result.sent, "the loop ended before the rollback: raise REQUESTS"
+    assert failed and f"failed on {host.services[0].name}" in failed[0]
+    assert result.failed == 0, result.summary("windows broken release")
+    assert {b.get("release") for b in result.bodies} == {"r-2"}  # r-3 served no request
+    assert {s.environment["WEBSTACK_RELEASE"] for s in host.services} == {"r-2"}
