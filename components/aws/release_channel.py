@@ -65,6 +65,7 @@ def _apply(props: dict[str, Any], olds: dict[str, Any] | None) -> None:
             instance_ids=tuple(props.get("instance_ids") or ()),
             max_concurrency=props["max_concurrency"],
             platform=props.get("platform") or "linux",
+            release_command=bool(pointer.get("release_command")),
         ),
         previous_pointer=(olds or {}).get("pointer"),
     )

@@ -56,6 +56,9 @@ class Rollout:
     timeout_seconds: int = 900
     tags: dict[str, str] = field(default_factory=dict)  # extra tag targets, e.g. the environment
     platform: str = "linux"  # "windows": the script is webstack-release.ps1 (PowerShell 5.1)
+    # The app has a release_command (e.g. migrate): it runs on the first serving instance alone,
+    # the others activate with WEBSTACK_RELEASE_COMMAND=skip (once per release, not per instance).
+    release_command: bool = False
 
 
 def problems(r: Rollout) -> list[str]:
@@ -83,7 +86,7 @@ def targets(r: Rollout) -> list[dict[str, Any]]:
     return found + [{"Key": f"tag:{k}", "Values": [v]} for k, v in sorted(r.tags.items())]
 
 
-def command(r: Rollout) -> tuple[str, list[str]]:
+def command(r: Rollout, skip_release_command: bool = False) -> tuple[str, list[str]]:
     """The SSM document and its `commands` that run the activation script on the VM.
 
     Windows: a child powershell.exe with -File, so the script's own `param()`, `exit 1` and an
@@ -98,7 +101,8 @@ def command(r: Rollout) -> tuple[str, list[str]]:
             f"-File '{path}'; exit $LASTEXITCODE"
         )
         return WINDOWS_DOCUMENT, [run]
-    return DOCUMENT, [f"bash {r.script}"]
+    skip = "WEBSTACK_RELEASE_COMMAND=skip " if skip_release_command else ""
+    return DOCUMENT, [f"{skip}bash {r.script}"]
 
 
 def serving_instances(autoscaling: Any, r: Rollout) -> list[str]:
@@ -127,7 +131,7 @@ def roll_out(
     expected = serving_instances(autoscaling, r)
     if not expected:
         return []  # nothing runs yet: instances that boot activate the pointer themselves
-    results = _run(ssm, r, expected if r.instance_ids else None, sleep, poll_seconds)
+    results = _activate(ssm, r, expected, sleep, poll_seconds)
     active = sorted(i for i, (ok, _) in results.items() if ok)
     failed = {i: out for i, (ok, out) in results.items() if not ok}
     skipped = sorted(set(expected) - set(results))
@@ -179,12 +183,13 @@ def _run(
     instance_ids: list[str] | None,
     sleep: Callable[[float], None],
     poll_seconds: float,
+    skip_release_command: bool = False,
 ) -> dict[str, tuple[bool, str]]:
     """One SendCommand to its end: {instance: (reported the release active, output)}."""
     where: dict[str, Any] = (
         {"InstanceIds": instance_ids} if instance_ids else {"Targets": targets(r)}
     )
-    document, commands = command(r)
+    document, commands = command(r, skip_release_command)
     sent = ssm.send_command(
         DocumentName=document,
         Comment=f"webstack release {r.release_id} of {r.app}"[:100],
@@ -212,6 +217,22 @@ def _run(
         )
         out[inv["InstanceId"]] = (ok, text or inv["Status"])
     return out
+
+
+def _activate(
+    ssm: Any,
+    r: Rollout,
+    expected: list[str],
+    sleep: Callable[[float], None],
+    poll_seconds: float,
+) -> dict[str, tuple[bool, str]]:
+    """All serving instances; with a release command, the first alone runs it, before the rest."""
+    if not r.release_command:
+        return _run(ssm, r, expected if r.instance_ids else None, sleep, poll_seconds)
+    first = _run(ssm, r, expected[:1], sleep, poll_seconds)
+    if not all(ok for ok, _ in first.values()) or len(expected) == 1:
+        return first  # a failed migration stops the release before any other instance
+    return {**first, **_run(ssm, r, expected[1:], sleep, poll_seconds, skip_release_command=True)}
 
 
 def _last_line(text: str) -> str:

@@ -69,9 +69,12 @@ def _asg_body(instances: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _command(ssm: Stubber, name: str, results: dict[str, tuple[str, str]], **where: Any) -> None:
+def _command(
+    ssm: Stubber, name: str, results: dict[str, tuple[str, str]], run: str = "", **where: Any
+) -> None:
     cid = f"{name}-0000-0000-0000-000000000000".rjust(36, "0")  # SSM's ids are 36 long
-    ssm.add_response("send_command", {"Command": {"CommandId": cid}}, {**_send_params(), **where})
+    params = {**_send_params(run or f"bash {ROLLOUT.script}"), **where}
+    ssm.add_response("send_command", {"Command": {"CommandId": cid}}, params)
     ssm.add_response("list_commands", {"Commands": [{"CommandId": cid, "Status": "InProgress"}]})
     ssm.add_response("list_commands", {"Commands": [{"CommandId": cid, "Status": "Success"}]})
     invocations = [
@@ -90,11 +93,11 @@ def _command(ssm: Stubber, name: str, results: dict[str, tuple[str, str]], **whe
     )
 
 
-def _send_params() -> dict[str, Any]:
+def _send_params(run: str) -> dict[str, Any]:
     return {
         "DocumentName": "AWS-RunShellScript",
         "Comment": ANY,
-        "Parameters": {"commands": [f"bash {ROLLOUT.script}"]},
+        "Parameters": {"commands": [run]},
         "MaxConcurrency": "1",
         "MaxErrors": "0",
         "TimeoutSeconds": 900,
@@ -145,6 +148,36 @@ def test_success_without_the_release_line_is_not_success() -> None:
     _command(s, "c-1", {"i-1": ("Success", "something else\n")}, Targets=TARGETS)
     with s, a, pytest.raises(ReleaseFailed, match="i-1: something else"):
         roll_out(ssm, asg, ROLLOUT, None, sleep=lambda _: None)
+
+
+MIGRATING = Rollout(**{**ROLLOUT.__dict__, "release_command": True})
+SKIP = f"WEBSTACK_RELEASE_COMMAND=skip bash {ROLLOUT.script}"
+
+
+def test_the_release_command_runs_on_the_first_instance_alone() -> None:
+    """issue 13 item 3: once per release. i-1 runs it (migrate); i-2, i-3 get the skip, after it."""
+    ssm, asg, s, a = _clients()
+    _group(a, "i-1", "i-2", "i-3")
+    _command(s, "c-1", {"i-1": ("Success", ACTIVE)}, InstanceIds=["i-1"])
+    rest = {"i-2": ("Success", ACTIVE), "i-3": ("Success", ACTIVE)}
+    _command(s, "c-2", rest, run=SKIP, InstanceIds=["i-2", "i-3"])
+    with s, a:
+        active = roll_out(ssm, asg, MIGRATING, PREVIOUS, sleep=lambda _: None)
+        assert active == ["i-1", "i-2", "i-3"]
+        s.assert_no_pending_responses()
+
+
+def test_a_failing_release_command_stops_the_release_before_the_other_instances() -> None:
+    """issue 17: the migration fails on i-1 (before its switch): no other instance is touched."""
+    ssm, asg, s, a = _clients()
+    _group(a, "i-1", "i-2")
+    failed = "webstack-release: FAILED: release command failed; release r-9 keeps serving"
+    _command(s, "c-1", {"i-1": ("Failed", failed)}, InstanceIds=["i-1"])
+    with s, a, pytest.raises(ReleaseFailed) as stopped:
+        roll_out(ssm, asg, MIGRATING, PREVIOUS, sleep=lambda _: None)
+    assert "i-1: webstack-release: FAILED: release command failed" in str(stopped.value)
+    assert "i-2: never ran the activation" in str(stopped.value)
+    s.assert_no_pending_responses()  # no put_parameter: nothing had switched, nothing to roll back
 
 
 @pytest.mark.parametrize(
