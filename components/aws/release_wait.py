@@ -28,6 +28,7 @@ MAX_CONCURRENCY = re.compile(r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$")
 MAX_ERRORS = re.compile(r"^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$")
 TIMEOUT_RANGE = (30, 2592000)
 MAX_TARGETS = 5
+OUTPUT_TAIL = 2000  # < 2,500: what ListCommandInvocations keeps of a plugin's output
 DOCUMENT = "AWS-RunShellScript"  # AWS's own Command document: nothing of ours to version
 # Windows: AWS's own PowerShell document; like AWS-RunShellScript its parameter is `commands`
 # (StringList, minItems 1; `aws ssm get-document --name AWS-RunPowerShellScript`).
@@ -93,16 +94,32 @@ def command(r: Rollout, skip_release_command: bool = False) -> tuple[str, list[s
     uncaught `throw` under `$ErrorActionPreference = 'Stop'` end that process non-zero (PowerShell
     5.1 -File semantics); `exit $LASTEXITCODE` hands that code to the agent, which otherwise
     reports the wrapper's own last status.
+
+    Both keep the whole log on the VM and hand the agent only its last OUTPUT_TAIL characters:
+    ListCommandInvocations returns the *first* 2,500 characters of a plugin's output
+    (CommandPluginOutput max 2500 in botocore's SSM model), and the verdict line
+    `release <id> active` is the script's last; a long log (pip, collectstatic) would cut it off
+    and fail a release that succeeded.
     """
     if r.platform == "windows":
         path = r.script.replace("'", "''")  # a single-quoted PowerShell string: ' doubles
+        # stdout only: in 5.1 a native command's stderr merged with 2>&1 becomes error records,
+        # terminating under a Stop preference; stderr goes to the agent as it is.
+        log = f"{path}.log"
         run = (
-            "& powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass "
-            f"-File '{path}'; exit $LASTEXITCODE"
+            "$out = & powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass "
+            f"-File '{path}' | Out-String; $rc = $LASTEXITCODE; "
+            f"Add-Content -LiteralPath '{log}' -Value $out; "
+            f"$out.Substring([Math]::Max(0, $out.Length - {OUTPUT_TAIL})); exit $rc"
         )
         return WINDOWS_DOCUMENT, [run]
     skip = "WEBSTACK_RELEASE_COMMAND=skip " if skip_release_command else ""
-    return DOCUMENT, [f"{skip}bash {r.script}"]
+    # POSIX sh (the agent's shell): no PIPESTATUS, so capture, then log, then the tail.
+    run = (
+        f'out=$({skip}bash {r.script} 2>&1); rc=$?; printf "%s\\n" "$out" >> {r.script}.log; '
+        f'printf "%s\\n" "$out" | tail -c {OUTPUT_TAIL}; exit $rc'
+    )
+    return DOCUMENT, [run]
 
 
 def serving_instances(autoscaling: Any, r: Rollout) -> list[str]:
@@ -210,7 +227,9 @@ def _run(
         sleep(poll_seconds)
         waited += poll_seconds
     out: dict[str, tuple[bool, str]] = {}
-    for inv in ssm.list_command_invocations(CommandId=cid, Details=True)["CommandInvocations"]:
+    # Paginated (at most 50 invocations a page): one page would count the rest as never reached.
+    pages = ssm.get_paginator("list_command_invocations").paginate(CommandId=cid, Details=True)
+    for inv in (i for page in pages for i in page["CommandInvocations"]):
         text = "".join(p.get("Output", "") for p in inv.get("CommandPlugins", []))
         ok = inv["Status"] == "Success" and (
             r.release_id == "previous" or f"release {r.release_id} active" in text
