@@ -110,6 +110,7 @@ class Alb(pulumi.ComponentResource):
             }
         )
 
+    # long: the ALB and both listeners (HTTP only redirects, HTTPS 404s by default) as one unit.
     def _load_balancer(self) -> None:
         """The ALB with an HTTP listener that only redirects, and the HTTPS listener (404 for
         what no rule claims)."""

@@ -48,6 +48,8 @@ class ManagedPostgres(pulumi.ComponentResource):
     # DATABASE_URL and the PG* variables, each a secret Output
     environment: dict[str, Output[str]]
 
+    # long: one RDS graph top to bottom (security group and its rules, subnet group,
+    # parameter group, instance); each block is one AWS object.
     def __init__(
         self, name: str, args: ManagedPostgresArgs, opts: ResourceOptions | None = None
     ) -> None:
@@ -62,50 +64,8 @@ class ManagedPostgres(pulumi.ComponentResource):
         password = random.RandomPassword(
             f"{name}-password", length=PASSWORD_LENGTH, special=False, opts=child
         )
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=args.vpc_id,
-            description=f"PostgreSQL of app {args.app}: only from its app tier",
-            tags={**args.tags, "Name": f"{name}-sg"},
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-app",
-            security_group_id=sg.id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            referenced_security_group_id=args.app_security_group_id,
-            description=f"PostgreSQL from app tier {args.app} only",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-app-out",
-            security_group_id=args.app_security_group_id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            referenced_security_group_id=sg.id,
-            description=f"app tier {args.app} to its managed PostgreSQL",
-            opts=child,
-        )
-        subnets = aws.rds.SubnetGroup(
-            f"{name}-subnets",
-            name=names["subnets"],
-            subnet_ids=args.private_subnet_ids,
-            description=f"private subnets of app {args.app}'s PostgreSQL",
-            tags=args.tags,
-            opts=child,
-        )
-        params = aws.rds.ParameterGroup(
-            f"{name}-params",
-            name=names["params"],
-            family=f"postgres{db.engine_version}",
-            description=f"app {args.app}: TLS required",
-            parameters=[aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1")],
-            tags=args.tags,
-            opts=child,
-        )
+        sg = _database_security_group(name, args, child)
+        subnets, params = _groups(name, args, names, child)
         instance = aws.rds.Instance(
             f"{name}-db",
             identifier=names["db"],
@@ -128,7 +88,9 @@ class ManagedPostgres(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             deletion_protection=protect,
             skip_final_snapshot=not protect,
-            final_snapshot_identifier=f"{names['db']}-final" if protect else None,
+            final_snapshot_identifier=_final_snapshot_name(name, names["db"], child)
+            if protect
+            else None,
             tags=args.tags,
             opts=child,
         )
@@ -141,6 +103,77 @@ class ManagedPostgres(pulumi.ComponentResource):
         self.address = instance.address
         self.security_group_id = sg.id
         self.register_outputs({"address": self.address, "security_group_id": sg.id})
+
+
+def _groups(
+    name: str, args: ManagedPostgresArgs, names: dict[str, str], opts: ResourceOptions
+) -> tuple[aws.rds.SubnetGroup, aws.rds.ParameterGroup]:
+    """The private subnets' DB subnet group and the parameter group that requires TLS."""
+    subnets = aws.rds.SubnetGroup(
+        f"{name}-subnets",
+        name=names["subnets"],
+        subnet_ids=args.private_subnet_ids,
+        description=f"private subnets of app {args.app}'s PostgreSQL",
+        tags=args.tags,
+        opts=opts,
+    )
+    params = aws.rds.ParameterGroup(
+        f"{name}-params",
+        name=names["params"],
+        family=f"postgres{args.database.engine_version}",
+        description=f"app {args.app}: TLS required",
+        parameters=[aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1")],
+        tags=args.tags,
+        opts=opts,
+    )
+    return subnets, params
+
+
+def _database_security_group(
+    name: str, args: ManagedPostgresArgs, opts: ResourceOptions
+) -> aws.ec2.SecurityGroup:
+    """The database's group, admitting PostgreSQL from the app's group only, and the app group's
+    one matching egress rule (nothing else opens either way)."""
+    sg = aws.ec2.SecurityGroup(
+        f"{name}-sg",
+        vpc_id=args.vpc_id,
+        description=f"PostgreSQL of app {args.app}: only from its app tier",
+        tags={**args.tags, "Name": f"{name}-sg"},
+        opts=opts,
+    )
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-from-app",
+        security_group_id=sg.id,
+        ip_protocol="tcp",
+        from_port=POSTGRES_PORT,
+        to_port=POSTGRES_PORT,
+        referenced_security_group_id=args.app_security_group_id,
+        description=f"PostgreSQL from app tier {args.app} only",
+        opts=opts,
+    )
+    aws.vpc.SecurityGroupEgressRule(
+        f"{name}-app-out",
+        security_group_id=args.app_security_group_id,
+        ip_protocol="tcp",
+        from_port=POSTGRES_PORT,
+        to_port=POSTGRES_PORT,
+        referenced_security_group_id=sg.id,
+        description=f"app tier {args.app} to its managed PostgreSQL",
+        opts=opts,
+    )
+    return sg
+
+
+def _final_snapshot_name(name: str, identifier: str, opts: ResourceOptions) -> Output[str]:
+    """`<identifier>-final-<8 hex>`: a fixed name made the second deletion (destroy, up, destroy
+    again, or a replacement) fail with DBSnapshotAlreadyExists, since the first snapshot is kept.
+    The RandomId is born with the instance and keyed to its identifier, so every instance that
+    can be deleted gets its own name. Hex keeps it inside terraform-provider-aws
+    validFinalSnapshotIdentifier (letters, digits, single hyphens, a letter first, <= 255)."""
+    suffix = random.RandomId(
+        f"{name}-final-id", byte_length=4, keepers={"identifier": identifier}, opts=opts
+    )
+    return Output.concat(identifier, "-final-", suffix.hex)
 
 
 _ENV_KEYS = tuple(database_env("h", 1, "d", "u", "p"))

@@ -78,4 +78,5 @@ class LinuxWebTier(WebTier):
             script=str(release_script_path(app, vm_layout(app.linux.family))),
             fleet=fleet,
             parent=self,
+            region=args.context.region if args.context else None,
         )

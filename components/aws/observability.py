@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
 from components.aws.buckets import private_bucket
+from components.aws.context import AwsContext, lookup_aws_context
 from components.plan.access_logs import ACCESS_LOG_PREFIX, access_log_bucket_policy
 from components.plan.dashboard import AppRefs, dashboard_body, dashboard_name, dashboard_url
 from components.plan.iam import ssm_prefix
@@ -70,6 +71,7 @@ class AccessLogBucketArgs:
     # Production: `pulumi destroy` leaves the bucket (and its settings) with the logs in it.
     keep_on_destroy: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    context: AwsContext | None = None  # None: the bucket looks up account, region, partition
 
 
 class AccessLogBucket(pulumi.ComponentResource):
@@ -107,15 +109,13 @@ class AccessLogBucket(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        ctx = args.context or lookup_aws_context(self)
         policy = aws.s3.BucketPolicy(
             f"{name}-elb-delivery",
             bucket=bucket.id,
-            policy=Output.all(
-                bucket.arn, identity.account_id, region.region, partition.partition
-            ).apply(lambda v: json.dumps(access_log_bucket_policy(*v))),
+            policy=Output.all(bucket.arn, ctx.account_id, ctx.region, ctx.partition).apply(
+                lambda v: json.dumps(access_log_bucket_policy(*v))
+            ),
             opts=ResourceOptions.merge(child, ResourceOptions(depends_on=[block])),
         )
         self.prefix = ACCESS_LOG_PREFIX
@@ -143,6 +143,7 @@ class AlarmsArgs:
     load_balancer_suffix: Input[str] | None = None
     scope: str = ""  # `<project>/<stack>`: makes the dashboard name unique per account
     tags: dict[str, str] = field(default_factory=dict)
+    context: AwsContext | None = None  # None: the dashboard looks up its region
 
 
 class Alarms(pulumi.ComponentResource):
@@ -187,7 +188,7 @@ class Alarms(pulumi.ComponentResource):
             for plan in app_alarms(spec, target.app, target.prefix):
                 self._alarm(f"{name}-{target.app.name}-{plan.key}", plan, refs, topic.arn)
 
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        region = (args.context or lookup_aws_context(self)).region
         board_name = dashboard_name(spec.environment, short_hash(args.scope or name))
         values = [Output.all(t.target_group_suffix, t.asg_name, t.instance_id) for t in args.apps]
         body = Output.all(region, lb, *values).apply(
@@ -270,7 +271,11 @@ class Alarms(pulumi.ComponentResource):
 
 # -- wiring for WebStack (kept here so the stack's own module stays small) ---------------------
 def access_logs_for(
-    name: str, spec: StackSpec, tags: dict[str, str], parent: pulumi.Resource
+    name: str,
+    spec: StackSpec,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+    context: AwsContext | None = None,
 ) -> AccessLogBucket | None:
     """The ALB access-log bucket when the stack creates its ALB and access logs are on."""
     if spec.edge.mode != "alb" or not spec.observability.access_logs_on(spec.production):
@@ -282,6 +287,7 @@ def access_logs_for(
             force_destroy=not spec.production,
             keep_on_destroy=spec.production,
             tags=tags,
+            context=context,
         ),
         ResourceOptions(parent=parent),
     )
@@ -319,6 +325,7 @@ def alarms_for(
     tiers: dict[str, Any],
     tags: dict[str, str],
     parent: pulumi.Resource,
+    context: AwsContext | None = None,
 ) -> Alarms | None:
     """The stack's alarms, topic and dashboard, on its own LB, target groups and groups."""
     if not spec.observability.enabled:
@@ -341,6 +348,7 @@ def alarms_for(
             load_balancer_suffix=lb_suffix,
             scope=f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
             tags=tags,
+            context=context,
         ),
         ResourceOptions(parent=parent),
     )

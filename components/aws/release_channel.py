@@ -65,6 +65,7 @@ def _apply(props: dict[str, Any], olds: dict[str, Any] | None) -> None:
             instance_ids=tuple(props.get("instance_ids") or ()),
             max_concurrency=props["max_concurrency"],
             platform=props.get("platform") or "linux",
+            release_command=bool(pointer.get("release_command")),
         ),
         previous_pointer=(olds or {}).get("pointer"),
     )
@@ -113,11 +114,13 @@ def rollout_for(
     fleet: Any,
     parent: pulumi.Resource,
     platform: str = "linux",
+    region: Input[str] | None = None,
 ) -> ReleaseRollout:
     """The rollout of a web tier: after its fleet, watching its pointer and launch template."""
     import pulumi_aws as aws
 
-    region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
+    if region is None:  # used alone: WebStack hands its one lookup down
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
     return ReleaseRollout(
         f"{name}-rollout",
         app=app,

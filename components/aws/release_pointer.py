@@ -27,6 +27,8 @@ from components.spec.stack import AppSpec
 POINTER_LIMIT = 4096
 
 
+# long: the release's config object and the SSM pointer naming it, side by side so
+# the order (object before pointer) stays visible.
 def publish_release(
     name: str,
     plan: TierPlan,

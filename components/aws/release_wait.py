@@ -28,6 +28,7 @@ MAX_CONCURRENCY = re.compile(r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$")
 MAX_ERRORS = re.compile(r"^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$")
 TIMEOUT_RANGE = (30, 2592000)
 MAX_TARGETS = 5
+OUTPUT_TAIL = 2000  # < 2,500: what ListCommandInvocations keeps of a plugin's output
 DOCUMENT = "AWS-RunShellScript"  # AWS's own Command document: nothing of ours to version
 # Windows: AWS's own PowerShell document; like AWS-RunShellScript its parameter is `commands`
 # (StringList, minItems 1; `aws ssm get-document --name AWS-RunPowerShellScript`).
@@ -56,6 +57,9 @@ class Rollout:
     timeout_seconds: int = 900
     tags: dict[str, str] = field(default_factory=dict)  # extra tag targets, e.g. the environment
     platform: str = "linux"  # "windows": the script is webstack-release.ps1 (PowerShell 5.1)
+    # The app has a release_command (e.g. migrate): it runs on the first serving instance alone,
+    # the others activate with WEBSTACK_RELEASE_COMMAND=skip (once per release, not per instance).
+    release_command: bool = False
 
 
 def problems(r: Rollout) -> list[str]:
@@ -83,22 +87,39 @@ def targets(r: Rollout) -> list[dict[str, Any]]:
     return found + [{"Key": f"tag:{k}", "Values": [v]} for k, v in sorted(r.tags.items())]
 
 
-def command(r: Rollout) -> tuple[str, list[str]]:
+def command(r: Rollout, skip_release_command: bool = False) -> tuple[str, list[str]]:
     """The SSM document and its `commands` that run the activation script on the VM.
 
     Windows: a child powershell.exe with -File, so the script's own `param()`, `exit 1` and an
     uncaught `throw` under `$ErrorActionPreference = 'Stop'` end that process non-zero (PowerShell
     5.1 -File semantics); `exit $LASTEXITCODE` hands that code to the agent, which otherwise
     reports the wrapper's own last status.
+
+    Both keep the whole log on the VM and hand the agent only its last OUTPUT_TAIL characters:
+    ListCommandInvocations returns the *first* 2,500 characters of a plugin's output
+    (CommandPluginOutput max 2500 in botocore's SSM model), and the verdict line
+    `release <id> active` is the script's last; a long log (pip, collectstatic) would cut it off
+    and fail a release that succeeded.
     """
     if r.platform == "windows":
         path = r.script.replace("'", "''")  # a single-quoted PowerShell string: ' doubles
+        # stdout only: in 5.1 a native command's stderr merged with 2>&1 becomes error records,
+        # terminating under a Stop preference; stderr goes to the agent as it is.
+        log = f"{path}.log"
         run = (
-            "& powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass "
-            f"-File '{path}'; exit $LASTEXITCODE"
+            "$out = & powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass "
+            f"-File '{path}' | Out-String; $rc = $LASTEXITCODE; "
+            f"Add-Content -LiteralPath '{log}' -Value $out; "
+            f"$out.Substring([Math]::Max(0, $out.Length - {OUTPUT_TAIL})); exit $rc"
         )
         return WINDOWS_DOCUMENT, [run]
-    return DOCUMENT, [f"bash {r.script}"]
+    skip = "WEBSTACK_RELEASE_COMMAND=skip " if skip_release_command else ""
+    # POSIX sh (the agent's shell): no PIPESTATUS, so capture, then log, then the tail.
+    run = (
+        f'out=$({skip}bash {r.script} 2>&1); rc=$?; printf "%s\\n" "$out" >> {r.script}.log; '
+        f'printf "%s\\n" "$out" | tail -c {OUTPUT_TAIL}; exit $rc'
+    )
+    return DOCUMENT, [run]
 
 
 def serving_instances(autoscaling: Any, r: Rollout) -> list[str]:
@@ -127,7 +148,7 @@ def roll_out(
     expected = serving_instances(autoscaling, r)
     if not expected:
         return []  # nothing runs yet: instances that boot activate the pointer themselves
-    results = _run(ssm, r, expected if r.instance_ids else None, sleep, poll_seconds)
+    results = _activate(ssm, r, expected, sleep, poll_seconds)
     active = sorted(i for i, (ok, _) in results.items() if ok)
     failed = {i: out for i, (ok, out) in results.items() if not ok}
     skipped = sorted(set(expected) - set(results))
@@ -179,12 +200,13 @@ def _run(
     instance_ids: list[str] | None,
     sleep: Callable[[float], None],
     poll_seconds: float,
+    skip_release_command: bool = False,
 ) -> dict[str, tuple[bool, str]]:
     """One SendCommand to its end: {instance: (reported the release active, output)}."""
     where: dict[str, Any] = (
         {"InstanceIds": instance_ids} if instance_ids else {"Targets": targets(r)}
     )
-    document, commands = command(r)
+    document, commands = command(r, skip_release_command)
     sent = ssm.send_command(
         DocumentName=document,
         Comment=f"webstack release {r.release_id} of {r.app}"[:100],
@@ -205,13 +227,31 @@ def _run(
         sleep(poll_seconds)
         waited += poll_seconds
     out: dict[str, tuple[bool, str]] = {}
-    for inv in ssm.list_command_invocations(CommandId=cid, Details=True)["CommandInvocations"]:
+    # Paginated (at most 50 invocations a page): one page would count the rest as never reached.
+    pages = ssm.get_paginator("list_command_invocations").paginate(CommandId=cid, Details=True)
+    for inv in (i for page in pages for i in page["CommandInvocations"]):
         text = "".join(p.get("Output", "") for p in inv.get("CommandPlugins", []))
         ok = inv["Status"] == "Success" and (
             r.release_id == "previous" or f"release {r.release_id} active" in text
         )
         out[inv["InstanceId"]] = (ok, text or inv["Status"])
     return out
+
+
+def _activate(
+    ssm: Any,
+    r: Rollout,
+    expected: list[str],
+    sleep: Callable[[float], None],
+    poll_seconds: float,
+) -> dict[str, tuple[bool, str]]:
+    """All serving instances; with a release command, the first alone runs it, before the rest."""
+    if not r.release_command:
+        return _run(ssm, r, expected if r.instance_ids else None, sleep, poll_seconds)
+    first = _run(ssm, r, expected[:1], sleep, poll_seconds)
+    if not all(ok for ok, _ in first.values()) or len(expected) == 1:
+        return first  # a failed migration stops the release before any other instance
+    return {**first, **_run(ssm, r, expected[1:], sleep, poll_seconds, skip_release_command=True)}
 
 
 def _last_line(text: str) -> str:

@@ -96,6 +96,7 @@ def fleet_args(
         # Windows fetches the CloudWatch agent MSI from AWS's regional bucket with its role.
         agent_installer=plan.observability.enabled and app.os == "windows",
         tags={**args.tags, "webstack:app": app.name},
+        context=args.context,
     )
 
 

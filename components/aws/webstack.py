@@ -12,6 +12,7 @@ from pulumi import Input, Output, ResourceOptions
 
 from components.aws.alb import Alb, AlbArgs, AlbRoute, ExistingLoadBalancer
 from components.aws.artifacts import ArtifactStore, ArtifactStoreArgs
+from components.aws.context import lookup_aws_context
 from components.aws.database import ManagedPostgres, ManagedPostgresArgs
 from components.aws.linux_tier import LinuxWebTier, LinuxWebTierArgs
 from components.aws.network import Network, NetworkArgs
@@ -22,6 +23,7 @@ from components.aws.tls import Certificate, CertificateArgs
 from components.aws.windows_tier import WindowsWebTier, WindowsWebTierArgs
 from components.plan.datastores import datastore_rules, with_database_secrets
 from components.plan.iam import ssm_scope
+from components.plan.smoke import smoke_command, smoke_path
 from components.plan.tier import TARGET_PORT, TierPlan, plan_tiers
 from components.plan.timeouts import timeout_chain
 from components.spec.errors import SpecError
@@ -90,6 +92,7 @@ class WebStack(pulumi.ComponentResource):
             "webstack:managed-by": "pulumi",
         }
         child = ResourceOptions(parent=self)
+        self._aws = lookup_aws_context(self)  # one lookup for every part below
         network = self._network()
         groups = SecurityGroups(
             f"{name}-sg",
@@ -104,25 +107,7 @@ class WebStack(pulumi.ComponentResource):
             ),
             child,
         )
-        self._databases = {
-            a.name: ManagedPostgres(
-                f"{name}-{a.name}-pg",
-                ManagedPostgresArgs(
-                    app=a.name,
-                    database=a.database,
-                    environment=spec.environment,
-                    production=spec.production,
-                    vpc_id=network.vpc_id,
-                    private_subnet_ids=network.private_subnet_ids,
-                    app_security_group_id=groups.app_sg_ids[a.name],
-                    scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), name),
-                    tags=self._tags,
-                ),
-                child,
-            )
-            for a in spec.apps
-            if a.database is not None
-        }
+        self._databases = self._managed_databases(network, groups)
         store = ArtifactStore(
             f"{name}-artifacts",
             ArtifactStoreArgs(
@@ -132,7 +117,9 @@ class WebStack(pulumi.ComponentResource):
         )
         cert = self._certificate()
         # Observability (issue 15): access logs before the ALB, log groups before any VM.
-        logs = access_logs_for(name, spec, self._tags, self) if args.alb is None else None
+        logs = (
+            access_logs_for(name, spec, self._tags, self, self._aws) if args.alb is None else None
+        )
         self.access_logs_bucket = logs.bucket_name if logs else None
         alb = self._alb(network, groups, cert) if spec.edge.mode == "alb" else None
         scope = ssm_scope(pulumi.get_project(), pulumi.get_stack(), name)
@@ -143,10 +130,35 @@ class WebStack(pulumi.ComponentResource):
         }
         self.tiers = dict(tiers)
         lb, tgs = (alb.arn_suffix, alb.target_group_arn_suffixes) if alb else (None, {})
-        alarms = alarms_for(name, spec, scope, lb, tgs, tiers, self._tags, self)
+        alarms = alarms_for(name, spec, scope, lb, tgs, tiers, self._tags, self, self._aws)
         self.dashboard_url = alarms.dashboard_url if alarms else None
         self.alarm_topic_arn = alarms.topic_arn if alarms else None
         self._outputs(network, store, alb, tiers)
+
+    def _managed_databases(
+        self, network: Network | ExistingVpc, groups: SecurityGroups
+    ) -> dict[str, ManagedPostgres]:
+        """One RDS PostgreSQL per app that asks for `database:` (issue 14)."""
+        spec, child = self._args.spec, ResourceOptions(parent=self)
+        return {
+            a.name: ManagedPostgres(
+                f"{self._name}-{a.name}-pg",
+                ManagedPostgresArgs(
+                    app=a.name,
+                    database=a.database,
+                    environment=spec.environment,
+                    production=spec.production,
+                    vpc_id=network.vpc_id,
+                    private_subnet_ids=network.private_subnet_ids,
+                    app_security_group_id=groups.app_sg_ids[a.name],
+                    scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), self._name),
+                    tags=self._tags,
+                ),
+                child,
+            )
+            for a in spec.apps
+            if a.database is not None
+        }
 
     def _network(self) -> Network | ExistingVpc:
         if self._args.network is not None:
@@ -296,6 +308,7 @@ class WebStack(pulumi.ComponentResource):
             ssm_scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), name),
             # First boot needs egress (NAT routes), its listener rule and target group.
             boot_after=boot_after,
+            context=self._aws,
         )
         opts = ResourceOptions(parent=self)
         if app.os == "windows":
@@ -325,21 +338,6 @@ class WebStack(pulumi.ComponentResource):
             triggers=[tier.user_data],
             opts=ResourceOptions(parent=self, depends_on=[tier]),
         )
-
-
-def smoke_path(app: AppSpec) -> str:
-    """The health URL path as the public edge routes it: path prefix + health path."""
-    return app.path_prefix.rstrip("/") + app.health_path
-
-
-def smoke_command(url: str, host: str, attempts: int = 60, delay: int = 10) -> str:
-    """A POSIX sh loop around plain curl: any curl version (no curl >= 7.71 `--retry-all-errors`,
-    whose `--retry` alone skips connection refusals and 5xx). -k: the edge may be self-signed or
-    named for the app's host, not the ALB/EIP address."""
-    return (
-        f"i=0; until curl -fsS -k -o /dev/null --max-time 10 -H 'Host: {host}' '{url}'; do "
-        f"i=$((i+1)); [ $i -ge {attempts} ] && exit 1; sleep {delay}; done"
-    )
 
 
 def _network_key(spec: StackSpec, brought: ExistingVpc | None) -> str:

@@ -107,6 +107,7 @@ class WindowsWebTier(WebTier):
             fleet=fleet,
             parent=self,
             platform="windows",
+            region=args.context.region if args.context else None,
         )
 
     def _extra_outputs(self) -> dict[str, Input[str]]:

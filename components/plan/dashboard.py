@@ -37,6 +37,7 @@ class AppRefs:
     instance: str | None = None
 
 
+# long: the dashboard's widgets in display order, one block per widget.
 def dashboard_body(
     spec: StackSpec, region: str, load_balancer: str | None, apps: list[AppRefs]
 ) -> dict:

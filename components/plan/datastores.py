@@ -87,14 +87,24 @@ def rds_name(kind: str, environment: str, app: str, scope: str, max_len: int = 6
 
 
 def database_env(
-    host: str, port: int, db_name: str, user: str, password: str, sslmode: str = DEFAULT_SSLMODE
+    host: str,
+    port: int,
+    db_name: str,
+    user: str,
+    password: str,
+    sslmode: str = DEFAULT_SSLMODE,
+    sslrootcert: str | None = None,
 ) -> dict[str, str]:
-    """DATABASE_URL and libpq's own variables for one PostgreSQL database."""
+    """DATABASE_URL and libpq's own variables for one PostgreSQL database; `sslrootcert` (the
+    CA file that verify-full checks the server against) joins both when given."""
+    query = f"sslmode={sslmode}"
+    if sslrootcert:
+        query += f"&sslrootcert={quote(sslrootcert, safe='/')}"
     url = (
         f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
-        f"{quote(db_name, safe='')}?sslmode={sslmode}"
+        f"{quote(db_name, safe='')}?{query}"
     )
-    return {
+    env = {
         "DATABASE_URL": url,
         "PGHOST": host,
         "PGPORT": str(port),
@@ -103,6 +113,12 @@ def database_env(
         "PGPASSWORD": password,
         "PGSSLMODE": sslmode,
     }
+    return {**env, "PGSSLROOTCERT": sslrootcert} if sslrootcert else env
+
+
+def database_secret_names(app: AppSpec) -> list[str]:
+    """The variables a managed database adds to the app's secrets (none without one)."""
+    return list(database_env("h", 1, "d", "u", "p")) if app.database else []
 
 
 def with_database_secrets(app: AppSpec, names: list[str]) -> AppSpec:

@@ -122,6 +122,7 @@ def telemetry_statements(
     ]
 
 
+# long: the policy document, one block per statement (Sid) as IAM reads it.
 def instance_role_policy(
     *,
     bucket_arn: str,

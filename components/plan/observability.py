@@ -250,6 +250,7 @@ def stack_alarms(spec: StackSpec) -> list[AlarmPlan]:
     ]
 
 
+# long: the app's alarms in one list, one block per alarm.
 def app_alarms(spec: StackSpec, app: AppSpec, prefix: str) -> list[AlarmPlan]:
     """An app's alarms: target 5xx rate, unhealthy hosts, p99 latency against its request
     timeout, in-service below the minimum, status checks, agent memory and disk."""

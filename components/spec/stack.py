@@ -192,6 +192,12 @@ class AppSpec(Model):
         for name, value in self.env.items() if self.os == "windows" else ():
             if problem := nssm_expansion_problem(name, value):
                 raise ValueError(f"env: {problem}")
+        if self.os == "windows" and self.release_command:
+            # Not silently ignored: the Windows activation does not run it yet (docs/releases.md).
+            raise ValueError(
+                "release_command: the Windows tier does not run a release command yet; run it "
+                "from a Linux app of the same stack, or by hand before `pulumi up`"
+            )
         if self.os == "windows" and self.source_or_default.kind == "git":
             raise ValueError(
                 "source.git: Windows images have no git; use a local path or a pip requirement"

@@ -56,6 +56,7 @@ _ID_PREFIX = {
 class WebstackMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[RecordedResource] = []
+        self.calls: list[str] = []  # every invoke's token, in order
 
     # Long: one branch per resource type whose outputs the components read (a table in code).
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -133,6 +134,10 @@ class WebstackMocks(pulumi.runtime.Mocks):
         elif t == "random:index/randomPassword:RandomPassword":
             # A recognisable value, so the secret-leak tests can look for it everywhere.
             out["result"] = "MockDbPassword" + _hex(name, 26)
+        elif t == "random:index/randomId:RandomId":
+            # The provider's hex is 2 * byte_length lowercase hex digits; keepers change it.
+            seed = f"{name}{sorted((inputs.get('keepers') or {}).items())}"
+            out["hex"] = _hex(seed, 2 * int(inputs.get("byteLength", 4)))
         elif t == "aws:rds/instance:Instance":
             ident = inputs.get("identifier", name)
             out.update(
@@ -149,6 +154,7 @@ class WebstackMocks(pulumi.runtime.Mocks):
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         token = args.token
+        self.calls.append(token)
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{REGION}{z}" for z in "abc"]
             return {"names": names, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)], "id": REGION}, []

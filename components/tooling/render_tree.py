@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from components.plan.alb import TLS_POLICY
+from components.plan.datastores import database_secret_names, with_database_secrets
 from components.plan.iam import stack_ssm_prefix
 from components.plan.linux_layout import vm_layout
 from components.plan.sizing import vcpus_of, waitress_instances, waitress_ports
@@ -79,6 +80,8 @@ def package_key(app: AppSpec, project_dir: Path) -> str:
 
 
 def render_tier(spec: StackSpec, app: AppSpec, project_dir: Path, region: str) -> TierRender:
+    # As `pulumi up` deploys it: a managed database's variables travel as the app's secrets.
+    app = with_database_secrets(app, database_secret_names(app))
     refs = placeholder_refs(spec, app, project_dir, region)
     if app.os == "windows":
         return _render_windows(spec, app, refs)
@@ -230,6 +233,7 @@ def _app_section(spec: StackSpec, app: AppSpec, tier: TierRender) -> list[str]:
     out += [f"| {k} | {v} |" for k, v in rows]
     out += ["", "Limits:", ""]
     out += [f"- {k}: {v}" for k, v in limits]
+    out += _secret_lines(spec, app)
     out += ["", "Files (`files/` mirrors the VM's paths):", ""]
     out += ["| path on the VM | bytes | sha256 |", "|---|---|---|"]
     entries = {f"(user data) {tier.user_data_name}": tier.user_data, **tier.files}
@@ -238,6 +242,22 @@ def _app_section(spec: StackSpec, app: AppSpec, tier: TierRender) -> list[str]:
         out.append(f"| `{path}` | {len(content.encode())} | `{digest}` |")
     out.append("")
     return out
+
+
+def secret_placeholder(spec: StackSpec, app: AppSpec, name: str) -> str:
+    """What SUMMARY.md shows for one secret: where its value comes from, never the value."""
+    where = f"SSM SecureString `{stack_ssm_prefix(spec.environment, app.name)}/{name}`"
+    if name in database_secret_names(app):
+        return f"<placeholder: {where}, written by `pulumi up` from the managed database>"
+    return f"<placeholder: {where}, from the stack's `secrets` config>"
+
+
+def _secret_lines(spec: StackSpec, app: AppSpec) -> list[str]:
+    names = [*app.secrets, *database_secret_names(app)]
+    if not names:
+        return []
+    out = ["", "Environment from secrets (read at boot, 0600 env file / service environment):", ""]
+    return out + [f"- `{n}`: {secret_placeholder(spec, app, n)}" for n in names]
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ def request(port: int, path: str, host: str, cafile: Path | None) -> tuple[int, 
         conn.close()
 
 
+# long: the VM's serving checks in the order they run, each with its verdict.
 def check_serving(
     guest: Guest,
     app: AppSpec,

@@ -40,6 +40,8 @@ from components.render.linux import render_linux_user_data
 from components.render.packaging import build_package
 from components.spec.stack import AppSpec, StackSpec
 from components.tooling.config import read_stack_file
+from components.tooling.errors import CommandError
+from components.tooling.extras import require
 from components.tooling.local.procs import free_port
 from components.tooling.release_stage import publish_pointer
 from components.tooling.vm_agent_checks import check_agent_inputs, install_standin
@@ -54,38 +56,10 @@ from components.tooling.vm_guest import (
     port_in_use,
     run,
 )
+from components.tooling.vm_seed import prepare_guest, self_signed
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = Path(os.environ.get("WEBSTACK_REHEARSAL_CACHE", "/var/cache/webstack-rehearsal"))
-# Units that would reach through the shared /dev, /sys, /proc/sys or network into the host, or grab
-# its console: the guest is a guest, not the machine. (Stand-in configuration, not user data.)
-MASKED_UNITS = (
-    "systemd-sysctl.service",
-    "systemd-modules-load.service",
-    "systemd-binfmt.service",
-    "proc-sys-fs-binfmt_misc.automount",
-    "proc-sys-fs-binfmt_misc.mount",
-    "systemd-pstore.service",
-    "systemd-networkd.service",
-    "systemd-networkd.socket",
-    "systemd-network-generator.service",
-    "systemd-networkd-wait-online.service",
-    "systemd-tmpfiles-setup-dev.service",
-    "getty.target",
-    "getty@tty1.service",
-    "console-getty.service",
-    "serial-getty@.service",
-    "fstrim.timer",
-    "e2scrub_all.timer",
-    "e2scrub_reap.service",
-)
-CLOUD_CFG = """\
-# webstack boot rehearsal: the cloud's part (a NoCloud seed on a shared network), not user data.
-datasource_list: [ NoCloud, None ]
-network: {config: disabled}
-growpart: {mode: "off"}
-resize_rootfs: false
-"""
 PASS_ENV = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
 PASS_ENV += ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT")
 STEP_LINE = re.compile(r"^webstack: \[(\d\d):(\d\d):(\d\d)\] (.*)$")
@@ -108,12 +82,15 @@ class CloudStandIn:
     """moto on 127.0.0.1 (the guest shares this network) as the artifact bucket and SSM."""
 
     def __init__(self, region: str) -> None:
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.region, self.port = region, free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        moto_server = require(
+            "moto.server", "local", "the boot rehearsal's stand-in for S3 and SSM"
+        )
+        self.server = moto_server.ThreadedMotoServer(
+            ip_address="127.0.0.1", port=self.port, verbose=False
+        )
         self.server.start()
         self.stopped = False
 
@@ -159,58 +136,6 @@ class CloudStandIn:
         if not self.stopped:
             self.stopped = True
             self.server.stop()
-
-
-def self_signed(workdir: Path, names: list[str]) -> tuple[str, str]:
-    """(cert PEM, key PEM): ECDSA P-256, shaped like the stack's pulumi-tls pair."""
-    key, cert = workdir / "tls.key", workdir / "tls.crt"
-    run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], 30)
-    san = "subjectAltName=" + ",".join(f"DNS:{n}" for n in names)
-    subject = f"/CN={names[0]}/O=webstack"
-    args = ["-key", str(key), "-days", "365", "-subj", subject, "-addext", san, "-out", str(cert)]
-    run(["openssl", "req", "-x509", "-new", *args], 30)
-    return cert.read_text(), key.read_text()
-
-
-def prepare_guest(guest: Guest, user_data: bytes, hostname: str, env: dict[str, str]) -> None:
-    """What the cloud, not the user data, gives a VM: NoCloud seed, endpoint, DNS, mirror config."""
-    guest.write("/var/lib/cloud/seed/nocloud/user-data", user_data, 0o600)
-    meta = f"instance-id: i-{secrets.token_hex(8)}\nlocal-hostname: {hostname}\n"
-    guest.write("/var/lib/cloud/seed/nocloud/meta-data", meta, 0o600)
-    guest.write("/etc/cloud/cloud.cfg.d/90-webstack-rehearsal.cfg", CLOUD_CFG)
-    for unit in MASKED_UNITS:
-        guest.symlink(f"/etc/systemd/system/{unit}", "/dev/null")
-    lines = "".join(f'Environment="{k}={v}"\n' for k, v in sorted(env.items()))
-    dropin = "/etc/systemd/system/cloud-final.service.d/50-webstack-rehearsal.conf"
-    guest.write(dropin, f"[Service]\n{lines}", 0o600)
-    guest.write("/etc/resolv.conf", Path("/etc/resolv.conf").read_text())
-    # This network's own CAs (e.g. a TLS-inspecting egress), trusted as a VM on it would need:
-    # in the image's bundle, and kept by any later update-ca-certificates.
-    extra = host_extra_cas()
-    for i, pem in enumerate(extra):
-        guest.write(f"/usr/local/share/ca-certificates/webstack-rehearsal-{i}.crt", pem + "\n")
-    bundle = guest.base / "etc/ssl/certs/ca-certificates.crt"
-    if extra and bundle.is_file():  # ca-certificates is in the image already: extend its bundle
-        text = bundle.read_text() + "".join(f"{pem}\n" for pem in extra)
-        guest.write("/etc/ssl/certs/ca-certificates.crt", text)
-    if Path("/etc/pip.conf").is_file():
-        guest.write("/etc/pip.conf", Path("/etc/pip.conf").read_text())
-    elif extra:
-        guest.write("/etc/pip.conf", "[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n")
-    for conf in sorted(Path("/etc/apt/apt.conf.d").glob("*")):
-        text = conf.read_text(errors="replace") if conf.is_file() else ""
-        if "::proxy" in text.lower():
-            guest.write(f"/etc/apt/apt.conf.d/{conf.name}", text)
-
-
-def host_extra_cas() -> list[str]:
-    """CA certificates this host trusts beyond the distribution's set (PEM blocks)."""
-    pem = re.compile(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.S)
-    bundle, shipped = Path("/etc/ssl/certs/ca-certificates.crt"), Path("/usr/share/ca-certificates")
-    if not bundle.is_file() or not shipped.is_dir():
-        return []
-    known = {c for f in shipped.rglob("*.crt") for c in pem.findall(f.read_text(errors="replace"))}
-    return [c for c in pem.findall(bundle.read_text(errors="replace")) if c not in known]
 
 
 # -- the spec and the wait ------------------------------------------------------------------------
@@ -439,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     except RehearsalError as e:
         print(f"boot rehearsal FAILED: {e}", file=sys.stderr)
         return 1
+    except CommandError as e:
+        print(f"boot rehearsal: {e}", file=sys.stderr)
+        return e.code
     print(f"boot rehearsal of {r.stack}/{r.app} passed ({r.user_data_bytes} bytes of user data):")
     for name, outcome in r.checks.items():
         print(f"  {name}: {outcome}")

@@ -1,5 +1,5 @@
-"""RDS policies: a database is encrypted, never publicly accessible, keeps automated backups and,
-in production, has deletion protection and takes a final snapshot."""
+"""RDS policies: a database is encrypted, never publicly accessible, keeps automated backups, requires
+TLS (parameter group) and, in production, has deletion protection and takes a final snapshot."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .props import UNKNOWN, as_bool, as_int, get, label, mandatory
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
 RDS_TYPES = (RDS_INSTANCE, RDS_CLUSTER)
+RDS_PARAMS = "aws:rds/parameterGroup:ParameterGroup"
 
 
 def _is_db(args: ResourceValidationArgs) -> bool:
@@ -77,6 +78,24 @@ def validate_rds_deletion_protection(args: ResourceValidationArgs, report: Repor
         )
 
 
+def validate_rds_tls_required(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A PostgreSQL parameter group sets rds.force_ssl=1: without it the server also accepts
+    plain-text logins (AWS RDS PostgreSQL.Concepts.General.SSL, "Requiring an SSL connection")."""
+    if args.resource_type != RDS_PARAMS:
+        return
+    family = get(args.props, "family")
+    params = get(args.props, "parameters", [])
+    if family is UNKNOWN or params is UNKNOWN or not str(family).startswith("postgres"):
+        return
+    values = {str(get(p, "name")): str(get(p, "value")) for p in params or []}
+    if values.get("rds.force_ssl") != "1":
+        report(
+            f"{label(args.resource_type, args.name)} does not require TLS: set the parameter "
+            "rds.force_ssl to 1 so the database refuses plain-text connections.",
+            None,
+        )
+
+
 rds_encrypted = mandatory(
     "rds-encrypted",
     "RDS databases encrypt their storage.",
@@ -103,4 +122,17 @@ rds_deletion_protection = mandatory(
     config={"production": {"type": "boolean"}},
 )
 
-POLICIES: list[Any] = [rds_encrypted, rds_not_public, rds_backups, rds_deletion_protection]
+rds_tls_required = mandatory(
+    "rds-tls-required",
+    "RDS for PostgreSQL parameter groups require TLS (rds.force_ssl=1).",
+    validate_rds_tls_required,
+    Severity.HIGH,
+)
+
+POLICIES: list[Any] = [
+    rds_encrypted,
+    rds_not_public,
+    rds_backups,
+    rds_deletion_protection,
+    rds_tls_required,
+]

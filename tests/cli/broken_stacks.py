@@ -239,4 +239,7 @@ CASES: list[tuple[str, str, str, str]] = [
      "microcache": {"enabled": True}}}), "microcache.enabled", "proxy: nginx"),
     ("cache-iis", with_apps({"os": "windows", "windows": {"proxy": "iis",
      "microcache": {"enabled": True}}}), "microcache.enabled", "proxy: nginx"),
+    # The Windows activation runs no release command: refused, not silently skipped.
+    ("windows-release-command", with_apps({"os": "windows", "release_command": ["python", "-V"]}),
+     "release_command", "Linux app"),
 ]  # fmt: skip

@@ -83,9 +83,10 @@ def test_the_app_writes_and_reads_rows_through_nginx(site: LocalLinuxSite) -> No
 
 
 def test_the_connection_is_tls(site: LocalLinuxSite) -> None:
-    """sslmode=require reached Django: the rows above went over TLS (the server has ssl=on)."""
+    """sslmode=verify-full reached Django: the rows above went over TLS, and the client checked the
+    server's certificate against the throwaway CA and the name 127.0.0.1."""
     text = Path(site.layout.secrets_file(site.app.name)).read_text()
-    assert "sslmode=require" in text and "DATABASE_URL" in text
+    assert "sslmode=verify-full" in text and "sslrootcert=" in text and "PGSSLROOTCERT" in text
     assert oct(Path(site.layout.secrets_file(site.app.name)).stat().st_mode & 0o777) == "0o600"
 
 
@@ -121,3 +122,26 @@ def test_up_local_stack_prod_runs_against_postgres() -> None:
     out = res.stdout + res.stderr
     assert res.returncode == 0, out
     assert "PostgreSQL" in out and "migrate" in out, out
+
+
+def test_a_postgresql_datastore_gets_a_local_stand_in() -> None:
+    """`up --local` for an app that brings its own PostgreSQL (a data store, no managed database):
+    a throwaway server answers at the DATABASE_URL the app gets, over verify-full TLS."""
+    from components.tooling.local.database import start_local_database
+
+    store = {"name": "legacy", "engine": "postgresql", "cidr": "10.9.0.0/24"}
+    spec = linux_spec("flask", "alb", 1, environment="e2e", datastores=[store])
+    [app] = spec.apps
+    with contextlib.ExitStack() as stack:
+        env = start_local_database(spec, app, Path("/nonexistent"), Path("."), stack, print)
+        assert "sslmode=verify-full" in env["DATABASE_URL"]
+        res = subprocess.run(
+            [str(postgres_bin_dir() / "psql"), "-tAc", "select ssl from pg_stat_ssl"
+             " where pid = pg_backend_pid()"],
+            env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    assert res.returncode == 0 and res.stdout.strip() == "t", res.stderr
+    _, local = with_local_database(
+        spec, app.model_copy(update={"secrets": ["DATABASE_URL"]}), list(env)
+    )
+    assert local.secrets.count("DATABASE_URL") == 1, "the stand-in replaces the user's own secret"

@@ -157,7 +157,13 @@ class Host:
             Name=f"{self.prefix}/{name}", Value=value, Type="SecureString", Overwrite=True
         )
 
-    def publish(self, n: int, broken: str = "", secrets: tuple[str, ...] = ("APP_TOKEN",)) -> str:
+    def publish(
+        self,
+        n: int,
+        broken: str = "",
+        secrets: tuple[str, ...] = ("APP_TOKEN",),
+        release_command: list[str] | None = None,
+    ) -> str:
         """Upload release `n` (code, env) and point the SSM pointer at it; return its id."""
         src = self.root / "src" / f"{n}-{broken}"
         src.mkdir(parents=True, exist_ok=True)
@@ -170,16 +176,21 @@ class Host:
         (src / "VERSION").write_text(str(n))
         package, key = build_package(src, self.root / "build", self.app.name)
         self.s3.upload_file(str(package), BUCKET, key)
+        app = self.app.model_copy(update={"release_command": release_command})
         return publish_pointer(
-            self.s3, self.ssm, self.plan, self.app, self.layout,
+            self.s3, self.ssm, self.plan, app, self.layout,
             bucket=BUCKET, ssm_prefix=self.prefix, package=package, package_key=key,
             secrets=secrets,
         )  # fmt: skip
 
-    def activate(self) -> tuple[int, float, str]:
+    def activate(self, **env: str) -> tuple[int, float, str]:
         started = time.monotonic()
         run = subprocess.run(
-            ["bash", self.script], env=self.env, capture_output=True, text=True, timeout=180
+            ["bash", self.script],
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
         return run.returncode, time.monotonic() - started, run.stderr
 
@@ -273,3 +284,29 @@ def test_a_rotated_secret_reaches_the_app_without_a_failed_request(host: Host) -
     resp = conn.getresponse()
     assert resp.getheader("X-Release") == r2
     assert resp.getheader("X-Token") == hashlib.sha256(b"token-2").hexdigest()[:12]
+
+
+def test_a_failing_release_command_stops_the_release_and_runs_once_per_release(host: Host) -> None:
+    """issue 17: a migration that exits 1 stops the release before its start; the previous release
+    keeps serving with 0 failed requests. issue 13: the channel's skip keeps it to one instance."""
+    r1 = host.publish(1)
+    assert host.activate()[0] == 0
+    migrate = ["python", "-c", "import sys; sys.exit('migrate: relation already exists')"]
+    r2 = host.publish(2, release_command=migrate)
+    with Load(host.layout.http_port) as load:
+        time.sleep(0.5)
+        code, _, log = host.activate()
+        time.sleep(0.5)
+    assert code != 0 and "release command failed" in log, log
+    assert f"release {r1} keeps serving" in log and "start slot" not in log, log
+    assert load.failed == 0 and set(load.releases) == {r1}, dict(load.statuses)
+    assert r2 not in load.releases and host.served_release() == r1
+
+    ran = host.root / "migrations-ran"
+    once = ["python", "-c", f"open({str(ran)!r}, 'a').write('x')"]
+    host.publish(3, release_command=once)
+    code, _, log = host.activate(WEBSTACK_RELEASE_COMMAND="skip")  # not the first instance
+    assert code == 0 and "release command skipped" in log and not ran.exists(), log
+    host.publish(4, release_command=once)
+    code, _, log = host.activate()  # the first instance: runs it, exactly once
+    assert code == 0 and ran.read_text() == "x", log

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.aws.webstack import smoke_command, smoke_path
 from components.plan.checks import parse_stack_spec
 from components.plan.naming import RouteKey, app_rule_priorities, derived_priority, rule_priorities
+from components.plan.smoke import smoke_command, smoke_path
 from components.spec.errors import SpecError
 from tests.helpers.faithful import (
     ROOT,

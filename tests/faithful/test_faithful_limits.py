@@ -147,6 +147,8 @@ BAD = [
     ("aws:ec2/subnet:Subnet", "cidrBlock", "10.0.0.0/29"),
     (RDS, "identifier", "db--x"),
     (RDS, "finalSnapshotIdentifier", "1final"),
+    (RDS, "finalSnapshotIdentifier", "db-final-"),
+    ("random:index/randomId:RandomId", "byteLength", 0),
     (RDS, "backupRetentionPeriod", 36),
     (RDS, "allocatedStorage", 19),
     (RDS, "storageType", "gp4"),

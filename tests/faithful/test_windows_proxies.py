@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from components.aws.fleet import image_reference
 from components.plan.checks import parse_stack_spec
+from components.plan.images import image_reference
 from components.plan.linux_layout import HostLayout
 from components.plan.tier import plan_tier, trusted_proxies
 from components.plan.windows_layout import vm_windows_layout

@@ -271,6 +271,7 @@ LIMITS = [
     Limit(RDS_SUBNETS, "name", lambda v: None if re.fullmatch(r"[0-9a-z_. -]{1,255}", str(v)) and v != "default" else f"{v!r}: lowercase [0-9a-z_. -], <= 255, not default", "tf-aws rds/validate.go validSubnetGroupName"),
     Limit(RDS_SUBNETS, "subnetIds", lambda v: None if len(v) >= 2 else f"{len(v)} subnet(s), at least 2 AZs", "AWS RDS USER_VPC.WorkingWithRDSInstanceinaVPC (DB subnet group: 2+ AZs)"),
     Limit(RDS_PARAMS, "name", _rds_name(255, "0-9a-z.-"), "tf-aws rds/validate.go validParamGroupName"),
+    Limit("random:index/randomId:RandomId", "byteLength", lambda v: None if int(v) >= 1 else f"{v} bytes, at least 1", "pulumi-random RandomId byte_length: minimum 1"),
     Limit(RDS_PARAMS, "family", matches(r"postgres1[4-7]", "postgres14..17"), "AWS RDS USER_WorkingWithParamGroups (family = engine + major)"),
 ]  # fmt: skip
 

@@ -38,6 +38,7 @@ LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 TG = "aws:lb/targetGroup:TargetGroup"
 RDS = "aws:rds/instance:Instance"
+RDS_PARAMS = "aws:rds/parameterGroup:ParameterGroup"
 ASG = "aws:autoscaling/group:Group"
 SUBNET = "aws:ec2/subnet:Subnet"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -305,6 +306,8 @@ BAD_CASES: list[tuple[str, str, Callable[[list[Resource]], None], dict[str, Any]
     ("rds-backups", "database", _set(RDS, "backupRetentionPeriod", 0), {}),
     ("rds-deletion-protection", "database", _set(RDS, "deletionProtection", False), {}),
     ("rds-deletion-protection", "database", _set(RDS, "skipFinalSnapshot", True), {}),
+    ("rds-tls-required", "database", _set(RDS_PARAMS, "parameters.0.value", "0"), {}),
+    ("rds-tls-required", "database", _set(RDS_PARAMS, "parameters", []), {}),
     ("target-group-health-check-path", "prod", _set(TG, "healthCheck.path", _DELETE), {}),
     ("target-group-health-check-path", "prod", _set(TG, "healthCheck.enabled", False), {}),
     (

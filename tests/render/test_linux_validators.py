@@ -23,7 +23,7 @@ from components.render.linux import render_linux_host, render_linux_infra, rende
 from components.spec.errors import SpecError
 from components.spec.stack import StackSpec
 from components.tooling.local.linux import LocalLinuxSite
-from components.tooling.local.systemd_unit import parse_env_file, parse_unit
+from components.tooling.local.systemd_unit import parse_env_file, parse_unit, service_env
 from tests.helpers.specs import linux_spec as make_spec
 from tests.helpers.tools import require_tool
 
@@ -235,7 +235,7 @@ def _gunicorn_settings(site: LocalLinuxSite, master: int, *flags: str) -> dict[s
     unit = site.unit(master)
     if not Path(unit.exec_start[0]).exists():
         pytest.fail(f"{unit.exec_start[0]} is missing: pip install -e '.[dev]'", pytrace=False)
-    env = {**os.environ, **site._service_env(unit)}
+    env = {**os.environ, **service_env(unit)}
     res = subprocess.run(
         [*unit.exec_start, *flags],
         cwd=unit.working_directory,

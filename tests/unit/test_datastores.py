@@ -96,6 +96,13 @@ def test_database_env_escapes_and_requires_tls() -> None:
         env["DATABASE_URL"] == "postgresql://u%40x:p%2Fw%3A%3F@db.example:5432/app?sslmode=require"
     )
     assert env["PGSSLMODE"] == "require" and env["PGPASSWORD"] == "p/w:?"
+    assert "PGSSLROOTCERT" not in env and "sslrootcert" not in env["DATABASE_URL"]
+
+
+def test_database_env_carries_the_ca_file_for_verify_full() -> None:
+    env = database_env("h", 5432, "app", "u", "p", "verify-full", "/etc/ws ca/root.crt")
+    assert env["DATABASE_URL"].endswith("?sslmode=verify-full&sslrootcert=/etc/ws%20ca/root.crt")
+    assert env["PGSSLROOTCERT"] == "/etc/ws ca/root.crt" and env["PGSSLMODE"] == "verify-full"
 
 
 @pytest.mark.parametrize(("env", "app"), [("a" * 24, "b" * 24), ("x", "a--b"), ("e", "z")])
@@ -215,3 +222,44 @@ def test_generated_password_fits_rds_urls_and_windows() -> None:
     assert pw.inputs["special"] is False and 8 <= pw.inputs["length"] <= 128
     env = database_env("h", 5432, "app", "app_owner", "A" * int(pw.inputs["length"]))
     assert "%" not in env["DATABASE_URL"]
+
+
+def test_final_snapshot_name_is_unique_per_instance_and_valid() -> None:
+    """A fixed `<id>-final` fails the second deletion (DBSnapshotAlreadyExists); the name carries a
+    RandomId keyed to the identifier, and passes tf-aws validFinalSnapshotIdentifier."""
+    from tests.helpers.faithful_limits import limit_problems
+
+    res = _capture(_stack(production=True, database={}))
+    [db] = [r for r in res if r.type == RDS]
+    [rid] = [r for r in res if r.type == "random:index/randomId:RandomId"]
+    assert rid.inputs["keepers"] == {"identifier": db.inputs["identifier"]}
+    snap = db.inputs["finalSnapshotIdentifier"]
+    assert snap == f"{db.inputs['identifier']}-final-{rid.outputs['hex']}"
+    assert len(rid.outputs["hex"]) == 8
+    assert not limit_problems([db]), limit_problems([db])
+    fixed = RecordedResource(
+        type=RDS,
+        name=db.name,
+        inputs={**db.inputs, "finalSnapshotIdentifier": snap + "-"},
+        id=db.id,
+        outputs=db.outputs,
+    )
+    assert limit_problems([fixed]), "the faithful rule refuses a trailing hyphen"
+
+
+def test_offline_render_names_the_database_variables_with_placeholders() -> None:
+    """`webstack render` shows what a managed database adds (as `pulumi up` deploys it), each with
+    a placeholder naming its SSM parameter, and no URL or password anywhere."""
+    from components.tooling.render_tree import render_stack
+
+    spec = parse_stack_spec(EXTRA_STACKS["database"])
+    files = render_stack(spec, ROOT, "eu-west-1", "database")
+    summary = files["SUMMARY.md"]
+    for key in database_env("h", 1, "d", "u", "p"):
+        assert f"- `{key}`: <placeholder: SSM SecureString `" in summary, key
+    assert "written by `pulumi up` from the managed database" in summary
+    assert "- `DJANGO_SECRET_KEY`: <placeholder:" in summary
+    [services] = [c for p, c in files.items() if p.startswith("win-app/") and "services" in p]
+    assert '"DATABASE_URL"' in services, "the Windows VM fetches the database variables too"
+    for path, content in files.items():
+        assert "postgresql://" not in content and "MockDbPassword" not in content, path

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from components.aws.fleet import image_reference, is_graviton, root_device_name
+from components.plan.images import image_reference, is_graviton, root_device_name
 from components.plan.sizing import auto_workers, vcpus_of
 from components.plan.subnets import plan_subnets
 from components.plan.timeouts import derive_timeout_chain

@@ -4,6 +4,8 @@ rolls the switched instances back otherwise, and waits for an instance refresh t
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -11,8 +13,10 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from components.aws.release_wait import (
+    OUTPUT_TAIL,
     ReleaseFailed,
     Rollout,
+    command,
     problems,
     roll_out,
     wait_for_instance_refresh,
@@ -69,9 +73,12 @@ def _asg_body(instances: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _command(ssm: Stubber, name: str, results: dict[str, tuple[str, str]], **where: Any) -> None:
+def _command(
+    ssm: Stubber, name: str, results: dict[str, tuple[str, str]], run: str = "", **where: Any
+) -> None:
     cid = f"{name}-0000-0000-0000-000000000000".rjust(36, "0")  # SSM's ids are 36 long
-    ssm.add_response("send_command", {"Command": {"CommandId": cid}}, {**_send_params(), **where})
+    params = {**_send_params(run or command(ROLLOUT)[1][0]), **where}
+    ssm.add_response("send_command", {"Command": {"CommandId": cid}}, params)
     ssm.add_response("list_commands", {"Commands": [{"CommandId": cid, "Status": "InProgress"}]})
     ssm.add_response("list_commands", {"Commands": [{"CommandId": cid, "Status": "Success"}]})
     invocations = [
@@ -90,11 +97,11 @@ def _command(ssm: Stubber, name: str, results: dict[str, tuple[str, str]], **whe
     )
 
 
-def _send_params() -> dict[str, Any]:
+def _send_params(run: str) -> dict[str, Any]:
     return {
         "DocumentName": "AWS-RunShellScript",
         "Comment": ANY,
-        "Parameters": {"commands": [f"bash {ROLLOUT.script}"]},
+        "Parameters": {"commands": [run]},
         "MaxConcurrency": "1",
         "MaxErrors": "0",
         "TimeoutSeconds": 900,
@@ -147,6 +154,36 @@ def test_success_without_the_release_line_is_not_success() -> None:
         roll_out(ssm, asg, ROLLOUT, None, sleep=lambda _: None)
 
 
+MIGRATING = Rollout(**{**ROLLOUT.__dict__, "release_command": True})
+SKIP = command(ROLLOUT, skip_release_command=True)[1][0]
+
+
+def test_the_release_command_runs_on_the_first_instance_alone() -> None:
+    """issue 13 item 3: once per release. i-1 runs it (migrate); i-2, i-3 get the skip, after it."""
+    ssm, asg, s, a = _clients()
+    _group(a, "i-1", "i-2", "i-3")
+    _command(s, "c-1", {"i-1": ("Success", ACTIVE)}, InstanceIds=["i-1"])
+    rest = {"i-2": ("Success", ACTIVE), "i-3": ("Success", ACTIVE)}
+    _command(s, "c-2", rest, run=SKIP, InstanceIds=["i-2", "i-3"])
+    with s, a:
+        active = roll_out(ssm, asg, MIGRATING, PREVIOUS, sleep=lambda _: None)
+        assert active == ["i-1", "i-2", "i-3"]
+        s.assert_no_pending_responses()
+
+
+def test_a_failing_release_command_stops_the_release_before_the_other_instances() -> None:
+    """issue 17: the migration fails on i-1 (before its switch): no other instance is touched."""
+    ssm, asg, s, a = _clients()
+    _group(a, "i-1", "i-2")
+    failed = "webstack-release: FAILED: release command failed; release r-9 keeps serving"
+    _command(s, "c-1", {"i-1": ("Failed", failed)}, InstanceIds=["i-1"])
+    with s, a, pytest.raises(ReleaseFailed) as stopped:
+        roll_out(ssm, asg, MIGRATING, PREVIOUS, sleep=lambda _: None)
+    assert "i-1: webstack-release: FAILED: release command failed" in str(stopped.value)
+    assert "i-2: never ran the activation" in str(stopped.value)
+    s.assert_no_pending_responses()  # no put_parameter: nothing had switched, nothing to roll back
+
+
 @pytest.mark.parametrize(
     ("statuses", "verdict"),
     [
@@ -190,3 +227,65 @@ def test_sendcommand_limits_are_checked_before_any_call(
     assert problems(ROLLOUT) == []
     bad = Rollout(**{**ROLLOUT.__dict__, **change})
     assert any(setting in p for p in problems(bad)), problems(bad)
+
+
+# ListCommandInvocations keeps the first 2,500 characters of a plugin's output (botocore's SSM
+# model: CommandPluginOutput max 2500); the verdict line is the script's last.
+PLUGIN_OUTPUT_MAX = 2500
+
+
+@pytest.mark.parametrize("exit_code", [0, 3])
+def test_a_long_activation_log_keeps_its_verdict_line_and_exit_code(
+    tmp_path: Path, exit_code: int
+) -> None:
+    """Run the real command under POSIX sh (the agent's shell) against a script that logs 20 KB
+    (pip, collectstatic) before its verdict: what reaches the agent fits in the part SSM keeps and
+    ends with the verdict, the exit code passes through, and the whole log stays on the VM."""
+    script = tmp_path / "webstack-release-shop.sh"
+    script.write_text(
+        'for i in $(seq 1 400); do echo "installing package number $i of the app"; done\n'
+        f"echo 'webstack-release: release {ROLLOUT.release_id} active'\nexit {exit_code}\n"
+    )
+    rollout = Rollout(**{**ROLLOUT.__dict__, "script": str(script)})
+    ran = subprocess.run(["sh", "-c", command(rollout)[1][0]], capture_output=True, text=True)
+    assert ran.returncode == exit_code
+    assert len(ran.stdout) <= OUTPUT_TAIL < PLUGIN_OUTPUT_MAX
+    assert ran.stdout[:PLUGIN_OUTPUT_MAX].rstrip().endswith(f"release {ROLLOUT.release_id} active")
+    assert "package number 1 of" in (tmp_path / "webstack-release-shop.sh.log").read_text()
+
+
+def test_every_page_of_invocations_counts() -> None:
+    """ListCommandInvocations pages at 50: an instance on page 2 must not count as never reached."""
+    ssm, asg, s, a = _clients()
+    names = [f"i-{n:03d}" for n in range(55)]
+    _group(a, *names)
+    cid = "p" * 36
+    s.add_response(
+        "send_command",
+        {"Command": {"CommandId": cid}},
+        {**_send_params(command(ROLLOUT)[1][0]), "Targets": ANY},
+    )
+    s.add_response("list_commands", {"Commands": [{"CommandId": cid, "Status": "Success"}]})
+    for page, token in ((names[:50], {"NextToken": "t"}), (names[50:], {})):
+        s.add_response(
+            "list_command_invocations",
+            {
+                "CommandInvocations": [
+                    {
+                        "CommandId": cid,
+                        "InstanceId": i,
+                        "Status": "Success",
+                        "CommandPlugins": [
+                            {
+                                "Name": "aws:runShellScript",
+                                "Output": f"release {ROLLOUT.release_id} active",
+                            }
+                        ],
+                    }
+                    for i in page
+                ],
+                **token,
+            },
+        )
+    with s, a:
+        assert roll_out(ssm, asg, ROLLOUT, None, sleep=lambda _: None) == sorted(names)

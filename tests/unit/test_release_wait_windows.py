@@ -23,10 +23,7 @@ ROLLOUT = Rollout(
     platform="windows",
 )
 PREVIOUS = '{"release":"r-99887766554433bb"}'
-RUN = (
-    "& powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass "
-    r"-File 'C:\webstack\apps\shop\webstack-release.ps1'; exit $LASTEXITCODE"
-)
+RUN = command(ROLLOUT)[1][0]
 ACTIVE = f"webstack-release: release {ROLLOUT.release_id} active\r\n"
 TARGETS = [
     {"Key": "tag:webstack:app", "Values": ["shop"]},
@@ -153,12 +150,17 @@ def test_the_command_is_one_powershell_statement_passing_the_exit_code_on(script
     assert [n for n in walk(root) if n.type == "ERROR" or n.is_missing] == []
     quoted = [text(n) for n in walk(root) if text(n).startswith("'") and text(n).endswith("'")]
     assert "'" + script.replace("'", "''") + "'" in quoted
-    assert commands[0].endswith("; exit $LASTEXITCODE")
+    assert (
+        "-File '" + script.replace("'", "''") + "' | Out-String; $rc = $LASTEXITCODE;"
+        in commands[0]
+    )
+    assert commands[0].endswith("; exit $rc")
 
 
 def test_linux_keeps_bash_and_an_unknown_platform_is_refused_before_any_call() -> None:
     linux = Rollout(**{**ROLLOUT.__dict__, "platform": "linux", "script": "/opt/r.sh"})
-    assert command(linux) == ("AWS-RunShellScript", ["bash /opt/r.sh"])
+    document, commands = command(linux)
+    assert document == "AWS-RunShellScript" and "bash /opt/r.sh 2>&1" in commands[0]
     assert problems(ROLLOUT) == []
     bad = Rollout(**{**ROLLOUT.__dict__, "platform": "macos"})
     assert problems(bad) == ["platform 'macos': one of linux, windows"]

@@ -1,4 +1,4 @@
-"""`up --local` for an app with a database: a throwaway PostgreSQL, DATABASE_URL wired to it, and
+"""`up --local` for an app with a database (or a `postgresql` data store): a throwaway PostgreSQL, DATABASE_URL wired to it, and
 the migrations run once before the app starts.
 
 Migrations: locally this runs `python -m django migrate --noinput` for a Django app. The release
@@ -29,11 +29,17 @@ def start_local_database(
     progress: Callable[[str], None],
 ) -> dict[str, str]:
     """Start PostgreSQL (stopped by `stack`), migrate, and return the app's connection variables;
-    {} for an app without a database."""
-    if app.database is None:
+    {} for an app with neither a database nor a `postgresql` data store."""
+    if app.database is not None:
+        db_name, user = app.database.db_name, app.database.username
+    elif any(d.engine == "postgresql" for d in app.datastores):
+        # The PostgreSQL the user brings is out of reach here: a throwaway one stands in for it,
+        # its DATABASE_URL replacing the stand-in secret (one server for all such entries).
+        db_name, user = "app", "webstack"
+    else:
         return {}
     progress("PostgreSQL on 127.0.0.1 (throwaway data folder)")
-    pg = stack.enter_context(LocalPostgres(app.database.db_name, app.database.username))
+    pg = stack.enter_context(LocalPostgres(db_name, user))
     progress(f"PostgreSQL {pg.bin.parent.name} on 127.0.0.1:{pg.port}")
     migrate(app, venv, project_dir, pg.environment, progress)
     return pg.environment
@@ -79,6 +85,7 @@ def with_local_database(
     """The spec and app with the database variables among the app's secrets (as on a VM)."""
     if not names:
         return spec, app
-    local = with_database_secrets(app, names)
+    # A brought PostgreSQL's URL may already be one of the app's own secrets: no duplicates.
+    local = with_database_secrets(app, [n for n in names if n not in app.secrets])
     apps = [local if a.name == app.name else a for a in spec.apps]
     return spec.model_copy(update={"apps": apps}), local

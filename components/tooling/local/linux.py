@@ -13,12 +13,10 @@ nginx.conf. Used by the e2e tests, `webstack up --local` and the benchmarks:
 from __future__ import annotations
 
 import atexit
-import http.client
 import os
 import pwd
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -34,13 +32,11 @@ from components.render.common import CloudRefs, _systemd_quote, file_mode
 from components.render.linux import render_linux_host
 from components.spec.stack import AppSpec, StackSpec
 from components.tooling.errors import SiteError
+from components.tooling.local.edge import self_signed_cert, start_nginx, wait_healthy
 from components.tooling.local.procs import (
-    SYSTEMD_PATH,
     UnixHTTPConnection,
     free_port,
     open_log,
-    port_open,
-    require_tool,
     run_checked,
     terminate,
     write_private,
@@ -50,8 +46,8 @@ from components.tooling.local.systemd_unit import (
     ServiceUnit,
     _expand_vars,
     _NotifySocket,
-    parse_env_file,
     parse_unit,
+    service_env,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -195,7 +191,7 @@ class LocalLinuxSite:
         unit = self.unit(n)
         if not unit.exec_reload:
             raise SiteError(f"{unit.name} has no ExecReload")
-        env = {**self._service_env(unit), "MAINPID": str(self.master_pid(n))}
+        env = {**service_env(unit), "MAINPID": str(self.master_pid(n))}
         subprocess.run(_expand_vars(unit.exec_reload, env), check=True, env=env, timeout=10)
 
     def restart_master(self, n: int) -> None:
@@ -277,19 +273,7 @@ class LocalLinuxSite:
         self._say(f"rendered {len(self.files)} files into {self.workdir}")
 
     def _make_tls(self) -> str:
-        key = Path(self.layout.tls_key(self.app.name))
-        cert = key.with_suffix(".selfsigned.pem")
-        if not cert.exists():
-            key.parent.mkdir(parents=True, exist_ok=True)
-            run_checked(
-                [require_tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "7", "-subj", "/CN=localhost",
-                 "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                 "-keyout", str(key), "-out", str(cert)],
-                "openssl self-signed certificate",
-            )  # fmt: skip
-            key.chmod(0o600)
-        return cert.read_text()
+        return self_signed_cert(Path(self.layout.tls_key(self.app.name)))
 
     def _secrets_text(self) -> str:
         """The format webstack-fetch writes on the VM: NAME="value" lines (systemd quoting)."""
@@ -301,31 +285,9 @@ class LocalLinuxSite:
             lines.append(f'{name}="{_systemd_quote(value)}"\n')
         return "".join(lines)
 
-    def _base_env(self, user: str | None) -> dict[str, str]:
-        pw = pwd.getpwnam(user) if user else pwd.getpwuid(os.getuid())
-        return {
-            "PATH": SYSTEMD_PATH,
-            "LANG": "C.UTF-8",
-            "USER": pw.pw_name,
-            "LOGNAME": pw.pw_name,
-            "HOME": pw.pw_dir,
-            "SHELL": pw.pw_shell,
-        }
-
-    def _service_env(self, unit: ServiceUnit) -> dict[str, str]:
-        """Like systemd: the manager's basics, then Environment=, then EnvironmentFile= (wins)."""
-        env = {**self._base_env(unit.user), **unit.environment}
-        for path, optional in unit.environment_files:
-            if not path.exists():
-                if optional:
-                    continue
-                raise SiteError(f"{unit.name}: EnvironmentFile {path} is missing")
-            env.update(parse_env_file(path.read_text()))
-        return env
-
     def _collectstatic(self) -> None:
         unit = self.unit(1)
-        env = self._service_env(unit)
+        env = service_env(unit)
         cmd = [str(self.venv / "bin" / "python"), "-m", "django", "collectstatic", "--noinput",
                "--clear", "--verbosity", "0"]  # fmt: skip
         run_checked(cmd, "django collectstatic", cwd=unit.working_directory, env=env)
@@ -349,7 +311,7 @@ class LocalLinuxSite:
         shutil.rmtree(runtime, ignore_errors=True)  # systemd recreates RuntimeDirectory= fresh
         runtime.mkdir(parents=True)
         runtime.chmod(unit.runtime_directory_mode)
-        env = {**self._service_env(unit), "RUNTIME_DIRECTORY": str(runtime)}
+        env = {**service_env(unit), "RUNTIME_DIRECTORY": str(runtime)}
         notify = _NotifySocket() if unit.notify else None
         if notify:
             env["NOTIFY_SOCKET"] = notify.address
@@ -398,68 +360,20 @@ class LocalLinuxSite:
 
     def _start_nginx(self) -> bool:
         """Start Nginx on the staged config; False if a listen port was taken meanwhile."""
-        nginx = require_tool("nginx")
-        conf = str(self.layout.staged_nginx_conf())
-        errlog = Path(self.layout.nginx_log_dir) / "error.log"
-        test = subprocess.run(
-            [nginx, "-t", "-q", "-c", conf, "-e", str(errlog)], capture_output=True, text=True
-        )
-        if test.returncode != 0:
-            raise SiteError(f"nginx -t failed:\n{test.stderr}")
-        size = errlog.stat().st_size if errlog.exists() else 0
-        log = open_log(Path(self.layout.log_dir) / "nginx-stderr.log")
-        try:
-            self._nginx = subprocess.Popen(
-                [nginx, "-c", conf, "-e", str(errlog), "-g", "daemon off;"],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            if self._nginx.poll() is not None:
-                with errlog.open(errors="replace") as f:
-                    f.seek(size)
-                    clash = "Address already in use" in f.read()
-                self._nginx = None
-                if clash:
-                    return False
-                raise SiteError(f"nginx exited:\n{self.log_tail()}")
-            if all(port_open(p) for p in self._ports()):
-                self._say(f"nginx listening on {self.url('/')}")
-                return True
-            time.sleep(0.05)
-        raise SiteError(f"nginx did not listen within {self.timeout}s:\n{self.log_tail()}")
+        self._nginx = start_nginx(self.layout, self._ports(), self.timeout, self.log_tail)
+        if self._nginx is not None:
+            self._say(f"nginx listening on {self.url('/')}")
+        return self._nginx is not None
 
     def _ports(self) -> list[int]:
         return [self.http_port] + ([self.https_port] if self.spec.edge.mode == "nginx" else [])
 
     def _wait_healthy(self) -> None:
         https = self.spec.edge.mode == "nginx"
-        ctx = ssl.create_default_context(cafile=str(self.tls_cert)) if https else None
-        deadline = time.monotonic() + self.timeout
-        last: object = None
-        while time.monotonic() < deadline:
-            cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
-            kw = {"context": ctx} if https else {}
-            conn = cls("127.0.0.1", self.https_port if https else self.http_port, timeout=5, **kw)
-            try:
-                conn.request("GET", self.app.health_path)
-                last = conn.getresponse().status
-                if last == 200:
-                    self._say(f"healthy: {self.url(self.app.health_path, https=https)}")
-                    return
-            except OSError as e:
-                last = e
-            finally:
-                conn.close()
-            time.sleep(0.1)
-        raise SiteError(
-            f"{self.app.health_path} did not answer 200 (last: {last}):\n{self.log_tail()}"
-        )
+        port = self.https_port if https else self.http_port
+        cafile = self.tls_cert if https else None
+        wait_healthy(port, self.app.health_path, cafile, self.timeout, self.log_tail)
+        self._say(f"healthy: {self.url(self.app.health_path, https=https)}")
 
 
 # -- private helpers ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL on 127.0.0.1 for `up --local` and the tests: Debian's `postgresql`
 server binaries (/usr/lib/postgresql/<major>/bin), a fresh data folder, a free port, TLS on with a
-one-day self-signed certificate (so `sslmode=require` works as it does against RDS), one database
+one-day self-signed certificate (the app connects with `sslmode=verify-full` against it, as it should against RDS), one database
 and one password-authenticated user. PostgreSQL refuses to run as root: as root it runs as the
 `postgres` system user the package creates.
 """
@@ -49,6 +49,8 @@ class LocalPostgres:
         self.password = secrets.token_urlsafe(24)
         self.port = 0
         self.dir = Path(tempfile.mkdtemp(prefix="ws-pg-"))
+        # The CA file the app trusts, readable by it (the data folder is the server's alone).
+        self.root_cert = Path(tempfile.mkdtemp(prefix="ws-pg-ca-")) / "root.crt"
         self._proc: subprocess.Popen[bytes] | None = None
         self._as: pwd.struct_passwd | None = (
             pwd.getpwnam(SERVER_USER) if os.geteuid() == 0 else None
@@ -57,8 +59,20 @@ class LocalPostgres:
     @property
     def environment(self) -> dict[str, str]:
         """DATABASE_URL and the PG* variables, as the managed database hands them to the app."""
-        return database_env("127.0.0.1", self.port, self.db_name, self.user, self.password)
+        # verify-full against the throwaway certificate: the client checks the chain and that
+        # the certificate names 127.0.0.1, as the app should check RDS against its CA bundle.
+        return database_env(
+            "127.0.0.1",
+            self.port,
+            self.db_name,
+            self.user,
+            self.password,
+            sslmode="verify-full",
+            sslrootcert=str(self.root_cert),
+        )
 
+    # long: initdb, configure, start, create role and database: the order postgres
+    # needs, under one failure path.
     def start(self) -> Self:
         data = self.dir / "data"
         (self.dir / "pwfile").write_text(self.password + "\n")
@@ -131,6 +145,7 @@ class LocalPostgres:
             terminate(self._proc, signal.SIGINT, 15)  # SIGINT: PostgreSQL's fast shutdown
             self._proc = None
         shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.root_cert.parent, ignore_errors=True)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -153,6 +168,8 @@ class LocalPostgres:
                 "1",
                 "-subj",
                 "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
                 "-keyout",
                 str(data / "server.key"),
                 "-out",
@@ -162,6 +179,9 @@ class LocalPostgres:
             capture_output=True,
         )
         (data / "server.key").chmod(0o600)
+        self.root_cert.write_bytes((data / "server.crt").read_bytes())
+        self.root_cert.parent.chmod(0o755)
+        self.root_cert.chmod(0o644)
         for name in ("server.key", "server.crt"):
             self._own(data / name)
 

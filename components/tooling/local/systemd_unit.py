@@ -8,6 +8,7 @@ follow systemd's behaviour, not a simplification of it.
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import shlex
 import socket
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.tooling.errors import SiteError
+from components.tooling.local.procs import SYSTEMD_PATH
 
 _BLANKS = " \t\n\r"
 
@@ -167,6 +169,27 @@ def parse_env_file(text: str) -> dict[str, str]:
             state = "pre_key"
     if state not in ("pre_key", "key", "comment"):
         push()
+    return env
+
+
+def service_env(unit: ServiceUnit) -> dict[str, str]:
+    """Like systemd: the manager's basics, then Environment=, then EnvironmentFile= (wins)."""
+    pw = pwd.getpwnam(unit.user) if unit.user else pwd.getpwuid(os.getuid())
+    env = {
+        "PATH": SYSTEMD_PATH,
+        "LANG": "C.UTF-8",
+        "USER": pw.pw_name,
+        "LOGNAME": pw.pw_name,
+        "HOME": pw.pw_dir,
+        "SHELL": pw.pw_shell,
+        **unit.environment,
+    }
+    for path, optional in unit.environment_files:
+        if not path.exists():
+            if optional:
+                continue
+            raise SiteError(f"{unit.name}: EnvironmentFile {path} is missing")
+        env.update(parse_env_file(path.read_text()))
     return env
 
 
