@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from components.plan.checks import parse_stack_spec
-from components.tooling.config import spec_from_stack_file
 from components.tooling.mocks import build_webstack, run_under_mocks
 from tests.helpers.deps import Dependencies, capture_dependencies
+from tests.helpers.specs import shipped_spec, shipped_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+SHIPPED = shipped_stacks()
 WINDOWS = "winboot"
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 ASG = "aws:autoscaling/group:Group"
@@ -58,7 +58,7 @@ def captured(name: str) -> Captured:
         )
         secrets = {"win": {"TOKEN": "t"}}
     else:
-        spec, names = spec_from_stack_file(ROOT / f"Pulumi.{name}.yaml")
+        spec, names = shipped_spec(name)
         secrets = {app: {k: "v" for k in keys} for app, keys in names.items()}
     with capture_dependencies() as deps:
         run_under_mocks(
