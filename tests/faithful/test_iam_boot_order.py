@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from components.plan.checks import parse_stack_spec
 from components.tooling.mocks import build_webstack, run_under_mocks
 from tests.helpers.deps import Dependencies, capture_dependencies
-from tests.helpers.specs import shipped_spec, shipped_stacks
+from tests.helpers.specs import shipped_spec, shipped_stacks, windows_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = shipped_stacks()
@@ -39,22 +38,13 @@ class Captured:
 @functools.cache
 def captured(name: str) -> Captured:
     if name == WINDOWS:
-        spec = parse_stack_spec(
-            {
-                "environment": WINDOWS,
-                "edge": {"mode": "alb"},
-                "network": {"nat": "per-az"},
-                "apps": [
-                    {
-                        "name": "win",
-                        "os": "windows",
-                        "framework": "flask",
-                        "wsgi": "app:create_app()",
-                        "source": {"path": "examples/flask_app"},
-                        "secrets": ["TOKEN"],
-                    }
-                ],
-            }
+        spec = windows_spec(
+            "flask",
+            None,  # every Windows default
+            name="win",
+            environment=WINDOWS,
+            top={"edge": {"mode": "alb"}, "network": {"nat": "per-az"}},
+            app={"source": {"path": "examples/flask_app"}, "secrets": ["TOKEN"]},
         )
         secrets = {"win": {"TOKEN": "t"}}
     else:

@@ -66,19 +66,23 @@ def linux_spec(
 
 def windows_spec(
     framework: str = "flask",
-    proxy: str = "nginx",
+    proxy: str | None = "nginx",
     *,
     name: str = "web",
     environment: str = "dev",
+    top: dict[str, Any] | None = None,
     app: dict[str, Any] | None = None,
     **windows: Any,
 ) -> StackSpec:
-    """The sample app of `framework` on the Windows tier behind `proxy`, named `name` (the Linux
-    builder names it after the framework), with `windows` settings and `app` settings on top."""
+    """The sample app of `framework` on the Windows tier behind `proxy` (None: the default),
+    named `name` (the Linux builder names it after the framework), with `windows` settings,
+    `app` settings and `top` (stack-level) settings on top."""
     wsgi = SAMPLE_APPS[framework][1]
+    tier = {"proxy": proxy, **windows} if proxy is not None else windows
     return parse_stack_spec(
         {
             "environment": environment,
+            **(top or {}),
             "apps": [
                 {
                     "name": name,
@@ -86,7 +90,7 @@ def windows_spec(
                     "wsgi": wsgi,
                     "os": "windows",
                     **(app or {}),
-                    "windows": {"proxy": proxy, **windows},
+                    "windows": tier,
                 }
             ],
         }
