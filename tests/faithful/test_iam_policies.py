@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from components.plan.checks import parse_stack_spec
 from components.plan.iam import EC2_MESSAGES_ACTIONS, SESSION_MANAGER_ACTIONS, stack_ssm_prefix
 from components.spec.stack import StackSpec
 from components.tooling.mocks import RecordedResource, build_webstack, run_under_mocks
@@ -27,7 +26,7 @@ from tests.helpers.iam import (
     policy_documents,
     role_documents,
 )
-from tests.helpers.specs import shipped_spec, shipped_stacks
+from tests.helpers.specs import sample_app, shipped_spec, shipped_stacks, stack_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = shipped_stacks()
@@ -40,27 +39,11 @@ TRUST_ONLY_FINDING = "MALFORMED: Statement contains neither Resource nor NotReso
 
 
 def _mixed_spec() -> StackSpec:
-    app = {
-        "framework": "flask",
-        "wsgi": "app:create_app()",
-        "source": {"path": "examples/flask_app"},
-    }
-    return parse_stack_spec(
-        {
-            "environment": MIXED,
-            "edge": {"mode": "alb"},
-            "apps": [
-                {**app, "name": "api", "hostnames": ["api.example.com"], "secrets": ["TOKEN"]},
-                {**app, "name": "api-v2", "hostnames": ["v2.example.com"], "secrets": ["TOKEN"]},
-                {
-                    **app,
-                    "name": "win",
-                    "os": "windows",
-                    "hostnames": ["win.example.com"],
-                    "secrets": ["TOKEN"],
-                },
-            ],
-        }
+    return stack_of(
+        sample_app("api", hostnames=["api.example.com"], secrets=["TOKEN"]),
+        sample_app("api-v2", hostnames=["v2.example.com"], secrets=["TOKEN"]),
+        sample_app("win", os="windows", hostnames=["win.example.com"], secrets=["TOKEN"]),
+        environment=MIXED,
     )
 
 

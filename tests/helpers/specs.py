@@ -97,6 +97,32 @@ def windows_spec(
     )
 
 
+def sample_app(name: str, framework: str = "flask", **settings: Any) -> dict[str, Any]:
+    """One app entry of a multi-app stack: the sample app of `framework`, packaged from
+    examples/, named `name`, with `settings` (hostnames, secrets, os, ...) on top."""
+    return {
+        "name": name,
+        "framework": framework,
+        "wsgi": SAMPLE_APPS[framework][1],
+        "source": {"path": f"examples/{framework}_app"},
+        **settings,
+    }
+
+
+def stack_of(
+    *apps: dict[str, Any],
+    environment: str = "dev",
+    edge: str | dict[str, Any] = "alb",
+    **top: Any,
+) -> StackSpec:
+    """A stack of `apps` (sample_app entries, or any app dicts) behind `edge` (a mode, or the
+    whole edge settings), with `top` (stack-level) settings; bad input raises SpecError."""
+    edge_settings = {"mode": edge} if isinstance(edge, str) else edge
+    return parse_stack_spec(
+        {"environment": environment, "edge": edge_settings, **top, "apps": list(apps)}
+    )
+
+
 def shipped_spec(stack: str) -> tuple[StackSpec, dict[str, dict[str, str]]]:
     """Pulumi.<stack>.yaml from the repository root, read as the CLI's offline commands read it:
     the validated spec and placeholder values for each app's secret names."""
