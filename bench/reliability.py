@@ -37,11 +37,11 @@ from bench.reliability_tools import (  # noqa: E402
     one_request,
     request_loop,
 )
-from components.plan.checks import parse_stack_spec  # noqa: E402
 from components.plan.timeouts import timeout_chain  # noqa: E402
 from components.spec.stack import StackSpec  # noqa: E402
 from components.tooling.local.linux import LocalLinuxSite  # noqa: E402
 from components.tooling.local.windows import LocalWindowsHost, free_ports  # noqa: E402
+from tests.helpers import specs as catalogue  # noqa: E402
 
 DOC = ROOT / "docs" / "reliability.md"
 COMMAND = ".venv/bin/python bench/reliability.py"
@@ -58,28 +58,15 @@ def linux_spec(
     workers: int = 2,
     graceful_timeout: int = 30,
 ) -> StackSpec:
-    return parse_stack_spec(
-        {
-            "environment": "faults",
-            "request_timeout": request_timeout,
-            "edge": {"mode": edge},
-            "apps": [
-                {
-                    "name": "flask-app",
-                    "framework": "flask",
-                    "wsgi": "app:create_app()",
-                    "linux": {
-                        "gunicorn": {
-                            "masters": masters,
-                            "workers": workers,
-                            "worker_class": worker_class,
-                            "graceful_timeout": graceful_timeout,
-                        },
-                        "nginx": NO_LIMITS,
-                    },
-                }
-            ],
-        }
+    return catalogue.linux_spec(
+        "flask",
+        edge,
+        masters,
+        workers=workers,
+        environment="faults",
+        top={"request_timeout": request_timeout},
+        gunicorn={"worker_class": worker_class, "graceful_timeout": graceful_timeout},
+        nginx=NO_LIMITS,
     )
 
 
@@ -293,24 +280,14 @@ def hung_request(masters: int, worker_class: str) -> Figures:
 
 # -- Windows: Waitress instances behind the rendered proxy --------------------------------------
 def waitress_kill(proxy: str) -> Figures:
-    spec = parse_stack_spec(
-        {
-            "environment": "faults",
-            "apps": [
-                {
-                    "name": "flask-app",
-                    "framework": "flask",
-                    "wsgi": "app:create_app()",
-                    "os": "windows",
-                    # Caddy has no rate limit to lift (setting one is refused).
-                    "windows": {
-                        "proxy": proxy,
-                        "instances": 3,
-                        "limits": NO_LIMITS if proxy == "nginx" else {},
-                    },
-                }
-            ],
-        }
+    spec = catalogue.windows_spec(
+        "flask",
+        proxy,
+        name="flask-app",
+        environment="faults",
+        instances=3,
+        # Caddy has no rate limit to lift (setting one is refused).
+        limits=NO_LIMITS if proxy == "nginx" else {},
     )
     app, source = spec.apps[0], ROOT / "examples" / "flask_app"
     f = Figures("Waitress SIGKILL", f"{proxy} -> 3 Waitress instances (8 threads)",

@@ -43,10 +43,10 @@ from typing import Literal
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from components.plan.checks import parse_stack_spec  # noqa: E402
 from components.spec.stack import StackSpec  # noqa: E402
 from components.tooling.local.linux import LocalLinuxSite  # noqa: E402
 from components.tooling.local.procs import free_port  # noqa: E402
+from tests.helpers.specs import linux_spec  # noqa: E402
 
 APP_DIR = REPO / "examples" / "flask_app"
 WSGI = "app:create_app()"
@@ -61,20 +61,15 @@ def bench_spec(
 ) -> StackSpec:
     """The sample Flask app as a prod-like stack renders it (ALB edge, every default unless
     `gunicorn` / `microcache` override some linux.gunicorn / linux.microcache settings)."""
-    return parse_stack_spec(
-        {
-            "environment": "bench",
-            "edge": {"mode": "alb"},
-            "apps": [
-                {
-                    "name": "flask-app",
-                    "framework": "flask",
-                    "wsgi": WSGI,
-                    "source": {"path": "examples/flask_app"},
-                    "linux": {"gunicorn": gunicorn or {}, "microcache": microcache or {}},
-                }
-            ],
-        }
+    return linux_spec(
+        "flask",
+        "alb",
+        None,  # masters and workers: the defaults, not the tests' 2-core sizing
+        workers=None,
+        environment="bench",
+        gunicorn=gunicorn,
+        linux_extra={"microcache": microcache or {}},
+        source={"path": "examples/flask_app"},
     )
 
 

@@ -23,13 +23,13 @@ from bench.targets import (
     SharedPath,
     Target,
 )
-from components.plan.checks import parse_stack_spec
 from components.plan.sizing import waitress_instances
 from components.plan.tier import plan_tier
 from components.render.common import CloudRefs
 from components.render.windows import render_windows_host
 from components.spec.stack import StackSpec
 from components.tooling.local.windows import LocalWindowsHost, load_services
+from tests.helpers import specs as catalogue
 
 REFS = CloudRefs(
     region="us-east-1", bucket="bench", package_key="apps/bench.tar.gz", ssm_prefix="/b"
@@ -42,20 +42,8 @@ IO_LABEL = "20 ms wait"
 def windows_spec(proxy: str, overrides: dict[str, object] | None = None) -> StackSpec:
     """The sample Flask app on the Windows tier with every default but the proxy (and any
     `overrides` of other windows settings)."""
-    return parse_stack_spec(
-        {
-            "environment": "bench",
-            "apps": [
-                {
-                    "name": "flask-app",
-                    "framework": "flask",
-                    "wsgi": "app:create_app()",
-                    "os": "windows",
-                    "windows": {**(overrides or {}), "proxy": proxy},
-                }
-            ],
-        }
-    )
+    windows = {k: v for k, v in (overrides or {}).items() if k != "proxy"}  # `proxy` wins
+    return catalogue.windows_spec("flask", proxy, name="flask-app", environment="bench", **windows)
 
 
 @dataclass

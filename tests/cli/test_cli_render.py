@@ -9,6 +9,7 @@ import yaml
 from cli_support import ROOT
 
 from components.plan.timeouts import timeout_chain
+from tests.helpers.specs import shipped_spec
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -55,9 +56,7 @@ def test_prod_tree_has_every_file_of_the_vm(webstack, tmp_path: Path) -> None:
             "files/ is what the user data writes"
         )
     summary = (out / "SUMMARY.md").read_text()
-    from components.tooling.config import spec_from_stack_file
-
-    spec = spec_from_stack_file(ROOT / "Pulumi.prod.yaml")[0]
+    spec = shipped_spec("prod")[0]
     for hop, value in timeout_chain(spec).as_rows():
         assert f"| {hop} | {value} |" in summary
     assert "/run/webstack/django-app-1/gunicorn.sock" in summary

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from components.plan.checks import parse_stack_spec
 from components.render.linux import microcache_script
 from components.spec.stack import StackSpec
 from components.tooling.local.linux import LocalLinuxSite
 from tests.helpers.net import Reply, fetch
+from tests.helpers.specs import linux_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -29,28 +29,19 @@ PAGE = "/cacheable"
 
 
 def cache_spec() -> StackSpec:
-    return parse_stack_spec(
-        {
-            "environment": "e2e",
-            "edge": {"mode": "alb"},
-            "apps": [
-                {
-                    "name": "flask-app",
-                    "framework": "flask",
-                    "wsgi": "app:create_app()",
-                    "linux": {
-                        "gunicorn": {"workers": 2},
-                        "nginx": {"rate_limit_rps": 100000, "rate_limit_burst": 100000},
-                        "microcache": {
-                            "enabled": True,
-                            "ttl_seconds": TTL,
-                            "stale_seconds": 600,
-                            "bypass_cookies": ["session", "sessionid"],
-                        },
-                    },
-                }
-            ],
-        }
+    microcache = {
+        "enabled": True,
+        "ttl_seconds": TTL,
+        "stale_seconds": 600,
+        "bypass_cookies": ["session", "sessionid"],
+    }
+    return linux_spec(
+        "flask",
+        "alb",
+        None,  # masters: the default
+        environment="e2e",
+        nginx={"rate_limit_rps": 100000, "rate_limit_burst": 100000},
+        linux_extra={"microcache": microcache},
     )
 
 

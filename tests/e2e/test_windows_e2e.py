@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from components.plan.checks import parse_stack_spec
 from components.spec.stack import AppSpec, StackSpec
 from components.tooling.local.windows import LocalWindowsHost, split_windows_command_line
 from tests.helpers.net import fetch
+from tests.helpers.specs import windows_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -31,25 +31,14 @@ COMBOS = [(p, f) for p in ("nginx", "caddy") for f in ("flask", "django")]
 
 
 def make_spec(framework: str, proxy: str, instances: int = INSTANCES) -> tuple[StackSpec, AppSpec]:
-    wsgi = "app:create_app()" if framework == "flask" else "proj.wsgi:application"
-    spec = parse_stack_spec(
-        {
-            "environment": "e2e",
-            "apps": [
-                {
-                    "name": f"{framework}-app",
-                    "framework": framework,
-                    "wsgi": wsgi,
-                    "os": "windows",
-                    "windows": {
-                        "proxy": proxy,
-                        "instances": instances,
-                        # Caddy has no rate limit (a limit it cannot honour is refused).
-                        "limits": LOOP_LIMITS if proxy == "nginx" else {},
-                    },
-                }
-            ],
-        }
+    spec = windows_spec(
+        framework,
+        proxy,
+        name=f"{framework}-app",
+        environment="e2e",
+        instances=instances,
+        # Caddy has no rate limit (a limit it cannot honour is refused).
+        limits=LOOP_LIMITS if proxy == "nginx" else {},
     )
     return spec, spec.apps[0]
 

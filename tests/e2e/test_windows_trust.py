@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from components.plan.checks import parse_stack_spec
 from components.tooling.local.windows import LocalWindowsHost
 from tests.helpers.net import fetch
+from tests.helpers.specs import windows_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -26,10 +26,14 @@ CLIENT = "198.51.100.23"  # what the ALB says the client is
 
 
 def run_host(proxy: str, **windows: Any) -> Iterator[LocalWindowsHost]:
-    app = {"name": "flask-app", "framework": "flask", "wsgi": "app:create_app()", "os": "windows"}
-    app["static"] = {"url": "/static/", "folder": "static"}
-    app["windows"] = {"proxy": proxy, "instances": 2, **windows}
-    spec = parse_stack_spec({"environment": "e2e", "apps": [app]})
+    spec = windows_spec(
+        "flask",
+        proxy,
+        name="flask-app",
+        environment="e2e",
+        app={"static": {"url": "/static/", "folder": "static"}},
+        **{"instances": 2, **windows},
+    )
     root = Path(tempfile.mkdtemp(prefix="ws-wintrust-", dir="/tmp"))
     source = Path(__file__).resolve().parents[2] / "examples" / "flask_app"
     try:

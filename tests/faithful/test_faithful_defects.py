@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from components.plan.checks import parse_stack_spec
 from components.plan.naming import RouteKey, app_rule_priorities, derived_priority, rule_priorities
 from components.plan.smoke import smoke_command, smoke_path
 from components.spec.errors import SpecError
+from components.spec.stack import StackSpec
 from tests.helpers.faithful import (
     ROOT,
     AsgInputs,
@@ -24,19 +24,16 @@ from tests.helpers.faithful import (
     create_wait_satisfied,
     update_wait_satisfied,
 )
+from tests.helpers.specs import sample_app, stack_of
 
 
-def _apps(*routes: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "environment": "stage",
-        "edge": {"mode": "alb", "tls": {"mode": "self-signed"}},
-        "network": {"nat": "single"},
-        "apps": [
-            {"framework": "flask", "wsgi": "app:create_app()",
-             "source": {"path": "examples/flask_app"}, **r}
-            for r in routes
-        ],
-    }  # fmt: skip
+def _apps(*routes: dict[str, Any]) -> StackSpec:
+    return stack_of(
+        *(sample_app(**r) for r in routes),
+        environment="stage",
+        edge={"mode": "alb", "tls": {"mode": "self-signed"}},
+        network={"nat": "single"},
+    )
 
 
 # -- defect 3: listener-rule priorities -------------------------------------------------------
@@ -64,25 +61,21 @@ def test_a_priority_depends_only_on_its_own_app() -> None:
 
 def test_explicit_priority_wins_and_a_clash_is_a_config_error() -> None:
     # b's rule must still come before the catch-all's, or a would swallow /b/ (a route conflict).
-    spec = parse_stack_spec(
-        _apps({"name": "a", "priority": 7}, {"name": "b", "path_prefix": "/b/", "priority": 5})
-    )
+    spec = _apps({"name": "a", "priority": 7}, {"name": "b", "path_prefix": "/b/", "priority": 5})
     assert app_rule_priorities(spec)["a"] == 7
     with pytest.raises(SpecError) as err:
-        parse_stack_spec(
-            _apps({"name": "a", "priority": 7}, {"name": "b", "path_prefix": "/b/", "priority": 7})
-        )
+        _apps({"name": "a", "priority": 7}, {"name": "b", "path_prefix": "/b/", "priority": 7})
     assert err.value.problems == [
         "apps.b.priority: listener-rule priority 7 is also app a's; set a distinct "
         "apps.<name>.priority (1..50000, lower wins) on one of them"
     ]
     with pytest.raises(SpecError) as err:
-        parse_stack_spec(_apps({"name": "a", "priority": 50001}))
+        _apps({"name": "a", "priority": 50001})
     assert err.value.problems[0].startswith("apps.a.priority: ")
 
 
 def test_rules_in_the_graph_carry_the_planned_priorities() -> None:
-    spec = parse_stack_spec(_apps({"name": "a"}, {"name": "b", "path_prefix": "/b/"}))
+    spec = _apps({"name": "a"}, {"name": "b", "path_prefix": "/b/"})
     rules = {
         r.name: r.inputs["priority"]
         for r in capture(spec, stack="stage")
@@ -116,7 +109,7 @@ def alb_stand_in() -> Iterator[str]:
 
 def test_smoke_check_requests_prefix_plus_health_path(alb_stand_in: str) -> None:
     assert shutil.which("curl"), "curl is needed (apt-get install curl)"
-    spec = parse_stack_spec(_apps({"name": "reports", "path_prefix": "/reports/"}))
+    spec = _apps({"name": "reports", "path_prefix": "/reports/"})
     app = spec.apps[0]
     assert smoke_path(app) == "/reports/healthz"
 

@@ -11,6 +11,7 @@ import pytest
 from components.plan.checks import parse_stack_spec
 from components.tooling.mocks import RecordedResource
 from tests.helpers.faithful import capture, diff, priority_transition_problems
+from tests.helpers.specs import sample_app, stack_of
 
 APPS = {
     "shop": {"hostnames": ["shop.example.com"], "path_prefix": "/"},
@@ -21,15 +22,12 @@ APPS = {
 
 
 def _spec(names: tuple[str, ...]) -> Any:
-    apps = [
-        {"name": n, "framework": "flask", "wsgi": "app:create_app()",
-         "source": {"path": "examples/flask_app"}, **APPS[n]}
-        for n in names
-    ]  # fmt: skip
-    return parse_stack_spec(
-        {"environment": "stage", "edge": {"mode": "alb", "tls": {"mode": "self-signed"}},
-         "network": {"nat": "single"}, "apps": apps}
-    )  # fmt: skip
+    return stack_of(
+        *(sample_app(n, **APPS[n]) for n in names),
+        environment="stage",
+        edge={"mode": "alb", "tls": {"mode": "self-signed"}},
+        network={"nat": "single"},
+    )
 
 
 @functools.cache

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from components.plan.checks import parse_stack_spec
-from components.tooling.config import spec_from_stack_file
 from components.tooling.mocks import build_webstack, run_under_mocks
 from tests.helpers.deps import Dependencies, capture_dependencies
+from tests.helpers.specs import shipped_spec, shipped_stacks, windows_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+SHIPPED = shipped_stacks()
 WINDOWS = "winboot"
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 ASG = "aws:autoscaling/group:Group"
@@ -39,26 +38,17 @@ class Captured:
 @functools.cache
 def captured(name: str) -> Captured:
     if name == WINDOWS:
-        spec = parse_stack_spec(
-            {
-                "environment": WINDOWS,
-                "edge": {"mode": "alb"},
-                "network": {"nat": "per-az"},
-                "apps": [
-                    {
-                        "name": "win",
-                        "os": "windows",
-                        "framework": "flask",
-                        "wsgi": "app:create_app()",
-                        "source": {"path": "examples/flask_app"},
-                        "secrets": ["TOKEN"],
-                    }
-                ],
-            }
+        spec = windows_spec(
+            "flask",
+            None,  # every Windows default
+            name="win",
+            environment=WINDOWS,
+            top={"edge": {"mode": "alb"}, "network": {"nat": "per-az"}},
+            app={"source": {"path": "examples/flask_app"}, "secrets": ["TOKEN"]},
         )
         secrets = {"win": {"TOKEN": "t"}}
     else:
-        spec, names = spec_from_stack_file(ROOT / f"Pulumi.{name}.yaml")
+        spec, names = shipped_spec(name)
         secrets = {app: {k: "v" for k in keys} for app, keys in names.items()}
     with capture_dependencies() as deps:
         run_under_mocks(

@@ -14,10 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from components.plan.checks import parse_stack_spec
 from components.plan.iam import EC2_MESSAGES_ACTIONS, SESSION_MANAGER_ACTIONS, stack_ssm_prefix
 from components.spec.stack import StackSpec
-from components.tooling.config import spec_from_stack_file
 from components.tooling.mocks import RecordedResource, build_webstack, run_under_mocks
 from tests.helpers.iam import (
     ROLE,
@@ -28,9 +26,10 @@ from tests.helpers.iam import (
     policy_documents,
     role_documents,
 )
+from tests.helpers.specs import sample_app, shipped_spec, shipped_stacks, stack_of
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+SHIPPED = shipped_stacks()
 MIXED = "mixed"  # two Linux apps whose names share a prefix, and a Windows app, behind one ALB
 # A trust policy names a Principal and never a Resource ("IAM JSON policy elements: Resource":
 # docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html, "the
@@ -40,27 +39,11 @@ TRUST_ONLY_FINDING = "MALFORMED: Statement contains neither Resource nor NotReso
 
 
 def _mixed_spec() -> StackSpec:
-    app = {
-        "framework": "flask",
-        "wsgi": "app:create_app()",
-        "source": {"path": "examples/flask_app"},
-    }
-    return parse_stack_spec(
-        {
-            "environment": MIXED,
-            "edge": {"mode": "alb"},
-            "apps": [
-                {**app, "name": "api", "hostnames": ["api.example.com"], "secrets": ["TOKEN"]},
-                {**app, "name": "api-v2", "hostnames": ["v2.example.com"], "secrets": ["TOKEN"]},
-                {
-                    **app,
-                    "name": "win",
-                    "os": "windows",
-                    "hostnames": ["win.example.com"],
-                    "secrets": ["TOKEN"],
-                },
-            ],
-        }
+    return stack_of(
+        sample_app("api", hostnames=["api.example.com"], secrets=["TOKEN"]),
+        sample_app("api-v2", hostnames=["v2.example.com"], secrets=["TOKEN"]),
+        sample_app("win", os="windows", hostnames=["win.example.com"], secrets=["TOKEN"]),
+        environment=MIXED,
     )
 
 
@@ -70,7 +53,7 @@ def stack(name: str) -> list[RecordedResource]:
         spec = _mixed_spec()
         secrets = {a.name: {"TOKEN": f"t-{a.name}"} for a in spec.apps}
     else:
-        spec, names = spec_from_stack_file(ROOT / f"Pulumi.{name}.yaml")
+        spec, names = shipped_spec(name)
         secrets = {app: {k: f"v-{k}" for k in keys} for app, keys in names.items()}
     build = build_webstack(spec, secrets, ROOT, Path(tempfile.mkdtemp(prefix="webstack-build-")))
     return run_under_mocks(build, stack=name)[0].resources

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from components.plan.checks import parse_stack_spec
 from components.plan.tier import plan_tier
 from components.plan.windows_layout import vm_windows_layout
 from components.render.windows import installer_mirrors, render_windows_host
 from components.spec.errors import SpecError
 from components.spec.windows import Installer, Installers
 from components.tooling.local.windows import OFFLINE_REFS
+from tests.helpers.specs import windows_spec
 from tests.helpers.windows_truth import nssm_build, nssm_starts_services_on_server_2016
 from tests.unit.test_windows_stack import graph
 
@@ -67,9 +67,7 @@ def test_the_nssm_build_check_can_fail(bad: str) -> None:
 
 
 def windows_app(proxy: str = "nginx", **windows: Any) -> Any:
-    app = {"name": "web", "framework": "flask", "wsgi": "app:create_app()", "os": "windows"}
-    app["windows"] = {"proxy": proxy, **windows}
-    return parse_stack_spec({"environment": "dev", "apps": [app]})
+    return windows_spec("flask", proxy, **windows)
 
 
 @pytest.mark.parametrize("proxy", ["iis", "nginx", "caddy"])

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from components.plan.checks import parse_stack_spec
 from components.plan.tier import plan_tier
 from components.plan.windows_layout import vm_windows_layout
 from components.render.windows import render_windows_host, render_windows_user_data_script
@@ -16,6 +15,7 @@ from components.render.windows_release import render_windows_release_script
 from components.spec.stack import StackSpec
 from components.spec.windows import NSSM_EXPANDED
 from components.tooling.local.windows import OFFLINE_REFS
+from tests.helpers import specs as catalogue
 from tests.helpers.powershell_ast import (
     command_name,
     enclosing_function,
@@ -35,11 +35,7 @@ FRAMEWORKS = ("flask", "django")
 
 
 def windows_spec(framework: str, proxy: str, **windows: Any) -> StackSpec:
-    wsgi = "app:create_app()" if framework == "flask" else "proj.wsgi:application"
-    app = {"name": "web", "framework": framework, "wsgi": wsgi, "os": "windows"}
-    app["windows"] = {"proxy": proxy, **windows}
-    app["secrets"] = ["SECRET_KEY"]
-    return parse_stack_spec({"environment": "dev", "apps": [app]})
+    return catalogue.windows_spec(framework, proxy, app={"secrets": ["SECRET_KEY"]}, **windows)
 
 
 def scripts(framework: str, proxy: str) -> dict[str, str]:

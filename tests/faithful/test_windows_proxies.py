@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from components.plan.checks import parse_stack_spec
 from components.plan.images import image_reference
 from components.plan.linux_layout import HostLayout
 from components.plan.tier import plan_tier, trusted_proxies
@@ -25,6 +24,7 @@ from components.spec.errors import SpecError
 from components.spec.stack import StackSpec
 from components.spec.windows import WAITRESS_CONNECTION_LIMIT_MAX, WINDOWS_IMAGES
 from components.tooling.local.windows import OFFLINE_REFS
+from tests.helpers import specs as catalogue
 from tests.helpers.windows_truth import (
     ARR_ALGORITHMS,
     WINDOWS_FD_SETSIZE,
@@ -45,9 +45,7 @@ CHANGED = {
 
 
 def spec_of(proxy: str, **windows: Any) -> StackSpec:
-    app = {"name": "web", "framework": "flask", "wsgi": "app:create_app()", "os": "windows"}
-    app["windows"] = {"proxy": proxy, "instances": 3, **windows}
-    return parse_stack_spec({"environment": "dev", "apps": [app]})
+    return catalogue.windows_spec("flask", proxy, **{"instances": 3, **windows})
 
 
 def rendered(spec: StackSpec) -> str:

@@ -15,9 +15,10 @@ from typing import Any
 
 from components.spec.stack import StackSpec
 from components.tooling.mocks import RecordedResource, build_webstack, run_under_mocks
+from tests.helpers.specs import shipped_spec, shipped_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+SHIPPED_STACKS = shipped_stacks()
 
 # Inputs whose change makes the provider replace the resource (terraform-provider-aws `ForceNew`),
 # so a diff there is a replacement, not an update.
@@ -45,9 +46,7 @@ def capture(spec: StackSpec, stack: str = "dev", secrets: dict[str, dict[str, st
 
 
 def capture_stack_file(stack: str) -> list[RecordedResource]:
-    from components.tooling.config import spec_from_stack_file
-
-    spec, placeholders = spec_from_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+    spec, placeholders = shipped_spec(stack)
     return capture(spec, stack, placeholders)
 
 

@@ -26,10 +26,10 @@ from webstack_policy.harness import Resource, link_by_value  # noqa: E402
 
 from components.plan.checks import load_stack_spec  # noqa: E402
 from components.spec.stack import StackSpec  # noqa: E402
-from components.tooling.config import spec_from_stack_file  # noqa: E402
 from components.tooling.mocks import RecordedResource, build_webstack, run_under_mocks  # noqa: E402
+from tests.helpers.specs import shipped_spec, shipped_stacks  # noqa: E402
 
-SHIPPED_STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+SHIPPED_STACKS = shipped_stacks()
 
 
 def known_secret(app: str, name: str) -> str:
@@ -59,7 +59,7 @@ def capture_spec(name: str, spec: StackSpec, secrets: dict[str, dict[str, str]])
 @functools.cache
 def capture(name: str) -> Captured:
     """A shipped stack (`Pulumi.<name>.yaml`) with known secret values, under the mocks."""
-    spec, placeholders = spec_from_stack_file(ROOT / f"Pulumi.{name}.yaml")
+    spec, placeholders = shipped_spec(name)
     secrets = {app: {k: known_secret(app, k) for k in names} for app, names in placeholders.items()}
     return capture_spec(name, spec, secrets)
 

@@ -18,18 +18,16 @@ from components.plan.linux_layout import vm_layout
 from components.plan.tier import plan_tier
 from components.render.linux import render_nginx_conf
 from components.spec.stack import StackSpec
-from components.tooling.config import spec_from_stack_file
-from tests.helpers.specs import linux_spec
+from tests.helpers.specs import linux_spec, shipped_spec
 from tests.helpers.tools import require_tool
 
-ROOT = Path(__file__).resolve().parents[2]
 SKIPS = "try_files_is_evil_too"
 
 
 def _stacks() -> dict[str, StackSpec]:
     return {
-        "dev": spec_from_stack_file(ROOT / "Pulumi.dev.yaml")[0],
-        "prod": spec_from_stack_file(ROOT / "Pulumi.prod.yaml")[0],
+        "dev": shipped_spec("dev")[0],
+        "prod": shipped_spec("prod")[0],
         "alb-lists": linux_spec(
             "flask", "alb", 2,
             nginx={"allow_cidrs": ["10.0.0.0/8", "2001:db8::/32"], "deny_cidrs": ["10.9.0.0/16"]},

@@ -23,26 +23,13 @@ from components.spec.errors import SpecError
 from components.spec.stack import StackSpec
 from components.tooling.local.linux import LocalLinuxSite
 from components.tooling.local.windows import OFFLINE_REFS
+from tests.helpers.specs import linux_spec, windows_spec
 from tests.helpers.tools import require_tool
 
 
 def linux_cache_spec(edge: str = "alb", masters: int = 1, **cache: Any) -> StackSpec:
-    return parse_stack_spec(
-        {
-            "environment": "dev",
-            "edge": {"mode": edge},
-            "apps": [
-                {
-                    "name": "flask-app",
-                    "framework": "flask",
-                    "wsgi": "app:create_app()",
-                    "linux": {
-                        "gunicorn": {"masters": masters, "workers": 2},
-                        "microcache": {"enabled": True, **cache},
-                    },
-                }
-            ],
-        }
+    return linux_spec(
+        "flask", edge, masters, linux_extra={"microcache": {"enabled": True, **cache}}
     )
 
 
@@ -133,20 +120,7 @@ def test_vm_files_empty_the_cache_at_boot_and_name_the_release_step() -> None:
 
 
 def windows_cache_spec(proxy: str) -> StackSpec:
-    return parse_stack_spec(
-        {
-            "environment": "dev",
-            "apps": [
-                {
-                    "name": "web",
-                    "framework": "flask",
-                    "wsgi": "app:create_app()",
-                    "os": "windows",
-                    "windows": {"proxy": proxy, "instances": 2, "microcache": {"enabled": True}},
-                }
-            ],
-        }
-    )
+    return windows_spec("flask", proxy, instances=2, microcache={"enabled": True})
 
 
 def test_windows_nginx_microcache_passes_nginx_t(short_tmp: Path) -> None:

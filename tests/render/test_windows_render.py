@@ -17,7 +17,6 @@ import tree_sitter
 import tree_sitter_powershell
 import yaml
 
-from components.plan.checks import parse_stack_spec
 from components.plan.sizing import waitress_instances
 from components.plan.tier import plan_tier
 from components.plan.windows_layout import (
@@ -37,6 +36,7 @@ from components.spec.errors import SpecError
 from components.spec.sources import AppSource
 from components.spec.stack import AppSpec, StackSpec
 from components.tooling.local.windows import load_services, split_windows_command_line
+from tests.helpers.specs import windows_spec
 
 REFS = CloudRefs(
     region="eu-west-1",
@@ -49,23 +49,8 @@ FRAMEWORKS = ("flask", "django")
 
 
 def make_spec(framework: str = "flask", proxy: str = "nginx", **windows: Any) -> StackSpec:
-    wsgi = "app:create_app()" if framework == "flask" else "proj.wsgi:application"
-    return parse_stack_spec(
-        {
-            "environment": "dev",
-            "apps": [
-                {
-                    "name": "web",
-                    "framework": framework,
-                    "wsgi": wsgi,
-                    "os": "windows",
-                    "secrets": ["APP_TOKEN"],
-                    "env": {"APP_COLOR": "blue"},
-                    "windows": {"proxy": proxy, **windows},
-                }
-            ],
-        }
-    )
+    app = {"secrets": ["APP_TOKEN"], "env": {"APP_COLOR": "blue"}}
+    return windows_spec(framework, proxy, app=app, **windows)
 
 
 def local_layout(app: AppSpec) -> WindowsHostLayout:

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from components.plan.checks import parse_stack_spec
 from components.plan.tier import plan_tier
 from components.plan.timeouts import timeout_chain
 from components.plan.windows_layout import (
@@ -23,33 +22,16 @@ from components.plan.windows_layout import (
 from components.render.windows import render_windows_host
 from components.spec.stack import StackSpec
 from components.tooling.local.windows import OFFLINE_REFS
+from tests.helpers.specs import windows_spec
 from tests.helpers.tools import require_tool
 
 
 def make_spec(framework: str, proxy: str, burst: int = 100, **windows: Any) -> StackSpec:
-    wsgi = "app:create_app()" if framework == "flask" else "proj.wsgi:application"
-    return parse_stack_spec(
-        {
-            "environment": "dev",
-            "apps": [
-                {
-                    "name": "web",
-                    "framework": framework,
-                    "wsgi": wsgi,
-                    "os": "windows",
-                    "windows": {
-                        "proxy": proxy,
-                        "instances": 3,
-                        "limits": {
-                            "deny_cidrs": ["192.0.2.0/24"],
-                            **({"rate_limit_burst": burst} if proxy == "nginx" else {}),
-                        },
-                        **windows,
-                    },
-                }
-            ],
-        }
-    )
+    limits = {
+        "deny_cidrs": ["192.0.2.0/24"],
+        **({"rate_limit_burst": burst} if proxy == "nginx" else {}),
+    }
+    return windows_spec(framework, proxy, **{"instances": 3, "limits": limits, **windows})
 
 
 def write(files: dict[str, str]) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from components.tooling.config import spec_from_stack_file
 from components.tooling.mocks import build_webstack, run_under_mocks
+from tests.helpers.specs import shipped_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOKUPS = (
@@ -22,7 +22,7 @@ LOOKUPS = (
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_one_lookup_per_stack(stack: str) -> None:
-    spec, placeholders = spec_from_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+    spec, placeholders = shipped_spec(stack)
     secrets = {app: {k: f"stand-in-{k}" for k in names} for app, names in placeholders.items()}
     build_dir = Path(tempfile.mkdtemp(prefix="webstack-build-"))
     mocks, outputs = run_under_mocks(build_webstack(spec, secrets, ROOT, build_dir), stack=stack)

@@ -13,6 +13,7 @@ from components.plan.checks import parse_stack_spec
 from components.plan.datastores import database_env, rds_name
 from components.spec.errors import SpecError
 from components.tooling.mocks import RecordedResource, build_webstack, run_under_mocks
+from tests.helpers.specs import sample_app
 from tests.policy.stacks import EXTRA_STACKS, ROOT
 
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -27,14 +28,14 @@ def _stack(production: bool = False, edge: str = "alb", **app: Any) -> dict[str,
         "production": production,
         "edge": {"mode": edge},
         "apps": [
-            {
-                "name": "web",
-                "framework": "django",
-                "wsgi": "proj.wsgi:application",
-                "source": {"path": "examples/django_app"},
-                **({"linux": {"capacity": {"min": 1, "max": 1}}} if edge == "nginx" else {}),
-                **app,
-            }
+            sample_app(
+                "web",
+                "django",
+                **{
+                    **({"linux": {"capacity": {"min": 1, "max": 1}}} if edge == "nginx" else {}),
+                    **app,
+                },
+            )
         ],
     }
 

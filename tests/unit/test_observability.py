@@ -31,25 +31,25 @@ from components.render.linux import render_linux_user_data
 from components.spec.errors import SpecError
 from components.spec.observability import RETENTION_DAYS
 from components.spec.stack import StackSpec
-from components.tooling.config import spec_from_stack_file
 from components.tooling.mocks import RecordedResource, build_webstack, run_under_mocks
 from tests.helpers.dashboard import dashboard_problems
+from tests.helpers.specs import shipped_spec, shipped_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "tests/data/cloudwatch/agent-schema.json").read_text())
-SHIPPED = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+SHIPPED = shipped_stacks()
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
-def shipped_spec(name: str) -> tuple[StackSpec, dict]:
-    spec, names = spec_from_stack_file(ROOT / f"Pulumi.{name}.yaml")
+def shipped_with_secrets(name: str) -> tuple[StackSpec, dict]:
+    spec, names = shipped_spec(name)
     return spec, {app: {k: f"v-{k}" for k in keys} for app, keys in names.items()}
 
 
 @functools.cache
 def recorded(name: str, off: bool = False) -> tuple[list[RecordedResource], dict]:
-    spec, secrets = shipped_spec(name)
+    spec, secrets = shipped_with_secrets(name)
     if off:
         spec = spec.model_copy(
             update={"observability": spec.observability.model_copy(update={"enabled": False})}

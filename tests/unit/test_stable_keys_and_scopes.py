@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from components.aws.webstack import WebStack, WebStackArgs
-from components.plan.checks import parse_stack_spec
 from components.plan.iam import ssm_prefix, ssm_scope
 from components.plan.subnets import az_slot, plan_subnets_by_zone, public_range
 from components.tooling.mocks import REGION, build_webstack, run_under_mocks
 from tests.helpers.graph import Graph, user_data_texts
+from tests.helpers.specs import sample_app, stack_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ZONES = [f"{REGION}{z}" for z in "abc"]  # what the mocks' getAvailabilityZones answers
@@ -61,22 +61,7 @@ def _graph(spec: Any, project: str = "webstack", stack: str = "dev") -> Graph:
 
 
 def _spec(environment: str = "dev", **top: Any) -> Any:
-    return parse_stack_spec(
-        {
-            "environment": environment,
-            "edge": {"mode": "alb"},
-            **top,
-            "apps": [
-                {
-                    "name": "web",
-                    "framework": "flask",
-                    "wsgi": "app:create_app()",
-                    "source": {"path": "examples/flask_app"},
-                    "secrets": ["TOKEN"],
-                }
-            ],
-        }
-    )
+    return stack_of(sample_app("web", secrets=["TOKEN"]), environment=environment, **top)
 
 
 def test_subnets_are_named_by_their_az() -> None:
@@ -125,23 +110,17 @@ def test_two_webstacks_with_one_environment_keep_apart_and_each_reads_its_own() 
 
 
 def test_the_linux_bootstrap_the_windows_bootstrap_and_the_policy_read_one_path() -> None:
-    spec = parse_stack_spec(
-        {
-            "environment": "one",
-            "edge": {"mode": "alb"},
-            "apps": [
-                {
-                    "name": n,
-                    "framework": "flask",
-                    "wsgi": "app:create_app()",
-                    "source": {"path": "examples/flask_app"},
-                    "hostnames": [f"{n}.example.com"],
-                    "secrets": ["TOKEN"],
-                    **({"os": "windows"} if n == "win" else {}),
-                }
-                for n in ("lin", "win")
-            ],
-        }
+    spec = stack_of(
+        *(
+            sample_app(
+                n,
+                hostnames=[f"{n}.example.com"],
+                secrets=["TOKEN"],
+                **({"os": "windows"} if n == "win" else {}),
+            )
+            for n in ("lin", "win")
+        ),
+        environment="one",
     )
     build = build_webstack(
         spec, {"lin": {"TOKEN": "l"}, "win": {"TOKEN": "w"}}, ROOT, Path(tempfile.mkdtemp())

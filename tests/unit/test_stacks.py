@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from components.plan.iam import RESOURCE_WIDE_ACTIONS
-from components.tooling.config import spec_from_stack_file
 from components.tooling.mocks import build_webstack, run_under_mocks
 from tests.helpers.graph import Graph, user_data_texts
+from tests.helpers.specs import shipped_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_VALUES = {
@@ -23,7 +23,7 @@ SECRET_VALUES = {
 
 @functools.cache
 def graph(name: str) -> Graph:
-    spec, placeholders = spec_from_stack_file(ROOT / f"Pulumi.{name}.yaml")
+    spec, placeholders = shipped_spec(name)
     secrets = {app: {k: SECRET_VALUES[k] for k in names} for app, names in placeholders.items()}
     build_dir = Path(tempfile.mkdtemp(prefix="webstack-build-"))
     mocks, outputs = run_under_mocks(build_webstack(spec, secrets, ROOT, build_dir), stack=name)

@@ -20,6 +20,7 @@ from components.spec.cidrs import (
 )
 from components.spec.paths import check_relative_folder, check_url_path
 from components.tooling.config import pulumi_top_level, read_stack_file
+from tests.helpers.specs import sample_app, stack_of
 
 A, B = "a.example.com", "b.example.com"
 ROUTES = [
@@ -267,15 +268,14 @@ def test_route_check_uses_the_listener_rule_priorities(tmp_path: Path) -> None:
     it would accept pairs the ALB sends to the wrong app."""
     from components.tooling.mocks import build_webstack, run_under_mocks
 
-    base = {"framework": "flask", "wsgi": "app:app", "source": {"path": "examples/flask_app"}}
     apps = [
-        {**base, "name": "site"},
-        {**base, "name": "shop", "hostnames": [A]},
-        {**base, "name": "shopapi", "hostnames": [A], "path_prefix": "/api/"},
-        {**base, "name": "blog", "hostnames": [B]},
-        {**base, "name": "blogx", "hostnames": [B], "path_prefix": "/x/"},
+        sample_app("site", wsgi="app:app"),
+        sample_app("shop", wsgi="app:app", hostnames=[A]),
+        sample_app("shopapi", wsgi="app:app", hostnames=[A], path_prefix="/api/"),
+        sample_app("blog", wsgi="app:app", hostnames=[B]),
+        sample_app("blogx", wsgi="app:app", hostnames=[B], path_prefix="/x/"),
     ]
-    spec = parse_stack_spec({"environment": "t", "edge": {"mode": "alb"}, "apps": apps})
+    spec = stack_of(*apps, environment="t")
     mocks, _ = run_under_mocks(build_webstack(spec, {}, Path.cwd(), tmp_path))
     rules = [r for r in mocks.resources if r.type == "aws:lb/listenerRule:ListenerRule"]
     seen = sorted(r.inputs["priority"] for r in rules)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.plan.checks import parse_stack_spec
 from components.tooling.mocks import build_webstack, run_under_mocks
 from tests.helpers.graph import Graph
+from tests.helpers.specs import windows_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "win-secret-7c1d2e3f4a5b"
@@ -21,23 +21,18 @@ SECRET = "win-secret-7c1d2e3f4a5b"
 
 @functools.cache
 def graph(proxy: str) -> Graph:
-    spec = parse_stack_spec(
-        {
-            "environment": "wintest",
-            "edge": {"mode": "alb"},
-            "apps": [
-                {
-                    "name": "winapp",
-                    "os": "windows",
-                    "framework": "flask",
-                    "wsgi": "app:create_app()",
-                    "source": {"path": "examples/flask_app"},
-                    "hostnames": ["win.example.com"],
-                    "secrets": ["APP_TOKEN"],
-                    "windows": {"proxy": proxy, "instances": 4},
-                }
-            ],
-        }
+    spec = windows_spec(
+        "flask",
+        proxy,
+        name="winapp",
+        environment="wintest",
+        top={"edge": {"mode": "alb"}},
+        app={
+            "source": {"path": "examples/flask_app"},
+            "hostnames": ["win.example.com"],
+            "secrets": ["APP_TOKEN"],
+        },
+        instances=4,
     )
     build_dir = Path(tempfile.mkdtemp(prefix="webstack-build-"))
     mocks, outputs = run_under_mocks(
