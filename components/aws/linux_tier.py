@@ -12,13 +12,12 @@ from dataclasses import dataclass
 import pulumi
 from pulumi import Input, Output, ResourceOptions
 
-from components.aws.fleet import StagedApp, TierArgs, VmFleet, stage_app
-from components.aws.release_channel import rollout_for
-from components.aws.release_pointer import publish_release
+from components.aws.fleet import StagedApp, TierArgs, stage_app
 from components.aws.tier import WebTier
 from components.plan.linux_layout import vm_layout
 from components.render.linux import render_linux_user_data
 from components.render.release import release_script_path
+from components.spec.stack import AppSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,34 +48,11 @@ class LinuxWebTier(WebTier):
         self, name: str, args: TierArgs, staged: StagedApp
     ) -> tuple[Output[str], list[pulumi.Resource]]:
         plan, layout = args.plan, vm_layout(args.plan.app.linux.family)
-        # The release (code, env, secrets) lives in its pointer, not in the user data.
-        self.release_pointer = publish_release(
-            name,
-            plan,
-            plan.app,
-            ssm_prefix=staged.ssm_prefix,
-            bucket=args.bucket_name,
-            project_root=args.project_root,
-            build_dir=args.build_dir,
-            secret_params=[staged.secret_params[k] for k in sorted(plan.app.secrets)],
-            depends_on=staged.depends_on,
-            tags=args.tags,
-            parent=self,
-        )
+        self._publish_release(name, args, staged)
         user_data = staged.refs.apply(
             lambda refs: render_linux_user_data(plan, plan.app, layout, refs)
         )
         return user_data, [self.release_pointer]
 
-    def _after_fleet(self, name: str, args: TierArgs, fleet: VmFleet) -> None:
-        # `pulumi up` waits here: the release (and any instance refresh) on every instance.
-        app = args.plan.app
-        self.rollout = rollout_for(
-            name,
-            app=app.name,
-            pointer=self.release_pointer,
-            script=str(release_script_path(app, vm_layout(app.linux.family))),
-            fleet=fleet,
-            parent=self,
-            region=args.context.region if args.context else None,
-        )
+    def _release_script(self, app: AppSpec) -> str:
+        return str(release_script_path(app, vm_layout(app.linux.family)))

@@ -11,9 +11,12 @@ import pulumi
 from pulumi import Input, Output, ResourceOptions
 
 from components.aws.fleet import StagedApp, TierArgs, VmFleet, VmFleetArgs, stage_app
+from components.aws.release_channel import ReleaseRollout, rollout_for
+from components.aws.release_pointer import publish_release
 from components.plan.observability import telemetry_scope
 from components.plan.tier import TierPlan
 from components.render.common import user_data_base64
+from components.spec.stack import AppSpec
 
 
 class WebTier(pulumi.ComponentResource):
@@ -62,8 +65,47 @@ class WebTier(pulumi.ComponentResource):
         """The user data text, and what must exist before a VM boots with it."""
         raise NotImplementedError
 
+    def _release_script(self, app: AppSpec) -> str:
+        """The activation script's path on the VM (the OS's layout)."""
+        raise NotImplementedError
+
+    # -- what both OSes share -----------------------------------------------------------------
+    platform = "linux"  # the release channel's SSM document family
+
+    def _publish_release(
+        self, name: str, args: TierArgs, staged: StagedApp, env_text: str | None = None
+    ) -> pulumi.Resource:
+        """The release (code, env, secrets) lives in its pointer, not in the user data."""
+        plan = args.plan
+        self.release_pointer = publish_release(
+            name,
+            plan,
+            plan.app,
+            ssm_prefix=staged.ssm_prefix,
+            bucket=args.bucket_name,
+            project_root=args.project_root,
+            build_dir=args.build_dir,
+            secret_params=[staged.secret_params[k] for k in sorted(plan.app.secrets)],
+            depends_on=staged.depends_on,
+            tags=args.tags,
+            parent=self,
+            env_text=env_text,
+        )
+        return self.release_pointer
+
     def _after_fleet(self, name: str, args: TierArgs, fleet: VmFleet) -> None:
-        """What waits on the fleet (the Linux release rollout)."""
+        # `pulumi up` waits here: the release (and any instance refresh) on every instance.
+        app = args.plan.app
+        self.rollout: ReleaseRollout = rollout_for(
+            name,
+            app=app.name,
+            pointer=self.release_pointer,
+            script=self._release_script(app),
+            fleet=fleet,
+            parent=self,
+            platform=self.platform,
+            region=args.context.region if args.context else None,
+        )
 
     def _extra_outputs(self) -> dict[str, Input[str]]:
         return {}

@@ -16,9 +16,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
-from components.aws.fleet import StagedApp, TierArgs, VmFleet
-from components.aws.release_channel import rollout_for
-from components.aws.release_pointer import publish_release
+from components.aws.fleet import StagedApp, TierArgs
 from components.aws.tier import WebTier
 from components.plan.windows_layout import vm_windows_layout
 from components.render.windows import (
@@ -27,6 +25,7 @@ from components.render.windows import (
     windows_bootstrap_object,
 )
 from components.render.windows_release import render_windows_app_env, windows_release_script_path
+from components.spec.stack import AppSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +34,8 @@ class WindowsWebTierArgs(TierArgs):
 
 
 class WindowsWebTier(WebTier):
+    platform = "windows"
+
     bootstrap_key: Output[str]
 
     def __init__(
@@ -50,19 +51,8 @@ class WindowsWebTier(WebTier):
         plan, app = args.plan, args.plan.app
         layout = vm_windows_layout()
         # The release (code, env, secrets) lives in its pointer, not in the bootstrap/user data.
-        self.release_pointer = publish_release(
-            name,
-            plan,
-            app,
-            ssm_prefix=staged.ssm_prefix,
-            bucket=args.bucket_name,
-            project_root=args.project_root,
-            build_dir=args.build_dir,
-            secret_params=[staged.secret_params[k] for k in sorted(app.secrets)],
-            depends_on=staged.depends_on,
-            tags=args.tags,
-            parent=self,
-            env_text=render_windows_app_env(plan, app, layout),
+        self._publish_release(
+            name, args, staged, env_text=render_windows_app_env(plan, app, layout)
         )
         # No package key in what the VM is given at launch: only the pointer names it.
         refs = staged.refs.apply(lambda r: replace(r, package_key=""))
@@ -96,19 +86,8 @@ class WindowsWebTier(WebTier):
         user_data = refs.apply(lambda r: render_windows_user_data(plan, app, layout, r))
         return user_data, [bootstrap_object, *mirrors, self.release_pointer]
 
-    def _after_fleet(self, name: str, args: TierArgs, fleet: VmFleet) -> None:
-        # `pulumi up` waits here: the release (and any instance refresh) on every instance.
-        app = args.plan.app
-        self.rollout = rollout_for(
-            name,
-            app=app.name,
-            pointer=self.release_pointer,
-            script=str(windows_release_script_path(app, vm_windows_layout())),
-            fleet=fleet,
-            parent=self,
-            platform="windows",
-            region=args.context.region if args.context else None,
-        )
+    def _release_script(self, app: AppSpec) -> str:
+        return str(windows_release_script_path(app, vm_windows_layout()))
 
     def _extra_outputs(self) -> dict[str, Input[str]]:
         return {"bootstrap_key": self.bootstrap_key}
