@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
@@ -21,6 +20,7 @@ from components.aws.release_wait import (
     roll_out,
     wait_for_instance_refresh,
 )
+from tests.helpers import ssm_stubs
 
 ROLLOUT = Rollout(
     app="shop",
@@ -32,80 +32,21 @@ ROLLOUT = Rollout(
 PREVIOUS = '{"release":"r-99887766554433bb"}'
 
 
-def _clients() -> tuple[Any, Any, Stubber, Stubber]:
-    kw = {"region_name": "eu-west-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-    ssm, asg = boto3.client("ssm", **kw), boto3.client("autoscaling", **kw)
-    return ssm, asg, Stubber(ssm), Stubber(asg)
-
-
-def _group(asg: Stubber, *ids: str, pending: str = "") -> None:
-    instances = [_instance(i, "InService") for i in ids]
-    if pending:
-        instances.append(_instance(pending, "Pending"))
-    asg.add_response(
-        "describe_auto_scaling_groups",
-        {"AutoScalingGroups": [_asg_body(instances)]},
-        {"AutoScalingGroupNames": ["shop-asg"]},
-    )
-
-
-def _instance(iid: str, state: str) -> dict[str, Any]:
-    return {
-        "InstanceId": iid,
-        "AvailabilityZone": "eu-west-1a",
-        "LifecycleState": state,
-        "HealthStatus": "Healthy",
-        "ProtectedFromScaleIn": False,
-    }
-
-
-def _asg_body(instances: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "AutoScalingGroupName": "shop-asg",
-        "MinSize": 1,
-        "MaxSize": 4,
-        "DesiredCapacity": len(instances),
-        "DefaultCooldown": 300,
-        "AvailabilityZones": ["eu-west-1a"],
-        "HealthCheckType": "ELB",
-        "CreatedTime": "2026-01-01T00:00:00Z",
-        "Instances": instances,
-    }
+_clients, _group = ssm_stubs.clients, ssm_stubs.group
 
 
 def _command(
     ssm: Stubber, name: str, results: dict[str, tuple[str, str]], run: str = "", **where: Any
 ) -> None:
-    cid = f"{name}-0000-0000-0000-000000000000".rjust(36, "0")  # SSM's ids are 36 long
-    params = {**_send_params(run or command(ROLLOUT)[1][0]), **where}
-    ssm.add_response("send_command", {"Command": {"CommandId": cid}}, params)
-    ssm.add_response("list_commands", {"Commands": [{"CommandId": cid, "Status": "InProgress"}]})
-    ssm.add_response("list_commands", {"Commands": [{"CommandId": cid, "Status": "Success"}]})
-    invocations = [
-        {
-            "CommandId": cid,
-            "InstanceId": iid,
-            "Status": status,
-            "CommandPlugins": [{"Name": "aws:runShellScript", "Output": out}],
-        }
-        for iid, (status, out) in results.items()
-    ]
-    ssm.add_response(
-        "list_command_invocations",
-        {"CommandInvocations": invocations},
-        {"CommandId": cid, "Details": True},
+    ssm_stubs.record_command(
+        ssm,
+        name,
+        results,
+        document="AWS-RunShellScript",
+        run=run or command(ROLLOUT)[1][0],
+        plugin="aws:runShellScript",
+        **where,
     )
-
-
-def _send_params(run: str) -> dict[str, Any]:
-    return {
-        "DocumentName": "AWS-RunShellScript",
-        "Comment": ANY,
-        "Parameters": {"commands": [run]},
-        "MaxConcurrency": "1",
-        "MaxErrors": "0",
-        "TimeoutSeconds": 900,
-    }
 
 
 ACTIVE = f"webstack-release: release {ROLLOUT.release_id} active\n"
@@ -263,7 +204,7 @@ def test_every_page_of_invocations_counts() -> None:
     s.add_response(
         "send_command",
         {"Command": {"CommandId": cid}},
-        {**_send_params(command(ROLLOUT)[1][0]), "Targets": ANY},
+        {**ssm_stubs.send_params("AWS-RunShellScript", command(ROLLOUT)[1][0]), "Targets": ANY},
     )
     s.add_response("list_commands", {"Commands": [{"CommandId": cid, "Status": "Success"}]})
     for page, token in ((names[:50], {"NextToken": "t"}), (names[50:], {})):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from components.aws.release_wait import ReleaseFailed, Rollout, command, problems, roll_out
+from tests.helpers import ssm_stubs
 from tests.helpers.powershell_ast import parse, text, walk
 
 ROLLOUT = Rollout(
@@ -31,68 +31,20 @@ TARGETS = [
 ]
 
 
-def _clients() -> tuple[Any, Any, Stubber, Stubber]:
-    kw = {"region_name": "eu-west-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-    ssm, asg = boto3.client("ssm", **kw), boto3.client("autoscaling", **kw)
-    return ssm, asg, Stubber(ssm), Stubber(asg)
-
-
-def _group(asg: Stubber, *ids: str) -> None:
-    instances = [
-        {
-            "InstanceId": i,
-            "AvailabilityZone": "eu-west-1a",
-            "LifecycleState": "InService",
-            "HealthStatus": "Healthy",
-            "ProtectedFromScaleIn": False,
-        }
-        for i in ids
-    ]
-    body = {
-        "AutoScalingGroupName": "shop-asg",
-        "MinSize": 1,
-        "MaxSize": 4,
-        "DesiredCapacity": len(ids),
-        "DefaultCooldown": 300,
-        "AvailabilityZones": ["eu-west-1a"],
-        "HealthCheckType": "ELB",
-        "CreatedTime": "2026-01-01T00:00:00Z",
-        "Instances": instances,
-    }
-    asg.add_response(
-        "describe_auto_scaling_groups",
-        {"AutoScalingGroups": [body]},
-        {"AutoScalingGroupNames": ["shop-asg"]},
-    )
+_clients, _group = ssm_stubs.clients, ssm_stubs.group
 
 
 def _command(ssm: Stubber, name: str, results: dict[str, tuple[str, str]], **where: Any) -> None:
     """One recorded AWS-RunPowerShellScript run: its plugin is aws:runPowerShellScript."""
-    cid = f"{name}-0000-0000-0000-000000000000".rjust(36, "0")
-    sent = {
-        "DocumentName": "AWS-RunPowerShellScript",
-        "Comment": ANY,
-        "Parameters": {"commands": [RUN]},
-        "MaxConcurrency": "1",
-        "MaxErrors": "0",
-        "TimeoutSeconds": 900,
+    ssm_stubs.record_command(
+        ssm,
+        name,
+        results,
+        document="AWS-RunPowerShellScript",
+        run=RUN,
+        plugin="aws:runPowerShellScript",
+        statuses=("Success",),
         **where,
-    }
-    ssm.add_response("send_command", {"Command": {"CommandId": cid}}, sent)
-    ssm.add_response("list_commands", {"Commands": [{"CommandId": cid, "Status": "Success"}]})
-    invocations = [
-        {
-            "CommandId": cid,
-            "InstanceId": iid,
-            "Status": status,
-            "CommandPlugins": [{"Name": "aws:runPowerShellScript", "Output": out}],
-        }
-        for iid, (status, out) in results.items()
-    ]
-    ssm.add_response(
-        "list_command_invocations",
-        {"CommandInvocations": invocations},
-        {"CommandId": cid, "Details": True},
     )
 
 
