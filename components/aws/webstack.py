@@ -93,6 +93,8 @@ class WebStack(pulumi.ComponentResource):
         }
         child = ResourceOptions(parent=self)
         self._aws = lookup_aws_context(self)  # one lookup for every part below
+        # Parameters scoped by project, stack and this WebStack: no clash between two of them.
+        self._scope = ssm_scope(pulumi.get_project(), pulumi.get_stack(), name)
         network = self._network()
         groups = SecurityGroups(
             f"{name}-sg",
@@ -122,15 +124,14 @@ class WebStack(pulumi.ComponentResource):
         )
         self.access_logs_bucket = logs.bucket_name if logs else None
         alb = self._alb(network, groups, cert) if spec.edge.mode == "alb" else None
-        scope = ssm_scope(pulumi.get_project(), pulumi.get_stack(), name)
-        self._log_groups = log_groups_for(name, spec, scope, self._tags, self)
+        self._log_groups = log_groups_for(name, spec, self._scope, self._tags, self)
         plans = plan_tiers(spec, trusted_cidrs=(args.network.vpc_cidr,) if args.network else None)
         tiers = {
             a.name: self._tier(plans[a.name], network, groups, store, cert, alb) for a in spec.apps
         }
         self.tiers = dict(tiers)
         lb, tgs = (alb.arn_suffix, alb.target_group_arn_suffixes) if alb else (None, {})
-        alarms = alarms_for(name, spec, scope, lb, tgs, tiers, self._tags, self, self._aws)
+        alarms = alarms_for(name, spec, self._scope, lb, tgs, tiers, self._tags, self, self._aws)
         self.dashboard_url = alarms.dashboard_url if alarms else None
         self.alarm_topic_arn = alarms.topic_arn if alarms else None
         self._outputs(network, store, alb, tiers)
@@ -138,7 +139,7 @@ class WebStack(pulumi.ComponentResource):
     def _managed_databases(
         self, network: Network | ExistingVpc, groups: SecurityGroups
     ) -> dict[str, ManagedPostgres]:
-        """One RDS PostgreSQL per app that asks for `database:` (issue 14)."""
+        """One RDS PostgreSQL per app that asks for `database:` (issue 17)."""
         spec, child = self._args.spec, ResourceOptions(parent=self)
         return {
             a.name: ManagedPostgres(
@@ -151,7 +152,7 @@ class WebStack(pulumi.ComponentResource):
                     vpc_id=network.vpc_id,
                     private_subnet_ids=network.private_subnet_ids,
                     app_security_group_id=groups.app_sg_ids[a.name],
-                    scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), self._name),
+                    scope=self._scope,
                     tags=self._tags,
                 ),
                 child,
@@ -304,8 +305,7 @@ class WebStack(pulumi.ComponentResource):
             project_root=args.project_root,
             build_dir=args.build_dir,
             tags=self._tags,
-            # Parameters scoped by project, stack and this WebStack: no clash between two of them.
-            ssm_scope=ssm_scope(pulumi.get_project(), pulumi.get_stack(), name),
+            ssm_scope=self._scope,
             # First boot needs egress (NAT routes), its listener rule and target group.
             boot_after=boot_after,
             context=self._aws,
