@@ -19,6 +19,7 @@ from components.plan.observability import (
     windows_agent_config_path,
     windows_agent_installer,
 )
+from components.plan.rds_ca import rds_ca_step, windows_bundle_path
 from components.plan.sizing import waitress_instances
 from components.plan.tier import TierPlan, static_root
 from components.plan.windows_layout import (
@@ -318,6 +319,7 @@ def render_windows_bootstrap(
         ),
         cloudwatch_bucket=windows_agent_installer(refs.region)[0],
         cloudwatch_key=windows_agent_installer(refs.region)[1],
+        rds_ca=rds_ca_step(app, refs.region, windows_bundle_path(layout)),
     )
     if not text.isascii():
         raise SpecError([f"apps.{app.name}.env: Windows PowerShell 5.1 needs ASCII values"])
