@@ -40,7 +40,7 @@ TRUSTSTORES = {
     "aws-us-gov": "https://truststore.pki.us-gov-west-1.rds.amazonaws.com",
     "aws-cn": "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn",
 }
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+_REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]+")
 # Region prefixes of partitions without a published RDS truststore (botocore endpoints.json:
 # aws-iso us-iso-, aws-iso-b us-isob-, aws-iso-e eu-isoe-, aws-iso-f us-isof-, aws-eusc eusc-).
 _NO_TRUSTSTORE = ("us-iso-", "us-isob-", "eu-isoe-", "us-isof-", "eusc-")
