@@ -23,7 +23,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 from pulumi import Input, Output, ResourceOptions
 
-from components.plan.datastores import POSTGRES_PORT, managed_database_env, rds_name
+from components.plan.datastores import POSTGRES_PORT, managed_database_secrets, rds_name
 from components.plan.rds_ca import vm_bundle_path
 from components.spec.datastores import ManagedDatabase
 from components.spec.stack import StackSpec
@@ -53,7 +53,8 @@ class ManagedPostgresArgs:
 class ManagedPostgres(pulumi.ComponentResource):
     address: Output[str]
     security_group_id: Output[str]
-    # DATABASE_URL and the PG* variables, each a secret Output
+    # DATABASE_URL and the PG* variables, each a secret Output (PGSSLMODE and PGSSLROOTCERT are
+    # not secret: the tier's plain environment carries them, plan.datastores.TLS_VARIABLES)
     environment: dict[str, Output[str]]
 
     # long: one RDS graph top to bottom (security group and its rules, subnet group,
@@ -104,9 +105,9 @@ class ManagedPostgres(pulumi.ComponentResource):
         )
         # verify-full: the RDS certificate names instance.address, the host DATABASE_URL uses.
         env = Output.all(instance.address, instance.port, password.result).apply(
-            lambda v: managed_database_env(db, v[0], int(v[1]), v[2], args.ca_bundle_path)
+            lambda v: managed_database_secrets(db, v[0], int(v[1]), v[2], args.ca_bundle_path)
         )
-        keys = managed_database_env(db, "h", 1, "p", args.ca_bundle_path)
+        keys = managed_database_secrets(db, "h", 1, "p", args.ca_bundle_path)
         self.environment = {key: Output.secret(env.apply(lambda e, k=key: e[k])) for key in keys}
         self.address = instance.address
         self.security_group_id = sg.id

@@ -13,7 +13,7 @@ from pulumi import Input, Output, ResourceOptions
 from components.aws.alb import Alb, AlbArgs, AlbRoute, ExistingLoadBalancer
 from components.aws.artifacts import ArtifactStore, ArtifactStoreArgs
 from components.aws.context import lookup_aws_context
-from components.aws.database import managed_databases
+from components.aws.database import ManagedPostgres, managed_databases
 from components.aws.linux_tier import LinuxWebTier, LinuxWebTierArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.observability import access_logs_for, alarms_for, log_groups_for
@@ -109,16 +109,7 @@ class WebStack(pulumi.ComponentResource):
             ),
             child,
         )
-        self._databases = managed_databases(
-            self._name,
-            spec,
-            vpc_id=network.vpc_id,
-            private_subnet_ids=network.private_subnet_ids,
-            app_sg_ids=groups.app_sg_ids,
-            scope=self._scope,
-            tags=self._tags,
-            parent=self,
-        )
+        self._databases = self._managed_databases(network, groups)
         store = ArtifactStore(
             f"{name}-artifacts",
             ArtifactStoreArgs(
@@ -144,6 +135,21 @@ class WebStack(pulumi.ComponentResource):
         self.dashboard_url = alarms.dashboard_url if alarms else None
         self.alarm_topic_arn = alarms.topic_arn if alarms else None
         self._outputs(network, store, alb, tiers)
+
+    def _managed_databases(
+        self, network: Network | ExistingVpc, groups: SecurityGroups
+    ) -> dict[str, ManagedPostgres]:
+        """One RDS PostgreSQL per app that asks for `database:` (issue 17)."""
+        return managed_databases(
+            self._name,
+            self._args.spec,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            app_sg_ids=groups.app_sg_ids,
+            scope=self._scope,
+            tags=self._tags,
+            parent=self,
+        )
 
     def _network(self) -> Network | ExistingVpc:
         if self._args.network is not None:

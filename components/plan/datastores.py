@@ -126,11 +126,33 @@ def managed_database_env(
     return database_env(host, port, db.db_name, db.username, password, RDS_SSLMODE, ca_bundle)
 
 
+# Not secret and the same on every VM of the app (the bundle's path is infrastructure): they travel
+# in its plain environment (database_tls_environment), not as SecureStrings, so the policy pack's
+# user-data scan never meets the bootstrap's own bundle path as a "secret value".
+TLS_VARIABLES = ("PGSSLMODE", "PGSSLROOTCERT")
+
+
+def managed_database_secrets(
+    db: ManagedDatabase, host: str, port: int, password: str, ca_bundle: str
+) -> dict[str, str]:
+    """The managed database's variables that take the secrets' path (DATABASE_URL, PG*)."""
+    env = managed_database_env(db, host, port, password, ca_bundle)
+    return {k: v for k, v in env.items() if k not in TLS_VARIABLES}
+
+
+def database_tls_environment(app: AppSpec) -> dict[str, str]:
+    """PGSSLMODE and PGSSLROOTCERT of an app with a managed database, for its plain environment
+    (the release's app.env, as DATABASE_URL's own query says them); {} without one."""
+    if app.database is None:
+        return {}
+    return {"PGSSLMODE": RDS_SSLMODE, "PGSSLROOTCERT": vm_bundle_path(app)}
+
+
 def database_secret_names(app: AppSpec) -> list[str]:
     """The variables a managed database adds to the app's secrets (none without one)."""
     if app.database is None:
         return []
-    return list(managed_database_env(app.database, "h", 1, "p", vm_bundle_path(app)))
+    return list(managed_database_secrets(app.database, "h", 1, "p", vm_bundle_path(app)))
 
 
 def with_database_secrets(app: AppSpec, names: list[str]) -> AppSpec:

@@ -16,9 +16,11 @@ from components.plan.linux_layout import vm_layout
 from components.plan.rds_ca import rds_ca_bundle_url
 from components.plan.tier import plan_tier
 from components.plan.windows_layout import vm_windows_layout
-from components.render.common import USER_DATA_LIMIT, CloudRefs, pack_user_data
+from components.render.common import USER_DATA_LIMIT, CloudRefs, app_environment, pack_user_data
 from components.render.linux import render_linux_host, render_linux_user_data
+from components.render.release import render_app_env
 from components.render.windows import render_windows_host
+from components.render.windows_release import windows_app_environment
 from components.spec.stack import StackSpec
 from tests.helpers.powershell_ast import (
     parse,
@@ -149,3 +151,27 @@ def test_windows_step_parses_and_keeps_the_projects_powershell_rules(proxy: str)
 def test_windows_without_a_database_has_no_step() -> None:
     text = windows_bootstrap(windows_spec("flask", "nginx"))
     assert "RDS CA" not in text and "Save-PemBundle" not in text and "truststore" not in text
+
+
+# -- the app's plain environment ---------------------------------------------------------------
+def test_the_release_environment_says_verify_full_with_the_bundle_on_both_tiers() -> None:
+    """PGSSLMODE / PGSSLROOTCERT for apps that talk to libpq without DATABASE_URL: in the
+    release's plain app.env (not secret), naming the file the bootstrap fetches."""
+    linux = db_linux()
+    app = linux.apps[0]
+    env = dict(app_environment(plan_tier(linux, app), app, vm_layout("debian")))
+    assert env["PGSSLMODE"] == "verify-full"
+    assert env["PGSSLROOTCERT"] == "/etc/webstack/rds-ca-bundle.pem"
+    assert 'PGSSLROOTCERT="/etc/webstack/rds-ca-bundle.pem"' in render_app_env(
+        plan_tier(linux, app), app, vm_layout("debian")
+    )
+    win = db_windows()
+    wapp = win.apps[0]
+    wenv = windows_app_environment(plan_tier(win, wapp), wapp, vm_windows_layout())
+    assert wenv["PGSSLMODE"] == "verify-full"
+    assert wenv["PGSSLROOTCERT"] == "C:/webstack/tls/rds-ca-bundle.pem"
+    plain = linux_spec("django", "alb", 1)
+    papp = plain.apps[0]
+    assert "PGSSLMODE" not in dict(
+        app_environment(plan_tier(plain, papp), papp, vm_layout("debian"))
+    )

@@ -7,7 +7,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from components.plan.datastores import database_secret_names, managed_database_env
+from components.plan.datastores import (
+    TLS_VARIABLES,
+    database_secret_names,
+    database_tls_environment,
+    managed_database_env,
+)
 from components.plan.linux_layout import vm_layout
 from components.plan.rds_ca import (
     linux_bundle_path,
@@ -85,4 +90,6 @@ def test_a_managed_database_connects_with_verify_full_against_the_bundle(os: str
     assert url.hostname == env["PGHOST"] == host, "verify-full matches the endpoint it dials"
     assert env["PGSSLMODE"] == "verify-full" and env["PGSSLROOTCERT"] == vm_bundle_path(app)
     assert not NSSM_EXPANDED.search(env["DATABASE_URL"]), "no %..% pair for NSSM to expand"
-    assert set(database_secret_names(app)) == set(env), "every variable travels as a secret"
+    secrets = set(database_secret_names(app))
+    assert secrets == set(env) - set(TLS_VARIABLES), "the connection travels as secrets"
+    assert database_tls_environment(app) == {k: env[k] for k in TLS_VARIABLES}, "and in plain"
