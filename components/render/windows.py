@@ -117,7 +117,9 @@ def _service(
 def service_definitions(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
     """What `services.json` says: every NSSM service of the VM, exactly as installed."""
     tier = app.windows
-    # The app's environment is the release's (its config object, windows_release.py): not here.
+    # The app's environment is the release's (its config object, windows_release.py), and so are
+    # its secrets' names (the pointer's `secrets`): a secret added or dropped is a release, not a
+    # new services.json, bootstrap and launch template.
     services = []
     for n, port in enumerate(layout.ports(tier), start=1):
         svc = _service(
@@ -170,7 +172,6 @@ def service_definitions(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout)
     return {
         "app": app.name,
         "proxy_kind": tier.proxy,
-        "secrets": list(app.secrets),
         "services": services,
         "proxy": proxy,
     }
