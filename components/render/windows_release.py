@@ -3,7 +3,8 @@
 Pure (no Pulumi). The services move to the new release one at a time behind the proxy, each
 health-checked and given the proxy's rejoin window before the next; a failure moves the moved ones
 back (templates/windows/webstack-release.ps1.j2). The bootstrap carries this script and runs it at
-every boot; the release channel runs the same bytes for a release. The app's plain environment is
+every boot (a check only when the active release still serves every service: nothing restarts);
+the release channel runs the same bytes for a release. The app's plain environment is
 the release's config object (`render_windows_app_env`), so services.json (and the user data) holds
 none of it.
 """

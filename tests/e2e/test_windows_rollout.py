@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from components.tooling.local.windows import LocalWindowsHost
-from components.tooling.local.windows_rollout import RolloutFailed, roll
+from components.tooling.local.windows_rollout import RolloutFailed, healthy, roll
 from tests.e2e.test_windows_e2e import make_spec
 from tests.helpers.load import run_load
 
@@ -89,3 +89,25 @@ def test_a_release_that_cannot_start_rolls_back_and_serves_nothing(host: LocalWi
     assert result.failed == 0, result.summary("windows broken release")
     assert {b.get("release") for b in result.bodies} == {"r-2"}  # r-3 served no request
     assert {s.environment["WEBSTACK_RELEASE"] for s in host.services} == {"r-2"}
+
+
+def test_after_a_reboot_the_boot_activation_restarts_nothing(host: LocalWindowsHost) -> None:
+    """The bootstrap runs the activation at every boot; NSSM has started every service on the
+    active release already, so the same release restarts no service (same processes, no request
+    lost, no rejoin window)."""
+    code = release_code(host.root, "r-2")
+    roll(host, code, "r-2")
+    for svc in host.services:  # the reboot: every service down, then NSSM's auto-start
+        host.kill(svc.name)
+    for svc in host.services:
+        host.start_service(svc)
+    assert all(healthy(f"http://127.0.0.1:{s.port}{host.app.health_path}") for s in host.services)
+    before = {name: proc.pid for name, proc in host.processes.items()}
+    result = run_load(
+        host.url + "/", 300, actions={40: lambda: roll(host, code, "r-2")}, timeout=60, rps=RPS
+    )
+    assert result.failed == 0, result.summary("boot activation of the active release")
+    assert {name: proc.pid for name, proc in host.processes.items()} == before, (
+        "a service restarted for the release it already runs"
+    )
+    assert {b.get("release") for b in result.bodies} == {"r-2"}

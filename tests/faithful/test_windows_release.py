@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from tree_sitter import Node
 
 from components.plan.release import PROXY_REJOIN_SECONDS
 from components.plan.tier import plan_tier
@@ -14,7 +15,14 @@ from components.render.windows import render_windows_host
 from components.render.windows_release import render_windows_release_script
 from components.tooling.local.windows import OFFLINE_REFS
 from tests.faithful.test_windows_powershell import PROXIES, windows_spec
-from tests.helpers.powershell_ast import command_name, parse, text, walk
+from tests.helpers.powershell_ast import (
+    command_name,
+    enclosing_function,
+    function_body,
+    parse,
+    text,
+    walk,
+)
 
 
 def release_script(proxy: str) -> str:
@@ -80,3 +88,40 @@ def test_the_script_waits_the_proxys_rejoin_window_between_services(
     assert {int(s) for s in re.findall(window, config)} == {PROXY_REJOIN_SECONDS[proxy]}
     loop = _service_loop(release_script(proxy))
     assert f"Start-Sleep -Seconds {PROXY_REJOIN_SECONDS[proxy]} }}" in loop
+
+
+def _top_level(source: str, kind: str, marker: str) -> list[Node]:
+    return [
+        n
+        for n in walk(parse(source))
+        if n.type == kind and marker in text(n) and enclosing_function(n) is None
+    ]
+
+
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_a_reboot_restarts_nothing_when_the_active_release_serves(proxy: str) -> None:
+    """The bootstrap runs the activation at every boot (EC2Launch v2 `frequency: always`); NSSM
+    has already started the services on the active release. An experienced operator expects the
+    boot to check them, not to move them one by one again through the proxy's rejoin windows."""
+    source = release_script(proxy)
+    (early,) = _top_level(source, "if_statement", "already active")
+    condition, body = text(early.children[2]), text(early.children[4])
+    for needed in ("$Id -eq $Previous", "$ActiveServices -eq $ServicesHash", "'.complete'"):
+        assert needed in condition, f"the early exit must check {needed}"
+    assert "Test-ServingRelease" in condition, "every service must answer before nothing moves"
+    assert "exit 0" in body and "webstack-release: release $Id active" in body, body
+    first_restart = min(
+        n.start_byte
+        for n in walk(parse(source))
+        if n.type == "command"
+        and command_name(n) in ("Move-Service", "Restart-Service", "Get-SSMParameter")
+        and enclosing_function(n) is None
+        and "$PointerName" not in text(n)
+    )
+    assert early.start_byte < first_restart, "the check comes before any secret read or restart"
+    check = function_body(parse(source), "Test-ServingRelease") or ""
+    assert "AppDirectory" in check and "Wait-Healthy" in check and "return $false" in check
+    loop = _service_loop(source)
+    assert source.index("-Value $ServicesHash") > source.index(loop), (
+        "the services.json a release moved onto is recorded only after every service moved"
+    )

@@ -5,7 +5,8 @@ rendered services.json order move to the new release ONE AT A TIME (stop, start 
 code with WEBSTACK_RELEASE set), each must answer its own health URL HEALTH_SUCCESSES times in a
 row and the proxy's rejoin window (PROXY_REJOIN_SECONDS) must pass before the next moves, and
 the proxy sends to the others meanwhile. When one fails, every
-service already moved (the failed one included) goes back to the previous release.
+service already moved (the failed one included) goes back to the previous release. A release
+that already serves on every service (the re-run at boot after a reboot) restarts nothing.
 """
 
 from __future__ import annotations
@@ -64,8 +65,22 @@ def move(host: LocalWindowsHost, svc: ServiceDef, code: Path, release: str) -> S
     return moved
 
 
+def serving(host: LocalWindowsHost, code: Path, release: str) -> bool:
+    """Test-ServingRelease: every service runs on `code` as `release` and answers healthy."""
+    return all(
+        svc.app_directory == str(code)
+        and svc.environment.get("WEBSTACK_RELEASE") == release
+        and (proc := host.processes.get(svc.name)) is not None
+        and proc.poll() is None
+        and healthy(f"http://127.0.0.1:{svc.port}{host.app.health_path}")
+        for svc in host.services
+    )
+
+
 def roll(host: LocalWindowsHost, code: Path, release: str, within: float = STARTUP_SECONDS) -> None:
     """Activate `release` (its code in `code`) on every service, one at a time, or roll back."""
+    if serving(host, code, release):
+        return  # already active and healthy: nothing restarts
     previous = list(host.services)
     moved: list[ServiceDef] = []
     for i, svc in enumerate(previous):
