@@ -20,7 +20,7 @@ from components.plan.observability import (
     windows_agent_installer,
 )
 from components.plan.sizing import waitress_instances
-from components.plan.tier import TierPlan, static_root
+from components.plan.tier import TierPlan, windows_static_root
 from components.plan.windows_layout import (
     WindowsHostLayout,
     farm_name,
@@ -226,7 +226,7 @@ def _mirror_context(app: AppSpec) -> dict[str, dict[str, str]]:
 
 
 def _iis_context(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
-    static_dir = static_root(app, layout)
+    static_dir = windows_static_root(app, layout)
     mirrors = _mirror_context(app)
     return {
         "features": IIS_FEATURES,

@@ -17,7 +17,7 @@ from typing import cast
 from components.plan import release as release_plan
 from components.plan.linux_layout import HostLayout
 from components.plan.sizing import waitress_instances
-from components.plan.tier import TierPlan
+from components.plan.tier import TierPlan, windows_static_root
 from components.plan.windows_layout import WindowsHostLayout, instance_alias
 from components.render.common import CloudRefs, app_environment
 from components.render.release import STARTUP_SECONDS
@@ -56,6 +56,8 @@ def render_windows_release_script(
         keep=release_plan.KEEP_RELEASES,
         rejoin_seconds=release_plan.PROXY_REJOIN_SECONDS[app.windows.proxy],
         nssm_expanded=NSSM_EXPANDED.pattern,
+        served_static=str(windows_static_root(app, layout) or ""),
+        static_folder=app.static.folder.replace("/", "\\") if app.static else "",
     )
 
 

@@ -16,6 +16,7 @@ from components.tooling.local.windows import LocalWindowsHost
 from components.tooling.local.windows_rollout import RolloutFailed, healthy, roll
 from tests.e2e.test_windows_e2e import make_spec
 from tests.helpers.load import run_load
+from tests.helpers.net import fetch
 
 pytestmark = pytest.mark.e2e
 RPS = 50  # the issue's bounded load
@@ -111,3 +112,61 @@ def test_after_a_reboot_the_boot_activation_restarts_nothing(host: LocalWindowsH
         "a service restarted for the release it already runs"
     )
     assert {b.get("release") for b in result.bodies} == {"r-2"}
+
+
+@pytest.fixture
+def nginx_host() -> Iterator[LocalWindowsHost]:
+    spec, app = make_spec("flask", "nginx", instances=3)
+    root = Path(tempfile.mkdtemp(prefix="ws-winstatic-", dir="/tmp"))
+    try:
+        with LocalWindowsHost(spec, app, root, SOURCE) as running:
+            yield running
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _static_release(root: Path, release: str, files: dict[str, str]) -> Path:
+    code = release_code(root, release)
+    for name, body in files.items():
+        (code / "static" / name).write_text(body)
+    return code
+
+
+def test_static_files_follow_the_rolling_order(
+    nginx_host: LocalWindowsHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While old and new code both serve, each finds its files: the new release's new files are
+    served before its first service moves, a same-named file keeps the old content until the last
+    one moved, and the previous release's files outlive one release (pages it rendered)."""
+    from components.tooling.local import windows_rollout
+
+    host = nginx_host
+    (Path(host.layout.code_dir(host.app.name)) / "static" / "old-r1.txt").write_text("r1 only\n")
+    served = Path(host.layout.collected_static(host.app.name))
+    shutil.copy2(Path(host.layout.code_dir(host.app.name)) / "static" / "old-r1.txt", served)
+    r2 = _static_release(host.root, "r-2", {"hello.txt": "hello from r-2\n", "new-r2.txt": "r2\n"})
+    seen: list[tuple[str, str, str]] = []
+    real_move = windows_rollout.move
+
+    def watching_move(*args: object, **kwargs: object) -> object:
+        seen.append(
+            (get("/static/hello.txt"), get("/static/new-r2.txt"), get("/static/old-r1.txt"))
+        )
+        return real_move(*args, **kwargs)  # type: ignore[arg-type]
+
+    def get(path: str) -> str:
+        reply = fetch(host.url + path)
+        return reply.body.decode() if reply.status == 200 else str(reply.status)
+
+    old_hello = get("/static/hello.txt")
+    monkeypatch.setattr(windows_rollout, "move", watching_move)
+    roll(host, r2, "r-2")
+    assert len(seen) == 3, "one look before each service moved"
+    assert all(s == (old_hello, "r2\n", "r1 only\n") for s in seen), seen
+    assert get("/static/hello.txt") == "hello from r-2\n", "after the last move: the new content"
+    assert get("/static/old-r1.txt") == "r1 only\n", "the previous release's files stay"
+    r3 = _static_release(host.root, "r-3", {"hello.txt": "hello from r-3\n"})
+    (r3 / "static" / "new-r2.txt").unlink(missing_ok=True)
+    roll(host, r3, "r-3")
+    assert get("/static/old-r1.txt") == "404", "two releases later a file no kept release has goes"
+    assert get("/static/new-r2.txt") == "r2\n", "the previous release's (r-2) files stay"

@@ -125,3 +125,72 @@ def test_a_reboot_restarts_nothing_when_the_active_release_serves(proxy: str) ->
     assert source.index("-Value $ServicesHash") > source.index(loop), (
         "the services.json a release moved onto is recorded only after every service moved"
     )
+
+
+def _script(framework: str, proxy: str) -> str:
+    spec = windows_spec(framework, proxy)
+    return render_windows_release_script(
+        plan_tier(spec, spec.apps[0]),
+        spec.apps[0],
+        vm_windows_layout(),
+        region=OFFLINE_REFS.region,
+        bucket=OFFLINE_REFS.bucket,
+        ssm_prefix=OFFLINE_REFS.ssm_prefix,
+    )
+
+
+def _top_commands(source: str, name: str) -> list[Node]:
+    return [
+        n
+        for n in walk(parse(source))
+        if n.type == "command" and command_name(n) == name and enclosing_function(n) is None
+    ]
+
+
+@pytest.mark.parametrize("framework", ["flask", "django"])
+def test_static_files_follow_the_rolling_order(framework: str) -> None:
+    """Old and new code serve side by side while the services move: new files go in before the
+    first move (add only), changed ones after the last, then what neither the active nor the
+    previous release has is removed; a failure before that leaves the served files as they were."""
+    source = _script(framework, "nginx")
+    loop = parse(source)
+    (services,) = [
+        n
+        for n in walk(loop)
+        if n.type == "foreach_statement" and "$Definitions.services" in text(n)[:60]
+    ]
+    early, late = _top_commands(source, "Publish-Static")
+    assert "-KeepExisting" in text(early) and "-KeepExisting" not in text(late)
+    assert early.end_byte < services.start_byte < services.end_byte < late.start_byte
+    (prune,) = _top_commands(source, "Remove-StaleStatic")
+    (active,) = [n for n in _top_commands(source, "Set-Content") if "$ActiveFile" in text(n)]
+    assert late.end_byte < prune.start_byte < active.start_byte
+    publish = function_body(loop, "Publish-Static") or ""
+    assert "'/XC', '/XN', '/XO'" in publish, "add only: skip changed, newer and older files"
+    assert "robocopy.exe" in publish and "-Ok @(0, 1, 2, 3, 4, 5, 6, 7)" in publish
+    if framework == "django":
+        (collect,) = _top_level(source, "if_statement", "collectstatic")
+        assert '"STATIC_ROOT=$collecting"' in text(collect) and "$ServedStatic" not in text(collect)
+        assert collect.end_byte < early.start_byte, "collected into the release before publishing"
+        env = function_body(loop, "Get-AppEnvironment") or ""
+        assert "STATIC_ROOT=$(Get-ReleaseStatic -Folder $Folder)" in env, "its own manifest"
+
+
+@pytest.mark.parametrize("framework", ["flask", "django"])
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_every_proxy_serves_the_folder_the_activation_fills(framework: str, proxy: str) -> None:
+    """Not `current\\static`: no release writes it on a VM (the services run releases\\<id>)."""
+    spec = windows_spec(framework, proxy)
+    files = render_windows_host(
+        plan_tier(spec, spec.apps[0]), spec.apps[0], vm_windows_layout(), OFFLINE_REFS
+    )
+    served = "$ServedStatic = 'C:\\webstack\\web\\collected-static'"
+    assert served in _script(framework, proxy)
+    text_of = "\n".join(files.values())
+    wanted = {
+        "nginx": "alias C:/webstack/web/collected-static/;",
+        "caddy": "root * C:/webstack/web/collected-static",
+        "iis": "'/physicalPath:C:\\webstack\\web\\collected-static'",
+    }[proxy]
+    assert wanted in text_of
+    assert "current/static" not in text_of and "current\\static" not in text_of
