@@ -5,6 +5,7 @@ lose 0 requests (components/tooling/local/windows_rollout.py, the .ps1's order a
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -170,3 +171,26 @@ def test_static_files_follow_the_rolling_order(
     roll(host, r3, "r-3")
     assert get("/static/old-r1.txt") == "404", "two releases later a file no kept release has goes"
     assert get("/static/new-r2.txt") == "r2\n", "the previous release's (r-2) files stay"
+
+
+def test_a_django_release_collects_into_its_own_folder_and_reads_its_own_manifest() -> None:
+    """Django: collectstatic goes into releases/<id>/static (not the served folder, which the old
+    code still serves from), the moved services get it as STATIC_ROOT, and the proxy serves the
+    new content once every service runs the new code."""
+    from tests.e2e.test_windows_e2e import running
+
+    with contextlib.closing(running("django", "nginx")) as hosts:
+        host = next(hosts)
+        code = host.root / "releases" / "r-2" / "code"
+        shutil.copytree(
+            SOURCE.parent / "django_app", code, ignore=shutil.ignore_patterns("__pycache__")
+        )
+        (code / "static" / "hello.txt").write_text("hello from r-2\n")
+        served = Path(host.layout.collected_static(host.app.name))
+        before = (served / "hello.txt").read_text()
+        roll(host, code, "r-2")
+        own = code.parent / "static"
+        assert (own / "hello.txt").read_text() == "hello from r-2\n", "collected into the release"
+        assert {s.environment["STATIC_ROOT"] for s in host.services} == {str(own)}
+        assert fetch(host.url + "/static/hello.txt").body == b"hello from r-2\n"
+        assert before != "hello from r-2\n"
