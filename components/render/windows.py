@@ -21,7 +21,7 @@ from components.plan.observability import (
 )
 from components.plan.rds_ca import rds_ca_step, windows_bundle_path
 from components.plan.sizing import waitress_instances
-from components.plan.tier import TierPlan, static_root
+from components.plan.tier import TierPlan, windows_static_root
 from components.plan.windows_layout import (
     WindowsHostLayout,
     farm_name,
@@ -118,7 +118,9 @@ def _service(
 def service_definitions(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
     """What `services.json` says: every NSSM service of the VM, exactly as installed."""
     tier = app.windows
-    # The app's environment is the release's (its config object, windows_release.py): not here.
+    # The app's environment is the release's (its config object, windows_release.py), and so are
+    # its secrets' names (the pointer's `secrets`): a secret added or dropped is a release, not a
+    # new services.json, bootstrap and launch template.
     services = []
     for n, port in enumerate(layout.ports(tier), start=1):
         svc = _service(
@@ -171,7 +173,6 @@ def service_definitions(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout)
     return {
         "app": app.name,
         "proxy_kind": tier.proxy,
-        "secrets": list(app.secrets),
         "services": services,
         "proxy": proxy,
     }
@@ -226,7 +227,7 @@ def _mirror_context(app: AppSpec) -> dict[str, dict[str, str]]:
 
 
 def _iis_context(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
-    static_dir = static_root(app, layout)
+    static_dir = windows_static_root(app, layout)
     mirrors = _mirror_context(app)
     return {
         "features": IIS_FEATURES,
