@@ -162,7 +162,8 @@ def roll_out(
             Name=r.pointer_name, Value=previous_pointer, Type="String", Overwrite=True
         )
         back = Rollout(**{**r.__dict__, "instance_ids": tuple(active), "release_id": "previous"})
-        _run(ssm, back, active, sleep, poll_seconds)
+        # The previous release's command (a migration) ran when it was released: not again.
+        _run(ssm, back, active, sleep, poll_seconds, skip_release_command=True)
         why.append(f"rolled back {', '.join(active)} to the previous release")
     raise ReleaseFailed(f"release {r.release_id} failed: " + "; ".join(why))
 
