@@ -24,7 +24,7 @@ from components.tooling.vm_guest import (
     systemd_cgroups,
 )
 from components.tooling.vm_rehearsal import Rehearsal, rehearse
-from components.tooling.vm_release import Activation, p50_switched, table
+from components.tooling.vm_release import Activation, table
 
 pytestmark = [
     pytest.mark.vm,
@@ -125,8 +125,8 @@ def test_release_2_switches_under_load_with_no_failed_request(booted: Rehearsal)
     assert a.failed == 0 and a.exit_code == 0
     assert a.releases[a.previous] > 0 and a.releases[a.release_id] > 0, dict(a.releases)
     assert a.switched_seconds is not None, "the script never said it switched"
-    # Printed, not asserted (no timed tests): the target is p50 <= 60 s (docs/releases.md).
-    print(f"p50 start -> switched and verified: {p50_switched(booted.releases)}s")
+    # The p50 over the successful activations is printed with the timings (show_timings), not
+    # asserted (no timed tests); its target, p50 <= 60 s, is checked in docs/releases.md.
 
 
 @pytest.mark.parametrize("variant", ["import", "health", "missing secret"])
