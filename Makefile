@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := nginx cloud-init graphviz wrk openssl curl debootstrap postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages test lint demo bench rehearse-vm clean
+.PHONY: setup system-packages test lint demo bench rehearse-vm rehearse-releases clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: setup
 
 rehearse-vm: setup
 	$(BIN)/python -m components.tooling.vm_rehearsal --stack dev
+
+# The same boot, then releases 2, broken 3, a failing migration and a rotated secret under load.
+rehearse-releases: setup
+	$(BIN)/python -m components.tooling.vm_rehearsal --stack dev --releases
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

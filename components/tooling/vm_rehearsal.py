@@ -56,6 +56,8 @@ from components.tooling.vm_guest import (
     port_in_use,
     run,
 )
+from components.tooling.vm_release import Activation, Booted, rehearse_releases
+from components.tooling.vm_release import table as release_table
 from components.tooling.vm_seed import prepare_guest, self_signed
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -75,6 +77,7 @@ class Rehearsal:
     timings: Timings = field(default_factory=Timings)
     guest: Guest | None = None
     user_data_bytes: int = 0
+    releases: list[Activation] = field(default_factory=list)  # with `releases=True`
 
 
 # -- stand-ins for the cloud -----------------------------------------------------------------------
@@ -253,11 +256,13 @@ def rehearse(
     keep: bool = False,
     project_root: Path = PROJECT_ROOT,
     result: Rehearsal | None = None,
+    releases: bool = False,
 ) -> Rehearsal:
     """Boot the stack's Linux user data in a Debian 12 root and check it serves; always tears down.
 
     `fresh_base` None = debootstrap again under CI (CI=true), else reuse the cached base root.
-    Pass `result` to keep the guest's identity even when this raises.
+    Pass `result` to keep the guest's identity even when this raises. `releases`: then activate
+    releases 2, broken 3, a failing migration and a rotated secret in it (vm_release).
     """
     r = result or Rehearsal(stack)
     t, cloud = r.timings, None
@@ -326,6 +331,12 @@ def rehearse(
             r.checks = check_serving(guest, app, layout, cafile, values, release_id)
             if spec.observability.enabled:
                 check_agent_inputs(guest, app, layout, r.checks, cafile)
+        if releases:
+            with t.phase("releases (2, broken 3, migration, secret)"):
+                code = project_root / (source.path or "")  # release 1's package came from it
+                booted = Booted(guest, cloud, spec, app, layout, bucket, prefix, cafile,
+                                release_id, code, run_dir)  # fmt: skip
+                r.releases = rehearse_releases(booted, t)
         return r
     except RehearsalError as e:
         log(f"FAILED: {e}\n{e.diagnostics}".rstrip())
@@ -355,12 +366,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
     p.add_argument("--fresh-base", action="store_true", help="debootstrap again (CI always does)")
     p.add_argument("--keep", action="store_true", help="keep the run's files (changes, logs)")
+    p.add_argument("--releases", action="store_true", help="then release 2, broken 3, migration")
     a = p.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the teardown runs
     fresh = True if a.fresh_base else None
     try:
         extra = tuple(a.extra_package)
-        r = rehearse(a.stack, a.app, extra, a.timeout, a.cache_dir, fresh, a.keep)
+        r = rehearse(
+            a.stack, a.app, extra, a.timeout, a.cache_dir, fresh, a.keep, releases=a.releases
+        )
     except RehearsalError as e:
         print(f"boot rehearsal FAILED: {e}", file=sys.stderr)
         return 1
@@ -370,7 +384,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"boot rehearsal of {r.stack}/{r.app} passed ({r.user_data_bytes} bytes of user data):")
     for name, outcome in r.checks.items():
         print(f"  {name}: {outcome}")
-    return 0
+    if r.releases:
+        print(release_table(r.releases))
+    failed = {a.name: a.problems() for a in r.releases if a.problems()}
+    for name, problems in failed.items():
+        print(f"release rehearsal FAILED: {name}: {'; '.join(problems)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Boot rehearsal: the dev stack's exact Linux user data boots a Debian 12 root and serves.
+"""Boot rehearsal: the dev stack's exact Linux user data boots a Debian 12 root and serves; then,
+in that booted root, the release channel's own command activates release 2, broken releases 3, a
+failing migration and a rotated secret under ~50 req/s through its Nginx (issues 13 and 17).
 
 Root only (debootstrap, namespaces, mounts); the guest uses the host's ports 80 and 443. Under CI
 (CI=true) the base root is debootstrapped fresh once per run, otherwise the cached one is reused.
@@ -22,6 +24,7 @@ from components.tooling.vm_guest import (
     systemd_cgroups,
 )
 from components.tooling.vm_rehearsal import Rehearsal, rehearse
+from components.tooling.vm_release import Activation, table
 
 pytestmark = [
     pytest.mark.vm,
@@ -85,6 +88,8 @@ def show_timings(request: pytest.FixtureRequest, title: str, r: Rehearsal) -> No
     capman = request.config.pluginmanager.getplugin("capturemanager")
     with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
         print(f"\n{title}\n{r.timings.table()}")
+        if r.releases:
+            print(table(r.releases))
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +100,7 @@ def cgroups_before() -> set[str]:
 @pytest.fixture(scope="module")
 def booted(request: pytest.FixtureRequest, cgroups_before: set[str]) -> Iterator[Rehearsal]:
     r = Rehearsal("dev")
-    rehearse("dev", timeout=600, result=r)
+    rehearse("dev", timeout=600, result=r, releases=True)
     show_timings(request, "boot rehearsal (dev, debian-12):", r)
     yield r
 
@@ -106,6 +111,47 @@ def test_user_data_boots_and_serves(booted: Rehearsal) -> None:
     missing = EXPECTED_CHECKS - set(booted.checks)
     assert not missing, f"checks that never ran: {missing}"
     assert 0 < booted.user_data_bytes <= 16 * 1024, "the gzipped user data must fit AWS's 16 KiB"
+
+
+def activation(booted: Rehearsal, name: str) -> Activation:
+    found = [a for a in booted.releases if a.name == name]
+    assert found, f"{name} never ran: {[a.name for a in booted.releases]}"
+    return found[0]
+
+
+def test_release_2_switches_under_load_with_no_failed_request(booted: Rehearsal) -> None:
+    a = activation(booted, "release 2")
+    assert a.problems() == [], f"release 2: {a.problems()}\n{a.output[-3000:]}"
+    assert a.failed == 0 and a.exit_code == 0
+    assert a.releases[a.previous] > 0 and a.releases[a.release_id] > 0, dict(a.releases)
+    assert a.switched_seconds is not None, "the script never said it switched"
+    # The p50 over the successful activations is printed with the timings (show_timings), not
+    # asserted (no timed tests); its target, p50 <= 60 s, is checked in docs/releases.md.
+
+
+@pytest.mark.parametrize("variant", ["import", "health", "missing secret"])
+def test_broken_release_3_leaves_release_2_serving(booted: Rehearsal, variant: str) -> None:
+    a = activation(booted, f"release 3: {variant}")
+    assert a.exit_code != 0, f"a broken release ({variant}) must fail:\n{a.output[-3000:]}"
+    assert a.problems() == [], f"{variant}: {a.problems()}\n{a.output[-3000:]}"
+    assert a.failed == 0 and set(a.releases) == {a.previous}, dict(a.releases)
+    assert a.served_after == activation(booted, "release 2").release_id
+
+
+def test_a_failing_migration_stops_the_release(booted: Rehearsal) -> None:
+    """issue 17: the release command (a migrate that raises) fails before the new slot starts."""
+    a = activation(booted, "failing migration")
+    assert a.exit_code != 0 and "release command failed" in a.output, a.output[-3000:]
+    assert "start slot" not in a.output, "a failed migration must stop before the slot starts"
+    assert a.problems() == [], a.problems()
+    assert a.failed == 0 and a.release_id not in a.releases, dict(a.releases)
+
+
+def test_a_rotated_secret_reaches_the_app_without_a_reboot(booted: Rehearsal) -> None:
+    a = activation(booted, "rotated APP_API_TOKEN")
+    assert a.problems() == [], f"{a.problems()}\n{a.output[-3000:]}"
+    assert a.secret_sha256 is not None and a.secret_sha256[0] == a.secret_sha256[1]
+    assert a.failed == 0 and a.served_after == a.release_id
 
 
 def test_teardown_leaves_nothing(booted: Rehearsal, cgroups_before: set[str]) -> None:
