@@ -154,6 +154,42 @@ TUNING_TEXT = [
     " 2,354 and 2,212 req/s, i.e. no side of the stack is consistently slower. So the bench now"
     " runs 5 repeats of 3 s (in about the same time), which spreads each config over more positions"
     " of the rotation and more minutes of the machine.",
+    "",
+    "Fourth round (issue 14: the tiny row 0.86x the DigitalOcean setup, Nginx 0.089 against"
+    " 0.069 ms CPU per request). `bench/nginx_cost.py` runs the rendered nginx.conf as one"
+    " Nginx process under callgrind in front of the rendered Gunicorn, with one extra removed at"
+    " a time, and counts user-space instructions (steady from run to run, unlike req/s on this"
+    " machine) and, under `strace -c`, system calls per request:",
+    "",
+    "| Nginx config, tiny JSON `/` | instructions/req | syscalls/req (not epoll_wait) |",
+    "|---|---|---|",
+    "| rendered before: `$request_id` in the JSON log, unbuffered | 40,126 | 12.7 (1 write) |",
+    "| rendered now: `$connection` fields, `buffer=64k flush=1s` | 33,874 | 11.1 (0 write) |",
+    "| DigitalOcean server block, stock nginx.conf | 24,941 | 11.5 (1 write) |",
+    "",
+    "- `$request_id` cost 6,300 instructions per request (16%): Nginx fills it with 16 bytes"
+    " from OpenSSL's RAND_bytes, and nothing else (the app, the client) ever saw the id. The log"
+    " now has `connection` and `connection_requests` instead, which tell the lines of one"
+    " kept-alive connection apart at no cost. The access log is buffered (one write() per 64 KB"
+    " or per second instead of one per request; a line reaches CloudWatch at most 1 s later, and"
+    " Nginx flushes it on reload, reopen and exit).",
+    "- Measured and kept (instructions per request each saves when removed, of 33,874): the"
+    " rest of the JSON log 15%, real_ip with both limits 9% (limit_conn 3.5%, limit_req 2.9%),"
+    " the HSTS / X-Forwarded-Proto gate 2.6%; `charset`, gzip (the page is below"
+    " gzip_min_length), upstream keepalive and `proxy_next_upstream` under 1%. These are the"
+    " security and operability the stack exists for; the remaining gap to the DigitalOcean"
+    " Nginx, about 9,000 instructions (a few microseconds), is their price.",
+    "- `bench/nginx_paired.py` (6 paired rounds, the configs in front of one Gunicorn, measured"
+    " while other work loaded the machine to a load average of 7-8): Nginx CPU per request"
+    " 0.244 ms before, 0.192 ms now, 0.196 ms for the DigitalOcean Nginx.",
+    "- Gunicorn: the rendered gunicorn.conf.py and the DigitalOcean command line run the same"
+    " server (3 sync workers, unix socket, no access log); what differs (max_requests with"
+    " jitter, worker_tmp_dir on tmpfs, the control socket, one secure scheme header) costs"
+    " nothing per request that we could find, and the sync worker closes every connection in"
+    " both. Yet the rendered Gunicorn used 3-7% more CPU per request in every measurement"
+    " (0.267 and, for the A/A copy, 0.259 against 0.253 ms in the bench of 2026-12-02 12:37;"
+    " 1.29 against 1.20 ms in a 6-round `bench/tune_linux.py` run at load average 5-7), a"
+    " difference the settings do not explain and that was left as it is.",
 ]
 
 WORKLOAD_TEXT = [
