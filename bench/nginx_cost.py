@@ -15,6 +15,7 @@ server block (Debian's stock nginx.conf) runs against the same Gunicorn socket f
 from __future__ import annotations
 
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -192,7 +193,14 @@ def digitalocean_conf(tmp: Path, socket: str) -> str:
     return debian_nginx_conf(tmp, site).read_text()
 
 
+def require(*tools: str) -> None:
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        sys.exit(f"{', '.join(missing)} not installed (apt-get install valgrind strace nginx)")
+
+
 def main(argv: list[str]) -> int:
+    require("valgrind", "callgrind_control", "strace", "nginx")
     path = next((a for a in argv if a.startswith("/")), "/")
     gz = "--gzip" in argv
     only = [a for a in argv if not a.startswith(("/", "--"))]
