@@ -183,13 +183,15 @@ TUNING_TEXT = [
     " while other work loaded the machine to a load average of 7-8): Nginx CPU per request"
     " 0.244 ms before, 0.192 ms now, 0.196 ms for the DigitalOcean Nginx.",
     "- Gunicorn: the rendered gunicorn.conf.py and the DigitalOcean command line run the same"
-    " server (3 sync workers, unix socket, no access log); what differs (max_requests with"
-    " jitter, worker_tmp_dir on tmpfs, the control socket, one secure scheme header) costs"
-    " nothing per request that we could find, and the sync worker closes every connection in"
-    " both. Yet the rendered Gunicorn used 3-7% more CPU per request in every measurement"
-    " (0.267 and, for the A/A copy, 0.259 against 0.253 ms in the bench of 2026-12-02 12:37;"
-    " 1.29 against 1.20 ms in a 6-round `bench/tune_linux.py` run at load average 5-7), a"
-    " difference the settings do not explain and that was left as it is.",
+    " server (3 sync workers, unix socket, no access log), and `bench/gunicorn_cost.py` finds"
+    " the same work per request in one worker of each: 970,158 against 972,019 instructions and"
+    " 16.0 system calls (what differs, max_requests with jitter, worker_tmp_dir on tmpfs, the"
+    " control socket and one secure scheme header, costs nothing per request). The bench's"
+    " CPU column still had the rendered Gunicorn 3-7% higher (0.267, its A/A copy 0.259,"
+    " against 0.253 ms on 2026-12-02 12:37; 1.29 against 1.20 ms in a 6-round"
+    " `bench/tune_linux.py` run at load average 5-7); with the same instructions and calls,"
+    " the difference is most likely how the processes were scheduled, not what they ran, and nothing"
+    " was changed there.",
 ]
 
 WORKLOAD_TEXT = [
