@@ -2,8 +2,8 @@
 rendered nginx.conf, named ablations of it (bench/nginx_cost.py) and the DigitalOcean server
 block, each a normal Nginx (master + workers) on its own port. Every round runs each config once,
 back-to-back, rotated; each run records req/s and Nginx's CPU per request (user + system, all its
-processes), so the kernel side that callgrind does not count is in the figure. The Gunicorn behind
-them is the same for all, so the ratios are Nginx's.
+processes), so the kernel side that callgrind does not count is in the figure, and the CPU the one
+Gunicorn behind them all used per request through each Nginx.
 
     .venv/bin/python bench/nginx_paired.py ["ablation name" ...]   # NGINX_ROUNDS (default 6)
 """
@@ -68,14 +68,17 @@ def main(names: list[str]) -> int:
             proc, urls[name] = start(text, tmp, f"c{i}")
             procs.append(proc)
             run_wrk(urls[name], 1, CONNECTIONS)  # warm-up
-        runs: dict[str, list[tuple[float, float]]] = {n: [] for n in texts}
+        runs: dict[str, list[tuple[float, float, float]]] = {n: [] for n in texts}
         pids = dict(zip(texts, (p.pid for p in procs), strict=True))
+        gunicorn = [site.master_pid(1)]
         for r in range(ROUNDS):
             for name in rotated(list(texts), r):
-                before = cpu_seconds([pids[name]])
+                before = cpu_seconds([pids[name]]), cpu_seconds(gunicorn)
                 w = run_wrk(urls[name], SECONDS, CONNECTIONS)
-                used = 1000 * (cpu_seconds([pids[name]]) - before) / max(w.requests, 1)
-                runs[name].append((w.rps, used))
+                n = max(w.requests, 1)
+                used = 1000 * (cpu_seconds([pids[name]]) - before[0]) / n
+                app = 1000 * (cpu_seconds(gunicorn) - before[1]) / n
+                runs[name].append((w.rps, used, app))
         report(runs)
     finally:
         for p in procs:
@@ -85,18 +88,19 @@ def main(names: list[str]) -> int:
     return 0
 
 
-def report(runs: dict[str, list[tuple[float, float]]]) -> None:
+def report(runs: dict[str, list[tuple[float, float, float]]]) -> None:
     load = os.getloadavg()[0]
     print(f"{ROUNDS} rounds of wrk -c{CONNECTIONS} {SECONDS:g}s; load average now {load:.1f}")
-    print("| Nginx config | req/s | Nginx CPU ms/req | req/s vs DigitalOcean, paired |")
-    print("|---|---|---|---|")
+    print("| Nginx config | req/s | CPU ms/req: Nginx | Gunicorn | req/s vs DigitalOcean, paired |")
+    print("|---|---|---|---|---|")
     peer = [v[0] for v in runs[PEER]]
     for name, vals in runs.items():
         p = paired_ratios([v[0] for v in vals], peer)
         vs = "" if name == PEER else f"{p.median:.2f}x ({p.low:.2f}-{p.high:.2f})"
         rps = statistics.median(v[0] for v in vals)
         cpu = statistics.median(v[1] for v in vals)
-        print(f"| {name} | {rps:,.0f} | {cpu:.3f} | {vs} |")
+        app = statistics.median(v[2] for v in vals)
+        print(f"| {name} | {rps:,.0f} | {cpu:.3f} | {app:.3f} | {vs} |")
 
 
 if __name__ == "__main__":

@@ -179,9 +179,13 @@ TUNING_TEXT = [
     " gzip_min_length), upstream keepalive and `proxy_next_upstream` under 1%. These are the"
     " security and operability the stack exists for; the remaining gap to the DigitalOcean"
     " Nginx, about 9,000 instructions (a few microseconds), is their price.",
-    "- `bench/nginx_paired.py` (6 paired rounds, the configs in front of one Gunicorn, measured"
-    " while other work loaded the machine to a load average of 7-8): Nginx CPU per request"
-    " 0.244 ms before, 0.192 ms now, 0.196 ms for the DigitalOcean Nginx.",
+    "- `bench/nginx_paired.py` (6 paired rounds of 3 s, the three Nginx configs in front of"
+    " one rendered Gunicorn, while other work loaded the machine to a load average of 5-8),"
+    " Nginx CPU per request in two runs: before 0.244 and 0.287 ms, now 0.192 and 0.219 ms,"
+    " the DigitalOcean Nginx 0.196 and 0.216 ms; req/s against the DigitalOcean Nginx, paired:"
+    " before 0.95x and 0.91x, now 1.07x and 1.06x (rounds 0.74-1.29: the noise of that load)."
+    " The Gunicorn behind them used the same CPU per request through either Nginx (1.284"
+    " against 1.271 ms).",
     "- Gunicorn: the rendered gunicorn.conf.py and the DigitalOcean command line run the same"
     " server (3 sync workers, unix socket, no access log), and `bench/gunicorn_cost.py` finds"
     " the same work per request in one worker of each: 970,158 against 972,019 instructions and"

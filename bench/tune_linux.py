@@ -37,6 +37,7 @@ CORES = os.cpu_count() or 1
 # name -> linux.gunicorn overrides of the rendered defaults
 VARIANTS: dict[str, dict[str, Any]] = {
     "rendered defaults": {},
+    "rendered defaults (A/A copy)": {},  # the noise band of this run
     f"workers {2 * CORES + 1} (2 x vCPU + 1, the old default)": {"workers": 2 * CORES + 1},
     "no recycling (max_requests 0)": {"max_requests": 0, "max_requests_jitter": 0},
     "max_requests 10000 (the old default)": {"max_requests": 10000, "max_requests_jitter": 1000},
