@@ -3,6 +3,8 @@
 Private subnets (a DB subnet group), encrypted storage, no public address, one ingress rule from
 the app's security group (and the app's one matching egress rule), automated backups, TLS required
 by the parameter group (`rds.force_ssl=1`), deletion protection and a final snapshot in production.
+The app connects with `sslmode=verify-full` against the RDS CA bundle its VM's bootstrap fetched
+(components/plan/rds_ca.py): the server certificate names the instance endpoint it dials.
 
 The master password is a pulumi-random `RandomPassword`: a secret Output, so Pulumi keeps it
 encrypted in state, and it reaches the VM only through the app's SSM SecureStrings (the same path
@@ -13,6 +15,7 @@ env file cannot follow (a rotated secret breaks the running app until the next r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -20,8 +23,10 @@ import pulumi_aws as aws
 import pulumi_random as random
 from pulumi import Input, Output, ResourceOptions
 
-from components.plan.datastores import POSTGRES_PORT, database_env, rds_name
+from components.plan.datastores import POSTGRES_PORT, managed_database_secrets, rds_name
+from components.plan.rds_ca import vm_bundle_path
 from components.spec.datastores import ManagedDatabase
+from components.spec.stack import StackSpec
 
 # 40 letters and digits: ~238 bits, inside RDS for PostgreSQL's 8..128 characters, free of the
 # characters RDS refuses ("/", '"', "@", space: AWS RDS API CreateDBInstance MasterUserPassword),
@@ -39,13 +44,17 @@ class ManagedPostgresArgs:
     private_subnet_ids: Input[list[str]]
     app_security_group_id: Input[str]
     scope: str  # project/stack/component: part of the physical names' hash
+    # Where the app's VMs keep the RDS CA bundle (components/plan/rds_ca.py vm_bundle_path):
+    # DATABASE_URL and PGSSLROOTCERT name it for sslmode=verify-full.
+    ca_bundle_path: str
     tags: dict[str, str] = field(default_factory=dict)
 
 
 class ManagedPostgres(pulumi.ComponentResource):
     address: Output[str]
     security_group_id: Output[str]
-    # DATABASE_URL and the PG* variables, each a secret Output
+    # DATABASE_URL and the PG* variables, each a secret Output (PGSSLMODE and PGSSLROOTCERT are
+    # not secret: the tier's plain environment carries them, plan.datastores.TLS_VARIABLES)
     environment: dict[str, Output[str]]
 
     # long: one RDS graph top to bottom (security group and its rules, subnet group,
@@ -94,15 +103,49 @@ class ManagedPostgres(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
+        # verify-full: the RDS certificate names instance.address, the host DATABASE_URL uses.
         env = Output.all(instance.address, instance.port, password.result).apply(
-            lambda v: database_env(v[0], int(v[1]), db.db_name, db.username, v[2])
+            lambda v: managed_database_secrets(db, v[0], int(v[1]), v[2], args.ca_bundle_path)
         )
-        self.environment = {
-            key: Output.secret(env.apply(lambda e, k=key: e[k])) for key in _ENV_KEYS
-        }
+        keys = managed_database_secrets(db, "h", 1, "p", args.ca_bundle_path)
+        self.environment = {key: Output.secret(env.apply(lambda e, k=key: e[k])) for key in keys}
         self.address = instance.address
         self.security_group_id = sg.id
         self.register_outputs({"address": self.address, "security_group_id": sg.id})
+
+
+def managed_databases(
+    name: str,
+    spec: StackSpec,
+    *,
+    vpc_id: Input[str],
+    private_subnet_ids: Input[list[str]],
+    app_sg_ids: Mapping[str, Input[str]],
+    scope: str,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> dict[str, ManagedPostgres]:
+    """One RDS PostgreSQL per app that asks for `database:` (issue 17), keyed by app name."""
+    return {
+        a.name: ManagedPostgres(
+            f"{name}-{a.name}-pg",
+            ManagedPostgresArgs(
+                app=a.name,
+                database=a.database,
+                environment=spec.environment,
+                production=spec.production,
+                vpc_id=vpc_id,
+                private_subnet_ids=private_subnet_ids,
+                app_security_group_id=app_sg_ids[a.name],
+                scope=scope,
+                ca_bundle_path=vm_bundle_path(a),
+                tags=tags,
+            ),
+            ResourceOptions(parent=parent),
+        )
+        for a in spec.apps
+        if a.database is not None
+    }
 
 
 def _groups(
@@ -174,6 +217,3 @@ def _final_snapshot_name(name: str, identifier: str, opts: ResourceOptions) -> O
         f"{name}-final-id", byte_length=4, keepers={"identifier": identifier}, opts=opts
     )
     return Output.concat(identifier, "-final-", suffix.hex)
-
-
-_ENV_KEYS = tuple(database_env("h", 1, "d", "u", "p"))

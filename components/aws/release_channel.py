@@ -25,7 +25,9 @@ from pulumi import Input, ResourceOptions
 from components.aws.release_wait import Rollout, roll_out, wait_for_instance_refresh
 
 # Inputs whose change means: roll out again (a new pointer) or wait for a refresh (a new template).
-_WATCHED = ("pointer", "launch_template_version", "instance_ids", "max_concurrency")
+# Not max_concurrency: it is how the next release rolls, and re-running the active release on
+# every instance for it alone would be churn (update reads it from `news`, never from `olds`).
+_WATCHED = ("pointer", "launch_template_version", "instance_ids")
 
 
 class _RolloutProvider(dynamic.ResourceProvider):
@@ -115,6 +117,7 @@ def rollout_for(
     parent: pulumi.Resource,
     platform: str = "linux",
     region: Input[str] | None = None,
+    max_concurrency: str = "1",
 ) -> ReleaseRollout:
     """The rollout of a web tier: after its fleet, watching its pointer and launch template."""
     import pulumi_aws as aws
@@ -131,6 +134,7 @@ def rollout_for(
         asg_name=fleet.asg_name,
         instance_ids=fleet.instance_id.apply(lambda i: [i]) if fleet.instance_id else None,
         launch_template_version=fleet.launch_template_version,
+        max_concurrency=max_concurrency,
         platform=platform,
         opts=ResourceOptions(parent=parent, depends_on=[fleet, pointer]),
     )

@@ -13,7 +13,7 @@ Pure boto3 (no Pulumi): the dynamic resource in components/aws/release_channel.p
 
 SendCommand limits come from botocore's model (botocore/data/ssm/2014-11-06/service-2.json):
 MaxConcurrency `^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$`, MaxErrors `^([1-9][0-9]*|[0]|[1-9][0-9]%|
-[0-9]%|100%)$`, TimeoutSeconds 30..2592000, at most 5 Targets.
+[0-9]%|100%)$`, TimeoutSeconds 30..2592000, at most 5 Targets and 50 InstanceIds.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 MAX_CONCURRENCY = re.compile(r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$")
 MAX_ERRORS = re.compile(r"^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$")
 TIMEOUT_RANGE = (30, 2592000)
 MAX_TARGETS = 5
+MAX_INSTANCE_IDS = 50  # SendCommand's InstanceIds (InstanceIdList max 50 in the same model)
 OUTPUT_TAIL = 2000  # < 2,500: what ListCommandInvocations keeps of a plugin's output
 DOCUMENT = "AWS-RunShellScript"  # AWS's own Command document: nothing of ours to version
 # Windows: AWS's own PowerShell document; like AWS-RunShellScript its parameter is `commands`
@@ -161,7 +162,8 @@ def roll_out(
             Name=r.pointer_name, Value=previous_pointer, Type="String", Overwrite=True
         )
         back = Rollout(**{**r.__dict__, "instance_ids": tuple(active), "release_id": "previous"})
-        _run(ssm, back, active, sleep, poll_seconds)
+        # The previous release's command (a migration) ran when it was released: not again.
+        _run(ssm, back, active, sleep, poll_seconds, skip_release_command=True)
         why.append(f"rolled back {', '.join(active)} to the previous release")
     raise ReleaseFailed(f"release {r.release_id} failed: " + "; ".join(why))
 
@@ -202,7 +204,18 @@ def _run(
     poll_seconds: float,
     skip_release_command: bool = False,
 ) -> dict[str, tuple[bool, str]]:
-    """One SendCommand to its end: {instance: (reported the release active, output)}."""
+    """One SendCommand to its end: {instance: (reported the release active, output)}.
+
+    More than MAX_INSTANCE_IDS ids go in batches, one after the other; a release stops after a
+    batch with a failure (a rollback, `previous`, goes on: every switched instance goes back)."""
+    if instance_ids and len(instance_ids) > MAX_INSTANCE_IDS:
+        out: dict[str, tuple[bool, str]] = {}
+        for start in range(0, len(instance_ids), MAX_INSTANCE_IDS):
+            batch = instance_ids[start : start + MAX_INSTANCE_IDS]
+            out |= _run(ssm, r, batch, sleep, poll_seconds, skip_release_command)
+            if r.release_id != "previous" and not all(ok for ok, _ in out.values()):
+                break
+        return out
     where: dict[str, Any] = (
         {"InstanceIds": instance_ids} if instance_ids else {"Targets": targets(r)}
     )
@@ -226,7 +239,7 @@ def _run(
             raise ReleaseFailed(f"release {r.release_id}: command {cid} still {status}")
         sleep(poll_seconds)
         waited += poll_seconds
-    out: dict[str, tuple[bool, str]] = {}
+    out = {}
     # Paginated (at most 50 invocations a page): one page would count the rest as never reached.
     pages = ssm.get_paginator("list_command_invocations").paginate(CommandId=cid, Details=True)
     for inv in (i for page in pages for i in page["CommandInvocations"]):
@@ -248,7 +261,7 @@ def _activate(
     """All serving instances; with a release command, the first alone runs it, before the rest."""
     if not r.release_command:
         return _run(ssm, r, expected if r.instance_ids else None, sleep, poll_seconds)
-    first = _run(ssm, r, expected[:1], sleep, poll_seconds)
+    first = _run(ssm, replace(r, max_concurrency="1"), expected[:1], sleep, poll_seconds)
     if not all(ok for ok, _ in first.values()) or len(expected) == 1:
         return first  # a failed migration stops the release before any other instance
     return {**first, **_run(ssm, r, expected[1:], sleep, poll_seconds, skip_release_command=True)}

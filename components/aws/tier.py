@@ -105,6 +105,7 @@ class WebTier(pulumi.ComponentResource):
             parent=self,
             platform=self.platform,
             region=args.context.region if args.context else None,
+            max_concurrency=app.release.ssm_max_concurrency,
         )
 
     def _extra_outputs(self) -> dict[str, Input[str]]:

@@ -13,7 +13,7 @@ from pulumi import Input, Output, ResourceOptions
 from components.aws.alb import Alb, AlbArgs, AlbRoute, ExistingLoadBalancer
 from components.aws.artifacts import ArtifactStore, ArtifactStoreArgs
 from components.aws.context import lookup_aws_context
-from components.aws.database import ManagedPostgres, ManagedPostgresArgs
+from components.aws.database import ManagedPostgres, managed_databases
 from components.aws.linux_tier import LinuxWebTier, LinuxWebTierArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.observability import access_logs_for, alarms_for, log_groups_for
@@ -140,26 +140,16 @@ class WebStack(pulumi.ComponentResource):
         self, network: Network | ExistingVpc, groups: SecurityGroups
     ) -> dict[str, ManagedPostgres]:
         """One RDS PostgreSQL per app that asks for `database:` (issue 17)."""
-        spec, child = self._args.spec, ResourceOptions(parent=self)
-        return {
-            a.name: ManagedPostgres(
-                f"{self._name}-{a.name}-pg",
-                ManagedPostgresArgs(
-                    app=a.name,
-                    database=a.database,
-                    environment=spec.environment,
-                    production=spec.production,
-                    vpc_id=network.vpc_id,
-                    private_subnet_ids=network.private_subnet_ids,
-                    app_security_group_id=groups.app_sg_ids[a.name],
-                    scope=self._scope,
-                    tags=self._tags,
-                ),
-                child,
-            )
-            for a in spec.apps
-            if a.database is not None
-        }
+        return managed_databases(
+            self._name,
+            self._args.spec,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            app_sg_ids=groups.app_sg_ids,
+            scope=self._scope,
+            tags=self._tags,
+            parent=self,
+        )
 
     def _network(self) -> Network | ExistingVpc:
         if self._args.network is not None:

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from components.plan.naming import short_hash
-from components.spec.datastores import managed_database_problems
+from components.plan.rds_ca import RDS_SSLMODE, vm_bundle_path
+from components.spec.datastores import ManagedDatabase, managed_database_problems
 from components.spec.stack import AppSpec, StackSpec
 
 POSTGRES_PORT = 5432
-# libpq sslmode: `require` encrypts and refuses plain text; RDS also refuses plain text itself
-# (rds.force_ssl=1 in the parameter group). verify-full needs the RDS CA bundle on the VM.
+# libpq sslmode: `require` encrypts and refuses plain text (RDS refuses it too: rds.force_ssl=1)
+# but accepts any certificate. A managed database gets verify-full (components/plan/rds_ca.py).
 DEFAULT_SSLMODE = "require"
 # AWS VPC quotas (docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html): 60 inbound and
 # 60 outbound rules per security group by default; 2 (80/443) + at most 10 data stores fits.
@@ -99,7 +100,8 @@ def database_env(
     CA file that verify-full checks the server against) joins both when given."""
     query = f"sslmode={sslmode}"
     if sslrootcert:
-        query += f"&sslrootcert={quote(sslrootcert, safe='/')}"
+        # "/" and ":" stay readable (C:/webstack/...): a "%" would be an NSSM expansion on Windows.
+        query += f"&sslrootcert={quote(sslrootcert, safe='/:')}"
     url = (
         f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
         f"{quote(db_name, safe='')}?{query}"
@@ -116,9 +118,41 @@ def database_env(
     return {**env, "PGSSLROOTCERT": sslrootcert} if sslrootcert else env
 
 
+def managed_database_env(
+    db: ManagedDatabase, host: str, port: int, password: str, ca_bundle: str
+) -> dict[str, str]:
+    """What a managed database hands its app: verify-full against the RDS CA bundle the VM's
+    bootstrap fetched to `ca_bundle` (the server certificate names the endpoint `host`)."""
+    return database_env(host, port, db.db_name, db.username, password, RDS_SSLMODE, ca_bundle)
+
+
+# Not secret and the same on every VM of the app (the bundle's path is infrastructure): they travel
+# in its plain environment (database_tls_environment), not as SecureStrings, so the policy pack's
+# user-data scan never meets the bootstrap's own bundle path as a "secret value".
+TLS_VARIABLES = ("PGSSLMODE", "PGSSLROOTCERT")
+
+
+def managed_database_secrets(
+    db: ManagedDatabase, host: str, port: int, password: str, ca_bundle: str
+) -> dict[str, str]:
+    """The managed database's variables that take the secrets' path (DATABASE_URL, PG*)."""
+    env = managed_database_env(db, host, port, password, ca_bundle)
+    return {k: v for k, v in env.items() if k not in TLS_VARIABLES}
+
+
+def database_tls_environment(app: AppSpec) -> dict[str, str]:
+    """PGSSLMODE and PGSSLROOTCERT of an app with a managed database, for its plain environment
+    (the release's app.env, as DATABASE_URL's own query says them); {} without one."""
+    if app.database is None:
+        return {}
+    return {"PGSSLMODE": RDS_SSLMODE, "PGSSLROOTCERT": vm_bundle_path(app)}
+
+
 def database_secret_names(app: AppSpec) -> list[str]:
     """The variables a managed database adds to the app's secrets (none without one)."""
-    return list(database_env("h", 1, "d", "u", "p")) if app.database else []
+    if app.database is None:
+        return []
+    return list(managed_database_secrets(app.database, "h", 1, "p", vm_bundle_path(app)))
 
 
 def with_database_secrets(app: AppSpec, names: list[str]) -> AppSpec:

@@ -131,3 +131,12 @@ def static_root(app: AppSpec, layout: AppPaths) -> PurePath | None:
     if app.framework == "django":
         return layout.collected_static(app.name)
     return layout.code_dir(app.name) / app.static.folder
+
+
+def windows_static_root(app: AppSpec, layout: AppPaths) -> PurePath | None:
+    """The one folder a Windows proxy serves `static.url` from, both frameworks. Each release
+    keeps its own static files (Flask: its code's folder; Django: its collectstatic) and the
+    activation copies them in: new files before the first service moves, changed ones after the
+    last, then drops what neither the active nor the previous release has
+    (templates/windows/webstack-release.ps1.j2). No service ever reads it."""
+    return None if app.static is None else layout.collected_static(app.name)

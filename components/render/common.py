@@ -13,6 +13,7 @@ from typing import Any
 
 import jinja2
 
+from components.plan.datastores import database_tls_environment
 from components.plan.linux_layout import HostLayout
 from components.plan.tier import TierPlan, trusted_proxies
 from components.spec.errors import SpecError
@@ -89,6 +90,7 @@ def app_environment(plan: TierPlan, app: AppSpec, layout: HostLayout) -> list[tu
         env["STATIC_ROOT"] = str(layout.collected_static(app.name))
         if app.static:
             env["STATIC_URL"] = app.static.url
+    env.update(database_tls_environment(app))  # verify-full's PGSSLMODE / PGSSLROOTCERT
     env.update(app.env)
     return sorted(env.items())
 

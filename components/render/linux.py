@@ -13,6 +13,7 @@ from components.plan import release as release_plan
 from components.plan.linux_layout import HostLayout
 from components.plan.microcache import EMPTY_SCRIPT, MicrocachePlan, empty_script, microcache_plan
 from components.plan.observability import agent_config_path, linux_agent_config
+from components.plan.rds_ca import linux_bundle_path, rds_ca_step
 from components.plan.sizing import auto_workers, vcpus_of
 from components.plan.tier import TierPlan, static_root, trusted_proxies
 from components.plan.timeouts import chain_gunicorn_timeouts
@@ -140,6 +141,7 @@ def render_bootstrap(plan: TierPlan, app: AppSpec, layout: HostLayout, refs: Clo
         # AWS publishes the agent .deb per distribution folder: debian/ and ubuntu/.
         cloudwatch_distro="ubuntu" if app.linux.image.startswith("ubuntu") else "debian",
         microcache_empty=microcache_script(app, layout) if app.linux.microcache.enabled else "",
+        rds_ca=rds_ca_step(app, refs.region, linux_bundle_path(layout)),
     )
 
 

@@ -19,8 +19,9 @@ from components.plan.observability import (
     windows_agent_config_path,
     windows_agent_installer,
 )
+from components.plan.rds_ca import rds_ca_step, windows_bundle_path
 from components.plan.sizing import waitress_instances
-from components.plan.tier import TierPlan, static_root
+from components.plan.tier import TierPlan, windows_static_root
 from components.plan.windows_layout import (
     WindowsHostLayout,
     farm_name,
@@ -117,7 +118,9 @@ def _service(
 def service_definitions(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
     """What `services.json` says: every NSSM service of the VM, exactly as installed."""
     tier = app.windows
-    # The app's environment is the release's (its config object, windows_release.py): not here.
+    # The app's environment is the release's (its config object, windows_release.py), and so are
+    # its secrets' names (the pointer's `secrets`): a secret added or dropped is a release, not a
+    # new services.json, bootstrap and launch template.
     services = []
     for n, port in enumerate(layout.ports(tier), start=1):
         svc = _service(
@@ -170,7 +173,6 @@ def service_definitions(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout)
     return {
         "app": app.name,
         "proxy_kind": tier.proxy,
-        "secrets": list(app.secrets),
         "services": services,
         "proxy": proxy,
     }
@@ -225,7 +227,7 @@ def _mirror_context(app: AppSpec) -> dict[str, dict[str, str]]:
 
 
 def _iis_context(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> dict[str, Any]:
-    static_dir = static_root(app, layout)
+    static_dir = windows_static_root(app, layout)
     mirrors = _mirror_context(app)
     return {
         "features": IIS_FEATURES,
@@ -318,6 +320,7 @@ def render_windows_bootstrap(
         ),
         cloudwatch_bucket=windows_agent_installer(refs.region)[0],
         cloudwatch_key=windows_agent_installer(refs.region)[1],
+        rds_ca=rds_ca_step(app, refs.region, windows_bundle_path(layout)),
     )
     if not text.isascii():
         raise SpecError([f"apps.{app.name}.env: Windows PowerShell 5.1 needs ASCII values"])

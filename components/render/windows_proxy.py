@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 
 from components.plan.microcache import MicrocachePlan, microcache_plan
-from components.plan.tier import TierPlan, static_root, trusted_proxies
+from components.plan.tier import TierPlan, trusted_proxies, windows_static_root
 from components.plan.windows_layout import WindowsHostLayout, farm_name, instance_alias
 from components.render.common import jinja_env
 from components.spec.common import nginx_size_bytes
@@ -88,7 +88,7 @@ def _proxy_context(plan: TierPlan, app: AppSpec, layout: WindowsHostLayout) -> d
         "forwarded_proto_pattern": FORWARDED_PROTO_PATTERN,
         "hsts": HSTS,
         "health_host": app.health_host,
-        "static_root": static_root(app, layout),
+        "static_root": windows_static_root(app, layout),
         "log_dir": layout.service_log_dir(app.name, proxy_service_name(app)),
         "proxy_dir": layout.proxy_dir(app.name),
         "server_names": " ".join(app.hostnames) or "_",

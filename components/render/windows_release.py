@@ -3,7 +3,8 @@
 Pure (no Pulumi). The services move to the new release one at a time behind the proxy, each
 health-checked and given the proxy's rejoin window before the next; a failure moves the moved ones
 back (templates/windows/webstack-release.ps1.j2). The bootstrap carries this script and runs it at
-every boot; the release channel runs the same bytes for a release. The app's plain environment is
+every boot (a check only when the active release still serves every service: nothing restarts);
+the release channel runs the same bytes for a release. The app's plain environment is
 the release's config object (`render_windows_app_env`), so services.json (and the user data) holds
 none of it.
 """
@@ -16,7 +17,7 @@ from typing import cast
 from components.plan import release as release_plan
 from components.plan.linux_layout import HostLayout
 from components.plan.sizing import waitress_instances
-from components.plan.tier import TierPlan
+from components.plan.tier import TierPlan, windows_static_root
 from components.plan.windows_layout import WindowsHostLayout, instance_alias
 from components.render.common import CloudRefs, app_environment
 from components.render.release import STARTUP_SECONDS
@@ -55,6 +56,8 @@ def render_windows_release_script(
         keep=release_plan.KEEP_RELEASES,
         rejoin_seconds=release_plan.PROXY_REJOIN_SECONDS[app.windows.proxy],
         nssm_expanded=NSSM_EXPANDED.pattern,
+        served_static=str(windows_static_root(app, layout) or ""),
+        static_folder=app.static.folder.replace("/", "\\") if app.static else "",
     )
 
 

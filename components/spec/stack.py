@@ -41,6 +41,7 @@ from components.spec.network import (
 )
 from components.spec.observability import ObservabilitySpec
 from components.spec.paths import check_url_path, url_within
+from components.spec.release import ReleaseSettings
 from components.spec.sources import AppSource, StaticFiles
 from components.spec.windows import WindowsTier, nssm_expansion_problem
 
@@ -88,6 +89,10 @@ class AppSpec(Model):
         description="Linux: argv run once per release before the switch, in the release's "
         "folder with its env and secrets (`python` = its venv), e.g. "
         "[python, -m, django, migrate, --noinput]. A failure keeps the serving release.",
+    )
+    release: ReleaseSettings = Field(
+        default_factory=ReleaseSettings,
+        description="How a release rolls out over the app's instances (one at a time by default).",
     )
     hostnames: list[str] = Field(
         default_factory=list,

@@ -5,6 +5,7 @@ lose 0 requests (components/tooling/local/windows_rollout.py, the .ps1's order a
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -13,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from components.tooling.local.windows import LocalWindowsHost
-from components.tooling.local.windows_rollout import RolloutFailed, roll
+from components.tooling.local.windows_rollout import RolloutFailed, healthy, roll
 from tests.e2e.test_windows_e2e import make_spec
 from tests.helpers.load import run_load
+from tests.helpers.net import fetch
 
 pytestmark = pytest.mark.e2e
 RPS = 50  # the issue's bounded load
@@ -89,3 +91,106 @@ def test_a_release_that_cannot_start_rolls_back_and_serves_nothing(host: LocalWi
     assert result.failed == 0, result.summary("windows broken release")
     assert {b.get("release") for b in result.bodies} == {"r-2"}  # r-3 served no request
     assert {s.environment["WEBSTACK_RELEASE"] for s in host.services} == {"r-2"}
+
+
+def test_after_a_reboot_the_boot_activation_restarts_nothing(host: LocalWindowsHost) -> None:
+    """The bootstrap runs the activation at every boot; NSSM has started every service on the
+    active release already, so the same release restarts no service (same processes, no request
+    lost, no rejoin window)."""
+    code = release_code(host.root, "r-2")
+    roll(host, code, "r-2")
+    for svc in host.services:  # the reboot: every service down, then NSSM's auto-start
+        host.kill(svc.name)
+    for svc in host.services:
+        host.start_service(svc)
+    assert all(healthy(f"http://127.0.0.1:{s.port}{host.app.health_path}") for s in host.services)
+    before = {name: proc.pid for name, proc in host.processes.items()}
+    result = run_load(
+        host.url + "/", 300, actions={40: lambda: roll(host, code, "r-2")}, timeout=60, rps=RPS
+    )
+    assert result.failed == 0, result.summary("boot activation of the active release")
+    assert {name: proc.pid for name, proc in host.processes.items()} == before, (
+        "a service restarted for the release it already runs"
+    )
+    assert {b.get("release") for b in result.bodies} == {"r-2"}
+
+
+@pytest.fixture
+def nginx_host() -> Iterator[LocalWindowsHost]:
+    spec, app = make_spec("flask", "nginx", instances=3)
+    root = Path(tempfile.mkdtemp(prefix="ws-winstatic-", dir="/tmp"))
+    try:
+        with LocalWindowsHost(spec, app, root, SOURCE) as running:
+            yield running
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _static_release(root: Path, release: str, files: dict[str, str]) -> Path:
+    code = release_code(root, release)
+    for name, body in files.items():
+        (code / "static" / name).write_text(body)
+    return code
+
+
+def test_static_files_follow_the_rolling_order(
+    nginx_host: LocalWindowsHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While old and new code both serve, each finds its files: the new release's new files are
+    served before its first service moves, a same-named file keeps the old content until the last
+    one moved, and the previous release's files outlive one release (pages it rendered)."""
+    from components.tooling.local import windows_rollout
+
+    host = nginx_host
+    (Path(host.layout.code_dir(host.app.name)) / "static" / "old-r1.txt").write_text("r1 only\n")
+    served = Path(host.layout.collected_static(host.app.name))
+    shutil.copy2(Path(host.layout.code_dir(host.app.name)) / "static" / "old-r1.txt", served)
+    r2 = _static_release(host.root, "r-2", {"hello.txt": "hello from r-2\n", "new-r2.txt": "r2\n"})
+    seen: list[tuple[str, str, str]] = []
+    real_move = windows_rollout.move
+
+    def watching_move(*args: object, **kwargs: object) -> object:
+        seen.append(
+            (get("/static/hello.txt"), get("/static/new-r2.txt"), get("/static/old-r1.txt"))
+        )
+        return real_move(*args, **kwargs)  # type: ignore[arg-type]
+
+    def get(path: str) -> str:
+        reply = fetch(host.url + path)
+        return reply.body.decode() if reply.status == 200 else str(reply.status)
+
+    old_hello = get("/static/hello.txt")
+    monkeypatch.setattr(windows_rollout, "move", watching_move)
+    roll(host, r2, "r-2")
+    assert len(seen) == 3, "one look before each service moved"
+    assert all(s == (old_hello, "r2\n", "r1 only\n") for s in seen), seen
+    assert get("/static/hello.txt") == "hello from r-2\n", "after the last move: the new content"
+    assert get("/static/old-r1.txt") == "r1 only\n", "the previous release's files stay"
+    r3 = _static_release(host.root, "r-3", {"hello.txt": "hello from r-3\n"})
+    (r3 / "static" / "new-r2.txt").unlink(missing_ok=True)
+    roll(host, r3, "r-3")
+    assert get("/static/old-r1.txt") == "404", "two releases later a file no kept release has goes"
+    assert get("/static/new-r2.txt") == "r2\n", "the previous release's (r-2) files stay"
+
+
+def test_a_django_release_collects_into_its_own_folder_and_reads_its_own_manifest() -> None:
+    """Django: collectstatic goes into releases/<id>/static (not the served folder, which the old
+    code still serves from), the moved services get it as STATIC_ROOT, and the proxy serves the
+    new content once every service runs the new code."""
+    from tests.e2e.test_windows_e2e import running
+
+    with contextlib.closing(running("django", "nginx")) as hosts:
+        host = next(hosts)
+        code = host.root / "releases" / "r-2" / "code"
+        shutil.copytree(
+            SOURCE.parent / "django_app", code, ignore=shutil.ignore_patterns("__pycache__")
+        )
+        (code / "static" / "hello.txt").write_text("hello from r-2\n")
+        served = Path(host.layout.collected_static(host.app.name))
+        before = (served / "hello.txt").read_text()
+        roll(host, code, "r-2")
+        own = code.parent / "static"
+        assert (own / "hello.txt").read_text() == "hello from r-2\n", "collected into the release"
+        assert {s.environment["STATIC_ROOT"] for s in host.services} == {str(own)}
+        assert fetch(host.url + "/static/hello.txt").body == b"hello from r-2\n"
+        assert before != "hello from r-2\n"

@@ -52,12 +52,12 @@ def group(asg: Stubber, *ids: str, pending: str = "") -> None:
     )
 
 
-def send_params(document: str, run: str) -> dict[str, Any]:
+def send_params(document: str, run: str, max_concurrency: str = "1") -> dict[str, Any]:
     return {
         "DocumentName": document,
         "Comment": ANY,
         "Parameters": {"commands": [run]},
-        "MaxConcurrency": "1",
+        "MaxConcurrency": max_concurrency,
         "MaxErrors": "0",
         "TimeoutSeconds": 900,
     }
@@ -72,13 +72,17 @@ def record_command(
     run: str,
     plugin: str,
     statuses: Sequence[str] = ("InProgress", "Success"),
+    max_concurrency: str = "1",
     **where: Any,
 ) -> None:
     """One SendCommand, its ListCommands polls (`statuses`) and its invocations:
-    {instance: (status, output)}, each with one plugin named `plugin`."""
+    {instance: (status, output)}, each with one plugin named `plugin`; `max_concurrency`: the
+    share SendCommand must be given."""
     cid = f"{name}-0000-0000-0000-000000000000".rjust(36, "0")  # SSM's ids are 36 long
     ssm.add_response(
-        "send_command", {"Command": {"CommandId": cid}}, {**send_params(document, run), **where}
+        "send_command",
+        {"Command": {"CommandId": cid}},
+        {**send_params(document, run, max_concurrency), **where},
     )
     for status in statuses:
         ssm.add_response("list_commands", {"Commands": [{"CommandId": cid, "Status": status}]})

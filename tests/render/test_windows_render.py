@@ -158,7 +158,9 @@ def test_services_are_the_waitress_command_lines_of_the_issue(framework: str, pr
         assert "APP_TOKEN" not in svc.environment, "secret values come from SSM at boot only"
         assert svc.stdout.startswith(r"C:\webstack\web\logs" + "\\" + svc.name + "\\")
     data = json.loads(one(files, "services.json"))
-    assert data["secrets"] == ["APP_TOKEN"]
+    assert "secrets" not in data and "APP_TOKEN" not in json.dumps(data), (
+        "secret names are the release pointer's: adding one must not change services.json"
+    )
     assert all(s["stop_console_ms"] > 5000 for s in data["services"]), (
         "NSSM must wait longer than Waitress's own 5s shutdown before it kills"
     )
@@ -256,8 +258,9 @@ def test_iis_xml_is_well_formed_with_one_farm_server_per_instance(framework: str
     bootstrap = one(files, "bootstrap.ps1")
     for n in range(1, 6):
         assert f"'127.0.0.1 webstack-web-{n}'" in bootstrap, "each farm server has a hosts alias"
-    static_dir = "collected-static" if framework == "django" else r"current\static"
-    assert f"'/path:/static', '/physicalPath:C:\\webstack\\web\\{static_dir}'" in bootstrap
+    # Both frameworks: the one folder the activation fills from each release (never `current`,
+    # which no release writes on a VM: the services run from releases\<id>\code).
+    assert "'/path:/static', '/physicalPath:C:\\webstack\\web\\collected-static'" in bootstrap
 
 
 def test_alb_rule_trusts_only_the_vpc_for_x_forwarded_for() -> None:

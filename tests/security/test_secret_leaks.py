@@ -20,17 +20,20 @@ import json
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 import pytest
 
 from components.plan.iam import stack_ssm_prefix
 from components.plan.linux_layout import vm_layout
+from components.plan.rds_ca import vm_bundle_path
 from components.plan.tier import plan_tier
 from components.plan.windows_layout import vm_windows_layout
 from components.render.common import CloudRefs
 from components.render.linux import render_linux_host
 from components.render.windows import render_windows_host
+from components.spec.windows import NSSM_EXPANDED
 from components.tooling.mocks import build_webstack, run_under_mocks
 from components.tooling.preview import format_tree, preview_stack, to_json
 from components.tooling.render_tree import render_stack
@@ -225,7 +228,7 @@ def test_managed_database_connection_is_a_secret() -> None:
     assert len(passwords) == 2, "one generated password per managed database"
     for app in (a for a in c.spec.apps if a.database is not None):
         prefix = stack_ssm_prefix(c.name, app.name)
-        for name in ("DATABASE_URL", "PGPASSWORD", "PGHOST", "PGUSER", "PGSSLMODE"):
+        for name in ("DATABASE_URL", "PGPASSWORD", "PGHOST", "PGUSER"):
             p = params.get(f"{prefix}/{name}")
             assert p is not None, f"{app.name}: no SecureString {name}"
             assert p.inputs["type"] == "SecureString"
@@ -233,7 +236,13 @@ def test_managed_database_connection_is_a_secret() -> None:
                 f"{app.name}.{name} must be secret-marked, or a preview prints it"
             )
         url = params[f"{prefix}/DATABASE_URL"].inputs["value"]["value"]
-        assert "sslmode=require" in url, "TLS to the database is on by default"
+        # verify-full against the file the VM's bootstrap fetches: a certificate for another
+        # host, or from another CA, is refused (issue 17).
+        bundle = vm_bundle_path(app)
+        assert urlsplit(url).query == f"sslmode=verify-full&sslrootcert={bundle}", url
+        assert not NSSM_EXPANDED.search(url), "NSSM would expand a %..% pair on Windows"
+        for plain in ("PGSSLMODE", "PGSSLROOTCERT"):  # not secret: the app's plain environment
+            assert f"{prefix}/{plain}" not in params, plain
         assert any(pw in url for pw in passwords)
     for r in c.resources:
         if r.type == "aws:rds/instance:Instance":

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from components.plan.checks import parse_stack_spec
-from components.plan.datastores import database_env, rds_name
+from components.plan.datastores import (
+    TLS_VARIABLES,
+    database_env,
+    database_secret_names,
+    rds_name,
+)
 from components.spec.errors import SpecError
 from components.tooling.mocks import RecordedResource, build_webstack, run_under_mocks
 from tests.helpers.specs import sample_app
@@ -256,11 +261,16 @@ def test_offline_render_names_the_database_variables_with_placeholders() -> None
     spec = parse_stack_spec(EXTRA_STACKS["database"])
     files = render_stack(spec, ROOT, "eu-west-1", "database")
     summary = files["SUMMARY.md"]
-    for key in database_env("h", 1, "d", "u", "p"):
+    for key in database_secret_names(spec.apps[0]):
         assert f"- `{key}`: <placeholder: SSM SecureString `" in summary, key
+    for key in TLS_VARIABLES:  # verify-full's settings are not secret: the plain environment
+        assert f"- `{key}`: <placeholder:" not in summary, key
     assert "written by `pulumi up` from the managed database" in summary
     assert "- `DJANGO_SECRET_KEY`: <placeholder:" in summary
     [services] = [c for p, c in files.items() if p.startswith("win-app/") and "services" in p]
-    assert '"DATABASE_URL"' in services, "the Windows VM fetches the database variables too"
+    windows = summary.split("## win-app", 1)[1]
+    assert "- `DATABASE_URL`: <placeholder:" in windows, "the Windows VM reads them too"
+    # Their names travel in the release pointer (like the app's own secrets), not services.json.
+    assert '"DATABASE_URL"' not in services, "a new secret name must not change the bootstrap"
     for path, content in files.items():
         assert "postgresql://" not in content and "MockDbPassword" not in content, path

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from components.plan import release as release_plan
+from components.spec.release import ReleaseSettings
 from components.tooling.config import spec_from_stack_file
 from components.tooling.mocks import build_webstack, run_under_mocks
 from tests.helpers.graph import Graph, user_data_texts
@@ -39,8 +40,14 @@ def _deploy(stack: str, edit: str = "") -> Graph:
         changes = {"linux": app.linux.model_copy(update={"image": "ami-0123456789abcdef0"})}
     elif edit == "type":
         changes = {"linux": app.linux.model_copy(update={"instance_type": "t3.large"})}
+    elif edit == "secret-name":  # one more secret: its name is the pointer's, not the VM's
+        changes = {"secrets": [*app.secrets, "NEW_TOKEN"]}
+        placeholders = {**placeholders, app.name: [*placeholders[app.name], "NEW_TOKEN"]}
+    elif edit == "share":
+        changes = {"release": ReleaseSettings(max_concurrency="25%")}
     spec = spec.model_copy(update={"apps": [app.model_copy(update=changes), *spec.apps[1:]]})
     values = {k: v + ("-rotated" if edit == "secret" else "") for k, v in SECRETS.items()}
+    values["NEW_TOKEN"] = "new-1"
     secrets = {a: {k: values[k] for k in names} for a, names in placeholders.items()}
     mocks, outputs = run_under_mocks(
         build_webstack(spec, secrets, project, project / ".build"), stack=stack
@@ -71,7 +78,7 @@ def _pointer(g: Graph) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-@pytest.mark.parametrize("edit", ["code", "env", "secret"])
+@pytest.mark.parametrize("edit", ["code", "env", "secret", "secret-name"])
 def test_a_release_changes_the_pointer_and_no_infrastructure(stack: str, edit: str) -> None:
     before = baseline(stack)
     after = _deploy(stack, edit)
@@ -81,6 +88,22 @@ def test_a_release_changes_the_pointer_and_no_infrastructure(stack: str, edit: s
     assert _infra(after) == _infra(before), f"a {edit} change altered a launch template/instance"
     assert _pointer(after)["release"] != _pointer(before)["release"], (
         f"a {edit} change must make a new release (pointer), or it never reaches the VMs"
+    )
+    if edit == "secret-name":
+        assert "NEW_TOKEN" in _pointer(after)["secrets"], "the VM reads the names there"
+
+
+def test_the_rollout_share_reaches_the_channel_and_a_share_change_rolls_nothing() -> None:
+    from components.aws.release_channel import _RolloutProvider
+
+    before, after = baseline("prod"), _deploy("prod", "share")
+    (rollout,) = after.of("pulumi-python:dynamic:Resource")
+    assert rollout.inputs["max_concurrency"] == "25%"
+    assert _infra(after) == _infra(before) and _pointer(after) == _pointer(before)
+    (old,) = before.of("pulumi-python:dynamic:Resource")
+    assert not _RolloutProvider().diff("id", dict(old.inputs), dict(rollout.inputs)).changes, (
+        "a new share is how the next release rolls: re-running the active one on every "
+        "instance for it is churn"
     )
 
 

@@ -23,7 +23,8 @@ INFRA_TYPES = ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/instance:Instan
 
 
 def _deploy(proxy: str, edit: str = "") -> Graph:
-    """The graph of one Windows app after one edit: `code`, `env`, `secret`, `ami`, `type`."""
+    """The graph of one Windows app after one edit: `code`, `env`, `secret` (a rotated value),
+    `secret-name` (one more secret), `ami`, `type`."""
     project = Path(tempfile.mkdtemp(prefix="webstack-winrel-"))
     shutil.copytree(ROOT / "examples" / "flask_app", project / "app")
     if edit == "code":
@@ -40,14 +41,16 @@ def _deploy(proxy: str, edit: str = "") -> Graph:
         "wsgi": "app:create_app()",
         "source": {"path": "app"},
         "hostnames": ["win.example.com"],
-        "secrets": ["APP_TOKEN"],
+        "secrets": ["APP_TOKEN", "API_KEY"] if edit == "secret-name" else ["APP_TOKEN"],
         "env": {"APP_COLOR": "green" if edit == "env" else "blue"},
         "windows": windows,
+        **({"release": {"max_concurrency": "50%"}} if edit == "share" else {}),
     }
     spec = parse_stack_spec({"environment": "wintest", "edge": {"mode": "alb"}, "apps": [app]})
-    secret = "tok-2" if edit == "secret" else "tok-1"
+    values = {"APP_TOKEN": "tok-2" if edit == "secret" else "tok-1", "API_KEY": "key-1"}
+    values = {k: values[k] for k in spec.apps[0].secrets}
     mocks, outputs = run_under_mocks(
-        build_webstack(spec, {"winapp": {"APP_TOKEN": secret}}, project, project / ".build"),
+        build_webstack(spec, {"winapp": values}, project, project / ".build"),
         stack="wintest",
     )
     return Graph(mocks.resources, outputs)
@@ -85,7 +88,7 @@ def _pointer(g: Graph) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("proxy", ["iis", "nginx"])
-@pytest.mark.parametrize("edit", ["code", "env", "secret"])
+@pytest.mark.parametrize("edit", ["code", "env", "secret", "secret-name"])
 def test_a_windows_release_changes_the_pointer_and_no_infrastructure(proxy: str, edit: str) -> None:
     before, after = baseline(proxy), _deploy(proxy, edit)
     assert user_data_texts(after) == user_data_texts(before), f"a {edit} change altered user data"
@@ -94,6 +97,10 @@ def test_a_windows_release_changes_the_pointer_and_no_infrastructure(proxy: str,
     assert _pointer(after)["release"] != _pointer(before)["release"], (
         f"a {edit} change must make a new release (pointer), or it never reaches the VMs"
     )
+    if edit == "secret-name":
+        assert _pointer(after)["secrets"] == ["APP_TOKEN", "API_KEY"], (
+            "the VM reads the names there"
+        )
 
 
 @pytest.mark.parametrize("edit", ["ami", "type"])
@@ -127,3 +134,11 @@ def test_the_windows_rollout_runs_the_activation_with_powershell() -> None:
     assert rollout.inputs["script"].endswith("\\webstack-release.ps1")
     assert json.loads(rollout.inputs["pointer"])["release"] == _pointer(g)["release"]
     assert rollout.inputs["asg_name"], "a Windows tier's rollout targets its auto scaling group"
+
+
+def test_the_windows_rollout_share_reaches_the_channel_and_nothing_else() -> None:
+    before, after = baseline("nginx"), _deploy("nginx", "share")
+    (rollout,) = after.of("pulumi-python:dynamic:Resource")
+    assert rollout.inputs["max_concurrency"] == "50%"
+    assert _infra(after) == _infra(before) and _bootstrap(after) == _bootstrap(before)
+    assert _pointer(after) == _pointer(before), "a rollout setting is not a new release"

@@ -177,6 +177,9 @@ class LocalWindowsHost:
         services, self.proxy = load_services(services_json)
         # As webstack-release.ps1 does: the release's config object (the app's env) + services.json's.
         env = windows_app_environment(plan_tier(spec, app), app, self.layout)
+        code = Path(self.layout.code_dir(app.name))
+        if app.framework == "django" and (own := self.release_static(code)) is not None:
+            env["STATIC_ROOT"] = str(own)  # the release's own folder (Get-AppEnvironment)
         self.services = [replace(s, environment={**env, **s.environment}) for s in services]
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -198,7 +201,24 @@ class LocalWindowsHost:
         for folder in (self.layout.log_dir(self.app.name), self.layout.proxy_dir(self.app.name)):
             Path(folder).mkdir(parents=True, exist_ok=True)
         (Path(self.layout.nginx_dir()) / "logs").mkdir(parents=True, exist_ok=True)
-        if self.app.framework == "django" and self.app.static:
+        if self.app.static is not None:
+            self._first_static(code)
+
+    def release_static(self, code: Path) -> Path | None:
+        """Get-ReleaseStatic (webstack-release.ps1): where the release whose code is `code` keeps
+        its static files. Flask: its code's folder; Django: its collectstatic, beside the code."""
+        if self.app.static is None:
+            return None
+        if self.app.framework == "flask":
+            return code / self.app.static.folder
+        return code.parent / "static"
+
+    def _first_static(self, code: Path) -> None:
+        """As the first activation: the release's own static files, copied into the served one."""
+        own = self.release_static(code)
+        if own is None:
+            return
+        if self.app.framework == "django":
             first = self.services[0]
             subprocess.run(
                 [first.application, "-m", "django", "collectstatic", "--noinput", "--clear"],
@@ -207,6 +227,11 @@ class LocalWindowsHost:
                 check=True,
                 capture_output=True,
             )
+        served = Path(self.layout.collected_static(self.app.name))
+        if served.exists():
+            shutil.rmtree(served)
+        if own.is_dir():
+            shutil.copytree(own, served)
 
     def start_service(self, svc: ServiceDef) -> subprocess.Popen[bytes]:
         """Run a service as NSSM would: its program, arguments, directory, environment, logs."""
