@@ -111,6 +111,8 @@ def verdict_lines(rows: list[LinuxRow]) -> list[str]:
             out.append(_vs_named(mine, d, "ceiling", wl.ceiling_factor, fig.band_rps))
         if wl.key == "tiny":
             out.append(_cpu_split(d, best))
+        if wl.key == "page":
+            out += page_lines(mine, d, best, fig.band_rps)
         for other in (r for r in mine if r.role == "other"):
             o = paired_ratios(other.rps(), best.rps())
             oq = paired_ratios(other.p99(), best.p99(), higher_is_better=False)
@@ -125,6 +127,38 @@ def verdict_lines(rows: list[LinuxRow]) -> list[str]:
                 f"- {_pf(kept >= 90.0)}: {wl.key}: {d.target.name} keeps {fmt(kept)}% of its"
                 " req/s with slow clients held open (>= 90%)"
             )
+    return out
+
+
+def page_lines(mine: list[LinuxRow], d: LinuxRow, best: LinuxRow, band: float) -> list[str]:
+    """The gzip row's best peer may send the page uncompressed: on loopback bytes cost nothing,
+    so its req/s compares CPU only. Say so with the bytes, judge the default against the best
+    peer that compresses too (the same work), and give the link speed below which the
+    uncompressed peer's bytes, not its CPU, would cap it under our measured rate."""
+    size = {r.key: r.median("bytes_per_request") for r in mine if any(r.runs)}
+    largest = max(size.values(), default=math.nan)
+    zipped = {k for k, v in size.items() if v < largest / 2}  # NaN compares false: none
+    if d.key not in zipped or best.key in zipped:
+        return []
+    out = []
+    peers = [r for r in mine if r.role == "peer" and r.key in zipped]
+    same = max(peers, key=lambda r: r.median("rps"), default=None)
+    if same is not None:
+        p = paired_ratios(d.rps(), same.rps())
+        out.append(
+            f"- {_pf(at_least(p, band))}: page, both compressing: {d.target.name} vs the best"
+            f" peer that also compresses, {same.target.name}"
+            f" ({fmt(size[same.key] / 1024, 1)} KB/resp): req/s {describe(p, band)}"
+        )
+    mbit = d.median("rps") * size[best.key] * 8 / 1e6
+    out.append(
+        f"- bytes, not judged: {best.target.name} sends {fmt(size[best.key] / 1024, 1)} KB per"
+        f" page, {size[best.key] / size[d.key]:.1f}x the {fmt(size[d.key] / 1024, 1)} KB of"
+        f" {d.target.name}. Loopback has no bandwidth limit, so the req/s above compare CPU"
+        f" only. With less than {fmt(mbit)} Mbit/s of client bandwidth per host (computed:"
+        f" {fmt(d.median('rps'))} req/s x {fmt(size[best.key] / 1024, 1)} KB, not measured),"
+        " the uncompressed peer could not send as many pages as the rendered stack served here."
+    )
     return out
 
 

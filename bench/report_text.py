@@ -154,6 +154,48 @@ TUNING_TEXT = [
     " 2,354 and 2,212 req/s, i.e. no side of the stack is consistently slower. So the bench now"
     " runs 5 repeats of 3 s (in about the same time), which spreads each config over more positions"
     " of the rotation and more minutes of the machine.",
+    "",
+    "Fourth round (issue 14: the tiny row 0.86x the DigitalOcean setup, Nginx 0.089 against"
+    " 0.069 ms CPU per request). `bench/nginx_cost.py` runs the rendered nginx.conf as one"
+    " Nginx process under callgrind in front of the rendered Gunicorn, with one extra removed at"
+    " a time, and counts user-space instructions (steady from run to run, unlike req/s on this"
+    " machine) and, under `strace -c`, system calls per request:",
+    "",
+    "| Nginx config, tiny JSON `/` | instructions/req | syscalls/req (not epoll_wait) |",
+    "|---|---|---|",
+    "| rendered before: `$request_id` in the JSON log, unbuffered | 40,126 | 12.7 (1 write) |",
+    "| rendered now: `$connection` fields, `buffer=64k flush=1s` | 33,874 | 11.1 (0 write) |",
+    "| DigitalOcean server block, stock nginx.conf | 24,941 | 11.5 (1 write) |",
+    "",
+    "- `$request_id` cost 6,300 instructions per request (16%): Nginx fills it with 16 bytes"
+    " from OpenSSL's RAND_bytes, and nothing else (the app, the client) ever saw the id. The log"
+    " now has `connection` and `connection_requests` instead, which tell the lines of one"
+    " kept-alive connection apart at no cost. The access log is buffered (one write() per 64 KB"
+    " or per second instead of one per request; a line reaches CloudWatch at most 1 s later, and"
+    " Nginx flushes it on reload, reopen and exit).",
+    "- Measured and kept (instructions per request each saves when removed, of 33,874): the"
+    " rest of the JSON log 15%, real_ip with both limits 9% (limit_conn 3.5%, limit_req 2.9%),"
+    " the HSTS / X-Forwarded-Proto gate 2.6%; `charset`, gzip (the page is below"
+    " gzip_min_length), upstream keepalive and `proxy_next_upstream` under 1%. These are the"
+    " security and operability the stack exists for; the remaining gap to the DigitalOcean"
+    " Nginx, about 9,000 instructions (a few microseconds), is their price.",
+    "- `bench/nginx_paired.py` (6 paired rounds of 3 s, the three Nginx configs in front of"
+    " one rendered Gunicorn, while other work loaded the machine to a load average of 5-8),"
+    " Nginx CPU per request in two runs: before 0.244 and 0.287 ms, now 0.192 and 0.219 ms,"
+    " the DigitalOcean Nginx 0.196 and 0.216 ms; req/s against the DigitalOcean Nginx, paired:"
+    " before 0.95x and 0.91x, now 1.07x and 1.06x (rounds 0.74-1.29: the noise of that load)."
+    " The Gunicorn behind them used the same CPU per request through either Nginx (1.284"
+    " against 1.271 ms).",
+    "- Gunicorn: the rendered gunicorn.conf.py and the DigitalOcean command line run the same"
+    " server (3 sync workers, unix socket, no access log), and `bench/gunicorn_cost.py` finds"
+    " the same work per request in one worker of each: 970,158 against 972,019 instructions and"
+    " 16.0 system calls (what differs, max_requests with jitter, worker_tmp_dir on tmpfs, the"
+    " control socket and one secure scheme header, costs nothing per request). The bench's"
+    " CPU column still had the rendered Gunicorn 3-7% higher (0.267, its A/A copy 0.259,"
+    " against 0.253 ms on 2026-12-02 12:37; 1.29 against 1.20 ms in a 6-round"
+    " `bench/tune_linux.py` run at load average 5-7); with the same instructions and calls,"
+    " the difference is most likely how the processes were scheduled, not what they ran, and nothing"
+    " was changed there.",
 ]
 
 WORKLOAD_TEXT = [
@@ -171,11 +213,21 @@ WORKLOAD_TEXT = [
     " holds every fast request queued behind it; with threads, the fast ones pass. p50 shows"
     " whether fast requests were held up.",
     "- **200 KB page, gzip**: every client sends `Accept-Encoding: gzip`. The rendered Nginx"
-    " compresses text responses (`linux.nginx.gzip`, level 5) and the Debian-based peers compress"
-    " `text/html` at Nginx's level 1; the Elastic Beanstalk platform sends it uncompressed"
-    " (`gzip off`). KB/resp is what the client received. On loopback bandwidth is free, so"
-    " compression is pure CPU here; over a real network the compressed page is about a tenth"
-    " of the bytes.",
+    " compresses text responses (`linux.nginx.gzip`, at `linux.nginx.gzip_level`, default 1)"
+    " and the Debian-based peers compress `text/html` at Nginx's default level 1; the Elastic"
+    " Beanstalk platform sends it uncompressed (`gzip off`). KB/resp is what the client"
+    " received. On loopback bandwidth is free, so compression is pure CPU here and an"
+    " uncompressed peer can only gain: the row's main verdict compares CPU, not what a client"
+    " on a real link gets. The `both compressing` line judges the default against the best peer"
+    " that does the same work, and the `bytes` line gives the client bandwidth per host below"
+    " which the uncompressed peer's bytes would cap it under the rendered stack's rate"
+    " (computed from the measured bytes and req/s; this bench has no slow link to measure it"
+    " on). The level is chosen from `bench/nginx_cost.py /page --gzip` (Nginx instructions per"
+    " request, callgrind): level 1 sends 29.5 KB for 8.0 M instructions, 4 and 5 send 21.6 KB"
+    " for 13.5 M and 14.7 M, 6 21.7 KB for 16.1 M. Level 5, the old default, cost 84% more"
+    " instructions than 1 for 27% fewer bytes (in the bench of 2026-12-02 12:37, 0.94 ms of Nginx"
+    " CPU per page for the rendered Nginx at level 5 against 0.67 ms for the DigitalOcean Nginx at"
+    " level 1); both send a sixth or less of the page.",
     "- **Cacheable page**: `/cacheable` answers `Cache-Control: public, max-age=60`; only the"
     " rendered stack with `linux.microcache.enabled` (paths `/cacheable`, every other setting"
     " default: 1 s TTL, 60 s stale, any cookie bypasses) keeps it, and then Nginx answers"

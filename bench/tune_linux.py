@@ -7,6 +7,9 @@ used per request: that split says which side a difference comes from, and it mov
 machine's background load than req/s does. docs/performance.md quotes its figures.
 
     .venv/bin/python bench/tune_linux.py            # TUNE_ROUNDS (default 6)
+
+TUNE_VARIANTS (comma-separated names, default all) picks variants; TUNE_PATH (default /) and
+TUNE_GZIP=1 (Accept-Encoding: gzip) pick the request, e.g. TUNE_PATH=/page TUNE_GZIP=1.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from bench.targets import ProcessTarget, RenderedLinux, Target, linux_targets  #
 from components.spec.linux import GunicornSpec  # noqa: E402
 
 ROUNDS = int(os.environ.get("TUNE_ROUNDS", "6"))
+PATH = os.environ.get("TUNE_PATH", "/")
+WRK_ENV = {"WRK_GZIP": os.environ.get("TUNE_GZIP", "0")}
 SECONDS = 5.0
 CONNECTIONS = 64
 CORES = os.cpu_count() or 1
@@ -32,6 +37,7 @@ CORES = os.cpu_count() or 1
 # name -> linux.gunicorn overrides of the rendered defaults
 VARIANTS: dict[str, dict[str, Any]] = {
     "rendered defaults": {},
+    "rendered defaults (A/A copy)": {},  # the noise band of this run
     f"workers {2 * CORES + 1} (2 x vCPU + 1, the old default)": {"workers": 2 * CORES + 1},
     "no recycling (max_requests 0)": {"max_requests": 0, "max_requests_jitter": 0},
     "max_requests 10000 (the old default)": {"max_requests": 10000, "max_requests_jitter": 1000},
@@ -55,10 +61,14 @@ def main() -> int:
         f" wrk -c{CONNECTIONS} {SECONDS:g}s, round-robin",
         flush=True,
     )
+    only = [v for v in os.environ.get("TUNE_VARIANTS", "").split(",") if v]
     targets: list[Target] = [
-        RenderedLinux(name, "rendered", gunicorn=o) for name, o in VARIANTS.items()
+        RenderedLinux(name, "rendered", path=PATH, gunicorn=o)
+        for name, o in VARIANTS.items()
+        if not only or name in only
     ]
     targets += [t for t in linux_targets() if t.name.startswith("DigitalOcean")]
+    targets[-1].path = PATH
     runs: dict[str, list[tuple[float, float, float, float]]] = {t.name: [] for t in targets}
     started: list[Target] = []
     try:
@@ -66,12 +76,12 @@ def main() -> int:
             t.start()
             started.append(t)
         for t in targets:
-            run_wrk(t.url, 1, CONNECTIONS)  # warm-up
+            run_wrk(t.url, 1, CONNECTIONS, env=WRK_ENV)  # warm-up
         for r in range(ROUNDS):
             for t in rotated(targets, r):
                 groups = process_groups(t)
                 before = {g: cpu_seconds(p) for g, p in groups.items()}
-                w = run_wrk(t.url, SECONDS, CONNECTIONS)
+                w = run_wrk(t.url, SECONDS, CONNECTIONS, env=WRK_ENV)
                 used = {
                     g: 1000 * (cpu_seconds(p) - before[g]) / w.requests for g, p in groups.items()
                 }

@@ -37,6 +37,7 @@ UNSUPPORTED_LIMITS = {
         "rate_limit_rps",
         "rate_limit_burst",
         "max_connections_per_ip",
+        "gzip_level",
     ),
     "caddy": ("rate_limit_rps", "rate_limit_burst", "max_connections_per_ip"),
     "nginx": (),
@@ -229,7 +230,8 @@ class WindowsTier(_Model):
     limits: NginxSpec = Field(
         default_factory=NginxSpec,
         description="Proxy limits: body size (all), rate and connection limits (nginx), "
-        "allow/deny CIDRs (nginx, caddy), gzip (all; IIS: static files only); a limit the proxy "
+        "allow/deny CIDRs (nginx, caddy), gzip (all; IIS: static files only), gzip_level (nginx, "
+        "caddy); a limit the proxy "
         "cannot honour is refused.",
     )
     microcache: MicrocacheSpec = Field(
@@ -288,7 +290,8 @@ class WindowsTier(_Model):
         refused = [f"limits.{name}" for name in UNSUPPORTED_LIMITS[self.proxy] if name in given]
         if refused:
             why = {
-                "iis": "IIS sees only the ALB's address, so it cannot limit or filter clients",
+                "iis": "IIS sees only the ALB's address, so it cannot limit or filter clients,"
+                " and its static compression keeps its own level",
                 "caddy": "stock Caddy has no per-client rate or connection limit",
             }[self.proxy]
             raise ValueError(

@@ -131,3 +131,56 @@ def test_report_passes_a_win_outside_the_band() -> None:
     rows = _rows([2400, 2500, 2600], [2450, 2480, 2620], [2000, 2100, 2150])
     line = next(x for x in verdict_lines(rows) if x.startswith(("- PASS: tiny", "- FAIL: tiny")))
     assert line.startswith("- PASS: tiny") and ": ahead" in line, line
+
+
+def _page_rows(sizes_kb: dict[str, float], rps: dict[str, list[float]]):
+    """Synthetic page-row configs: key -> KB per response and req/s per round."""
+    from bench.linux_bench import WORKLOADS, LinuxRow
+    from bench.load import WrkResult
+    from bench.targets import SharedPath
+
+    wl = next(w for w in WORKLOADS if w.key == "page")
+    roles = {"cpu": "default", "cpu-aa": "aa"}
+
+    def row(key):
+        runs = [
+            WrkResult(int(r), 1.0, r, 1.0, 100.0, 0, {}, sizes_kb[key] * 1024) for r in rps[key]
+        ]
+        return LinuxRow(wl, key, roles.get(key, "peer"), SharedPath(key, "rendered"), runs=runs)
+
+    return [row(k) for k in rps]
+
+
+def test_page_row_names_the_bytes_and_judges_against_a_compressing_peer() -> None:
+    from bench.linux_report import verdict_lines
+
+    sizes = {"cpu": 21.6, "cpu-aa": 21.6, "digitalocean": 29.5, "eb-procfile": 188.0}
+    rps = {
+        "cpu": [550, 548, 560],
+        "cpu-aa": [552, 549, 558],
+        "digitalocean": [540, 530, 545],
+        "eb-procfile": [686, 690, 680],
+    }
+    lines = verdict_lines(_page_rows(sizes, rps))
+    main = next(x for x in lines if x.startswith(("- PASS: page:", "- FAIL: page:")))
+    assert main.startswith("- FAIL: page:") and "eb-procfile" in main, "no faked win"
+    same = next(x for x in lines if "both compressing" in x)
+    assert same.startswith("- PASS: page, both compressing: cpu vs") and "digitalocean" in same
+    [note] = [x for x in lines if x.startswith("- bytes, not judged:")]
+    assert "188.0 KB per page, 8.7x the 21.6 KB" in note
+    # 550 req/s x 188 KB x 8 bits = 847 Mbit/s
+    assert "less than 847 Mbit/s" in note, note
+
+
+def test_page_row_says_nothing_extra_when_the_best_peer_compresses_too() -> None:
+    from bench.linux_report import verdict_lines
+
+    sizes = {"cpu": 21.6, "cpu-aa": 21.6, "digitalocean": 29.5, "eb-procfile": 188.0}
+    rps = {
+        "cpu": [700, 710, 705],
+        "cpu-aa": [702, 708, 706],
+        "digitalocean": [690, 695, 700],
+        "eb-procfile": [500, 510, 505],
+    }
+    lines = verdict_lines(_page_rows(sizes, rps))
+    assert not [x for x in lines if "both compressing" in x or x.startswith("- bytes")]

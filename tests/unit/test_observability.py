@@ -171,7 +171,7 @@ def test_the_access_log_is_json_with_client_and_timing() -> None:
     assert "log_format webstack_json escape=json" in conf
     for field in ('"client":"$remote_addr"', '"status":$status', '"request_time":$request_time'):
         assert field in conf
-    assert "access.log webstack_json;" in conf
+    assert "access.log webstack_json buffer=64k flush=1s;" in conf
 
 
 # -- under mocks ---------------------------------------------------------------------------------
