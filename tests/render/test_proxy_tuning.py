@@ -46,7 +46,8 @@ def test_linux_access_log_is_buffered_and_has_no_random_id(short_tmp: Path) -> N
     fmt = conf[conf.index("log_format webstack_json") :]
     fmt = fmt[: fmt.index("';\n") + 2]
     assert "$request_id" not in fmt, "16 random bytes per request for an id nobody sees"
-    for field in ('"connection":$connection', '"connection_requests":$connection_requests'):
+    fields = ('"connection":$connection', '"connection_requests":$connection_requests')
+    for field in (*fields, '"trace":"$http_x_amzn_trace_id"'):  # the ALB's id, to follow one
         assert field in fmt
 
 
