@@ -70,6 +70,7 @@ def _apply(props: dict[str, Any], olds: dict[str, Any] | None) -> None:
             release_command=bool(pointer.get("release_command")),
         ),
         previous_pointer=(olds or {}).get("pointer"),
+        pointer=props["pointer"],
     )
 
 

@@ -142,10 +142,17 @@ def roll_out(
     previous_pointer: str | None,
     sleep: Callable[[float], None] = time.sleep,
     poll_seconds: float = 5.0,
+    pointer: str | None = None,
 ) -> list[str]:
-    """Activate `r.release_id` everywhere or fail after rolling the switched instances back."""
+    """Activate `r.release_id` everywhere or fail after rolling the switched instances back.
+
+    `pointer`: the value this rollout activates. A failed rollout put the previous value back
+    behind Pulumi's back (its state still holds the new one), so the next `pulumi up`, which
+    retries the rollout, first writes the pointer again; otherwise the VMs would read the old one."""
     if bad := problems(r):
         raise ReleaseFailed("; ".join(bad))
+    if pointer is not None:
+        _ensure_pointer(ssm, r.pointer_name, pointer)
     expected = serving_instances(autoscaling, r)
     if not expected:
         return []  # nothing runs yet: instances that boot activate the pointer themselves
@@ -157,15 +164,29 @@ def roll_out(
         return active
     why = [f"{i}: {_last_line(out)}" for i, out in sorted(failed.items())]
     why += [f"{i}: never ran the activation" for i in skipped]
-    if previous_pointer and active:
+    if previous_pointer:
+        # Booting instances activate the pointer: it never stays on a release that failed.
         ssm.put_parameter(
             Name=r.pointer_name, Value=previous_pointer, Type="String", Overwrite=True
         )
-        back = Rollout(**{**r.__dict__, "instance_ids": tuple(active), "release_id": "previous"})
+        # The failed ones too: a failure after the switch (e.g. Windows static files after the
+        # last service moved) may leave one serving the new release; where the script already
+        # switched back, activating the previous release again is its idempotent no-op.
+        ran = sorted({*active, *failed})
+        back = Rollout(**{**r.__dict__, "instance_ids": tuple(ran), "release_id": "previous"})
         # The previous release's command (a migration) ran when it was released: not again.
-        _run(ssm, back, active, sleep, poll_seconds, skip_release_command=True)
-        why.append(f"rolled back {', '.join(active)} to the previous release")
+        _run(ssm, back, ran, sleep, poll_seconds, skip_release_command=True)
+        why.append(f"put the previous release back on {', '.join(ran)}")
     raise ReleaseFailed(f"release {r.release_id} failed: " + "; ".join(why))
+
+
+def _ensure_pointer(ssm: Any, name: str, value: str) -> None:
+    try:
+        current = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        current = None
+    if current != value:
+        ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
 
 
 def wait_for_instance_refresh(

@@ -78,13 +78,15 @@ def test_a_failing_instance_fails_the_update_and_rolls_the_switched_ones_back() 
         {"Name": ROLLOUT.pointer_name, "Value": PREVIOUS, "Type": "String", "Overwrite": True},
     )
     # The rollback never re-runs the previous release's command (it ran at that release).
-    _command(s, "c-2", {"i-1": ("Success", "back")}, run=SKIP, InstanceIds=["i-1"])
+    # The failed one too (idempotent where it switched back itself).
+    back = {"i-1": ("Success", "back"), "i-2": ("Success", "back")}
+    _command(s, "c-2", back, run=SKIP, InstanceIds=["i-1", "i-2"])
     with s, a, pytest.raises(ReleaseFailed) as failed:
         roll_out(ssm, asg, ROLLOUT, PREVIOUS, sleep=lambda _: None)
     message = str(failed.value)
     assert "i-2: webstack-release: FAILED: slot 2 exited" in message
     assert "i-3: never ran the activation" in message
-    assert "rolled back i-1" in message
+    assert "put the previous release back on i-1, i-2" in message
     s.assert_no_pending_responses()
 
 
@@ -119,11 +121,56 @@ def test_a_failing_release_command_stops_the_release_before_the_other_instances(
     _group(a, "i-1", "i-2")
     failed = "webstack-release: FAILED: release command failed; release r-9 keeps serving"
     _command(s, "c-1", {"i-1": ("Failed", failed)}, InstanceIds=["i-1"])
+    # Nothing switched, but the pointer goes back: an instance booting now must not activate
+    # (and migrate) the failed release. i-1 re-checks the previous release (a no-op there).
+    s.add_response(
+        "put_parameter",
+        {"Version": 3},
+        {"Name": ROLLOUT.pointer_name, "Value": PREVIOUS, "Type": "String", "Overwrite": True},
+    )
+    _command(s, "c-2", {"i-1": ("Success", "back")}, run=SKIP, InstanceIds=["i-1"])
     with s, a, pytest.raises(ReleaseFailed) as stopped:
         roll_out(ssm, asg, MIGRATING, PREVIOUS, sleep=lambda _: None)
     assert "i-1: webstack-release: FAILED: release command failed" in str(stopped.value)
     assert "i-2: never ran the activation" in str(stopped.value)
-    s.assert_no_pending_responses()  # no put_parameter: nothing had switched, nothing to roll back
+    s.assert_no_pending_responses()
+
+
+NEW_POINTER = '{"release":"r-00112233445566aa"}'
+
+
+@pytest.mark.parametrize("in_ssm", [PREVIOUS, None])
+def test_a_retried_rollout_writes_its_pointer_again(in_ssm: str | None) -> None:
+    """A failed rollout put the previous pointer back behind Pulumi's back; the next `pulumi up`
+    retries the rollout with the new value in its state: the VMs must read the new one."""
+    ssm, asg, s, a = _clients()
+    if in_ssm is None:
+        s.add_client_error("get_parameter", "ParameterNotFound", expected_params={"Name": ANY})
+    else:
+        found = {"Parameter": {"Name": ROLLOUT.pointer_name, "Value": in_ssm, "Version": 3}}
+        s.add_response("get_parameter", found, {"Name": ROLLOUT.pointer_name})
+    s.add_response(
+        "put_parameter",
+        {"Version": 4},
+        {"Name": ROLLOUT.pointer_name, "Value": NEW_POINTER, "Type": "String", "Overwrite": True},
+    )
+    _group(a, "i-1")
+    _command(s, "c-1", {"i-1": ("Success", ACTIVE)}, Targets=TARGETS)
+    with s, a:
+        assert roll_out(ssm, asg, ROLLOUT, PREVIOUS, lambda _: None, pointer=NEW_POINTER) == ["i-1"]
+        s.assert_no_pending_responses()
+
+
+def test_a_pointer_already_in_ssm_is_not_written_again() -> None:
+    """The usual case: Pulumi just wrote it; no second write (no extra parameter version)."""
+    ssm, asg, s, a = _clients()
+    found = {"Parameter": {"Name": ROLLOUT.pointer_name, "Value": NEW_POINTER, "Version": 4}}
+    s.add_response("get_parameter", found, {"Name": ROLLOUT.pointer_name})
+    _group(a, "i-1")
+    _command(s, "c-1", {"i-1": ("Success", ACTIVE)}, Targets=TARGETS)
+    with s, a:
+        roll_out(ssm, asg, ROLLOUT, PREVIOUS, lambda _: None, pointer=NEW_POINTER)
+        s.assert_no_pending_responses()
 
 
 @pytest.mark.parametrize(

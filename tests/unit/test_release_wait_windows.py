@@ -71,13 +71,15 @@ def test_a_thrown_release_fails_the_update_and_moves_the_switched_vms_back() -> 
         {"Version": 3},
         {"Name": ROLLOUT.pointer_name, "Value": PREVIOUS, "Type": "String", "Overwrite": True},
     )
-    _command(s, "c-2", {"i-1": ("Success", "back")}, InstanceIds=["i-1"])
+    # i-2 too: a throw after its last service moved would leave it on the failed release.
+    _command(s, "c-2", {"i-1": ("Success", "back"), "i-2": ("Success", "back")},
+             InstanceIds=["i-1", "i-2"])  # fmt: skip
     with s, a, pytest.raises(ReleaseFailed) as failed:
         roll_out(ssm, asg, ROLLOUT, PREVIOUS, sleep=lambda _: None)
     message = str(failed.value)
     assert "i-2: release r-00112233445566aa failed on shop-2" in message
     assert "i-3: never ran the activation" in message
-    assert "rolled back i-1" in message
+    assert "put the previous release back on i-1, i-2" in message
     s.assert_no_pending_responses()
 
 
