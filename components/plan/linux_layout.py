@@ -82,7 +82,8 @@ class HostLayout(AppTree):
     def tls_key(self, app: str) -> PurePosixPath:
         return self.etc_dir / "tls" / f"{app}.key"
 
-    # -- releases (components/plan/release.py): releases/<id> = code/ + venv/ + static/ ----------
+    # -- releases (components/plan/release.py): releases/<id> = static/ + code/, venv/ -----------
+    # (code/ and venv/ link to builds/<key>, staged once per package + requirements + Python)
     def releases_dir(self, app: str) -> PurePosixPath:
         return self.app_dir(app) / "releases"
 
