@@ -30,6 +30,8 @@ class HostLayout(AppTree):
     nginx_log_dir: PurePosixPath = PurePosixPath("/var/log/nginx")
     nginx_pid: PurePosixPath = PurePosixPath("/run/nginx.pid")
     log_dir: PurePosixPath = PurePosixPath("/var/log/webstack")
+    # pip's cache for the release builds (root's; HOME is unset where the activation runs).
+    pip_cache_dir: PurePosixPath = PurePosixPath("/var/cache/webstack/pip")
     http_port: int = 80
     https_port: int = 443
     listen_address: str = ""  # "" = all addresses (VM); "127.0.0.1" locally
@@ -80,7 +82,8 @@ class HostLayout(AppTree):
     def tls_key(self, app: str) -> PurePosixPath:
         return self.etc_dir / "tls" / f"{app}.key"
 
-    # -- releases (components/plan/release.py): releases/<id> = code/ + venv/ + static/ ----------
+    # -- releases (components/plan/release.py): releases/<id> = static/ + code/, venv/ -----------
+    # (code/ and venv/ link to builds/<key>, staged once per package + requirements + Python)
     def releases_dir(self, app: str) -> PurePosixPath:
         return self.app_dir(app) / "releases"
 
@@ -135,6 +138,7 @@ def local_layout(
         nginx_log_dir=r / "log",
         nginx_pid=r / "run" / "nginx.pid",
         log_dir=r / "log",
+        pip_cache_dir=r / "pip-cache",
         http_port=http_port,
         https_port=https_port,
         listen_address="127.0.0.1",

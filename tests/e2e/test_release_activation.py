@@ -98,7 +98,7 @@ class Load:
 class Host:
     """One VM's files under a temp root, its AWS (moto) and the activation script's runs."""
 
-    def __init__(self, root: Path, endpoint: str) -> None:
+    def __init__(self, root: Path, endpoint: str, own_venv: bool = False) -> None:
         require("nginx")
         require("curl")
         self.root = root
@@ -106,7 +106,11 @@ class Host:
         self.app = self.spec.apps[0]
         self.plan = plan_tier(self.spec, self.app)
         self.layout: HostLayout = local_layout(
-            root, free_port(), free_port(), venv=Path(sys.prefix), trusted_proxy_cidrs=()
+            root,
+            free_port(),
+            free_port(),
+            venv=None if own_venv else Path(sys.prefix),  # own: the VM's venv per build
+            trusted_proxy_cidrs=(),
         )
         self.prefix = f"/webstack/test/{self.app.name}"
         self.env = {
@@ -213,15 +217,15 @@ class Host:
                 os.kill(int(pid.read_text()), signal.SIGQUIT)
 
 
-@pytest.fixture
-def host() -> Iterator[Host]:
+@pytest.fixture(params=[False])
+def host(request: pytest.FixtureRequest) -> Iterator[Host]:
     from moto.server import ThreadedMotoServer
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     root = Path(tempfile.mkdtemp(prefix="wsr", dir="/tmp"))  # short: AF_UNIX paths <= 107
-    h = Host(root, f"http://127.0.0.1:{port}")
+    h = Host(root, f"http://127.0.0.1:{port}", own_venv=request.param)
     try:
         yield h
     finally:

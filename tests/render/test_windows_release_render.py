@@ -124,3 +124,14 @@ def test_the_release_env_is_one_ascii_line_per_name_and_refuses_what_nssm_would_
         bad = app.model_copy(update={"env": {"APP_COLOR": value}})
         with pytest.raises(SpecError, match=f"apps.web.env.APP_COLOR: {problem}"):
             render_windows_app_env(plan_tier(spec, bad), bad, vm_windows_layout())
+
+
+def test_the_activation_reads_the_secrets_before_it_builds_a_venv() -> None:
+    """issue 13: a missing secret must fail in seconds, before any pip run."""
+    spec = make_spec("flask", PROXIES[0])
+    app = spec.apps[0]
+    script = one(
+        render_windows_host(plan_tier(spec, app), app, vm_windows_layout(), REFS),
+        "webstack-release.ps1",
+    )
+    assert script.index('Get-SSMParameter -Name "$SsmPrefix/$name"') < script.index("'-m', 'venv'")
