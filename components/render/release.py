@@ -21,6 +21,9 @@ STARTUP_SECONDS = 60
 UNHEALTHY_SECONDS = 10
 # Nginx's old workers get this long to finish their requests before the old slot stops.
 DRAIN_SECONDS = 30
+# A second activation waits this long for the running one (the boot's, typically), well inside
+# the release channel's 900 s command timeout (components/aws/release_wait.py Rollout).
+LOCK_WAIT_SECONDS = 600
 
 
 def release_script_path(app: AppSpec, layout: HostLayout) -> PurePosixPath:
@@ -71,6 +74,7 @@ def render_release_script(
         startup_seconds=STARTUP_SECONDS,
         unhealthy_seconds=UNHEALTHY_SECONDS,
         drain_seconds=DRAIN_SECONDS,
+        lock_wait_seconds=LOCK_WAIT_SECONDS,
         microcache_empty=microcache_empty,
     )
 

@@ -314,3 +314,23 @@ def test_a_failing_release_command_stops_the_release_and_runs_once_per_release(h
     host.publish(4, release_command=once)
     code, _, log = host.activate()  # the first instance: runs it, exactly once
     assert code == 0 and ran.read_text() == "x", log
+
+
+def test_two_activations_at_once_run_one_after_the_other(host: Host) -> None:
+    """The boot's activation and a channel command (or one by hand) on one VM: the second waits
+    for the first's lock, then finds the release active and only re-checks it."""
+    r2 = host.publish(2)
+    first_log = host.root / "first.log"
+    with first_log.open("w") as sink:
+        first = subprocess.Popen(["bash", host.script], env=host.env, stderr=sink, text=True)
+    deadline = time.monotonic() + 60
+    while f"release {r2} (active: none" not in first_log.read_text():  # it holds the lock now
+        assert first.poll() is None, first_log.read_text()
+        assert time.monotonic() < deadline, "the first activation never started"
+        time.sleep(0.05)
+    code, _, second = host.activate()
+    assert first.wait(180) == 0, first_log.read_text()
+    assert code == 0, second
+    assert f"release {r2} is already active and healthy" in second, second
+    assert "stage" not in second and "start slot" not in second, "it ran beside the first"
+    assert host.served_release() == r2
