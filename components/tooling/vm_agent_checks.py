@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 from pathlib import Path
 
 from components.plan.linux_layout import HostLayout
@@ -54,8 +55,13 @@ def check_agent_inputs(
         request(port, f"/webstack-rehearsal-{_}", app.health_host, cafile)
     # An error-level line for the error log: a body over client_max_body_size (413).
     _oversized_post(port, app.health_host, cafile)
+    # Nginx buffers the access log (`buffer=64k flush=1s`): its lines land within a second or two.
+    deadline = time.monotonic() + 5
     for path, f in files.items():
-        grew = f.exists() and f.stat().st_size > max(sizes[path], 0)
+        while not (grew := f.exists() and f.stat().st_size > max(sizes[path], 0)):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         static = path.endswith("bootstrap.log") and f.exists() and f.stat().st_size > 0
         expect(
             f"agent input {Path(path).name}",
