@@ -23,7 +23,6 @@ import secrets
 import shutil
 import statistics
 import subprocess
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from components.plan.tier import plan_tier
 from components.render.packaging import build_package
 from components.render.release import release_script_path
 from components.spec.stack import AppSpec, StackSpec
+from components.tooling.rate_load import RateLoad
 from components.tooling.release_stage import publish_pointer
 from components.tooling.vm_checks import request
 from components.tooling.vm_guest import Guest, RehearsalError, Timings, log
@@ -141,42 +141,16 @@ class Activation:
         return out
 
 
-class GuestLoad:
-    """~LOAD_RATE req/s from 4 threads through the guest's Nginx; every answer and release counted."""
+def guest_load(b: Booted) -> RateLoad:
+    """~LOAD_RATE req/s from 4 threads through the guest's Nginx: 1 in APP_PATH_EVERY to `/`,
+    the rest to the health path; a 200 without X-Release is the boot's release."""
 
-    def __init__(self, b: Booted, rate: float = LOAD_RATE, threads: int = 4) -> None:
-        self.b, self.gap, self.n = b, threads / rate, threads
-        self.statuses: Counter[str] = Counter()
-        self.releases: Counter[str] = Counter()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
+    def ask(n: int) -> tuple[int, str | None]:
+        path = "/" if n % APP_PATH_EVERY == 0 else b.app.health_path
+        status, headers = answer(b, path)[:2]
+        return status, (headers.get("x-release") or b.boot_release) if status == 200 else None
 
-    def __enter__(self) -> GuestLoad:
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(self.n)]
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(30)
-
-    def _run(self) -> None:
-        sent = 0
-        while not self._stop.is_set():
-            started, sent = time.monotonic(), sent + 1
-            path = "/" if sent % APP_PATH_EVERY == 0 else self.b.app.health_path
-            try:
-                status, headers = answer(self.b, path)[:2]
-                served = headers.get("x-release") or self.b.boot_release
-            except Exception as e:
-                status, served = type(e).__name__, ""
-            with self._lock:
-                self.statuses[str(status)] += 1
-                if status == 200:
-                    self.releases[served] += 1
-            self._stop.wait(max(0.0, self.gap - (time.monotonic() - started)))
+    return RateLoad(ask, LOAD_RATE, threads=4)
 
 
 def answer(b: Booted, path: str) -> tuple[int, dict, bytes]:
@@ -241,7 +215,7 @@ class GuestReleases:
 
     def activate(self, a: Activation) -> Activation:
         """The channel's command in the guest under load; fills `a` with what happened."""
-        with GuestLoad(self.b) as load:
+        with guest_load(self.b) as load:
             time.sleep(1)
             started = time.time()
             a.exit_code, a.output = self.channel_command(a.release_id)

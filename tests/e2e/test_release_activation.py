@@ -17,11 +17,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -33,6 +30,7 @@ from components.render.linux import render_linux_infra
 from components.render.packaging import build_package
 from components.render.release import release_script_path
 from components.tooling.local.procs import free_port
+from components.tooling.rate_load import RateLoad
 from components.tooling.release_stage import publish_pointer
 from tests.helpers.specs import linux_spec
 from tests.helpers.tools import require_tool as require
@@ -52,47 +50,20 @@ def app(environ, start_response):
 """
 
 
-@dataclass
-class Load:
-    """A bounded load (`rate` req/s for as long as it runs) through Nginx; every answer counted."""
+def nginx_load(port: int) -> RateLoad:
+    """~50 req/s of `/` through the host's Nginx; every answer counted by its X-Release."""
 
-    port: int
-    rate: float = 50.0
-    statuses: Counter[str] = field(default_factory=Counter)
-    releases: Counter[str] = field(default_factory=Counter)
-    _stop: threading.Event = field(default_factory=threading.Event)
+    def ask(_n: int) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", "/", headers={"Host": "localhost"})
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status, resp.getheader("X-Release") or "?"
+        finally:
+            conn.close()
 
-    def __enter__(self) -> Load:
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(4)]
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(30)
-
-    @property
-    def failed(self) -> int:
-        return sum(n for s, n in self.statuses.items() if s != "200")
-
-    def _run(self) -> None:
-        gap = 4 / self.rate
-        while not self._stop.is_set():
-            started = time.monotonic()
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-            try:
-                conn.request("GET", "/", headers={"Host": "localhost"})
-                resp = conn.getresponse()
-                resp.read()
-                self.statuses[str(resp.status)] += 1
-                self.releases[resp.getheader("X-Release") or "?"] += 1
-            except OSError as e:
-                self.statuses[type(e).__name__] += 1
-            finally:
-                conn.close()
-            self._stop.wait(max(0.0, gap - (time.monotonic() - started)))
+    return RateLoad(ask, rate=50.0)
 
 
 class Host:
@@ -243,7 +214,7 @@ def test_release_2_goes_live_under_load_and_broken_releases_change_nothing(host:
     assert code == 0 and "already active" in log, f"activation must be idempotent:\n{log}"
 
     r2 = host.publish(2)
-    with Load(host.layout.http_port) as load:
+    with nginx_load(host.layout.http_port) as load:
         time.sleep(1)
         code, seconds, log = host.activate()
         time.sleep(1)
@@ -259,7 +230,7 @@ def test_release_2_goes_live_under_load_and_broken_releases_change_nothing(host:
         ("", ("APP_TOKEN", "NOT_STORED")),
     ):
         r3 = host.publish(3, broken, secrets)
-        with Load(host.layout.http_port) as load:
+        with nginx_load(host.layout.http_port) as load:
             time.sleep(0.5)
             code, seconds, log = host.activate()
             time.sleep(0.5)
@@ -279,7 +250,7 @@ def test_a_rotated_secret_reaches_the_app_without_a_failed_request(host: Host) -
     assert host.activate()[0] == 0
     host.put_secret("APP_TOKEN", "token-2")
     r2 = host.publish(1)  # same code and env: only the secret's SSM version changed
-    with Load(host.layout.http_port) as load:
+    with nginx_load(host.layout.http_port) as load:
         code, _, log = host.activate()
     assert code == 0, log
     assert load.failed == 0, dict(load.statuses)
@@ -297,7 +268,7 @@ def test_a_failing_release_command_stops_the_release_and_runs_once_per_release(h
     assert host.activate()[0] == 0
     migrate = ["python", "-c", "import sys; sys.exit('migrate: relation already exists')"]
     r2 = host.publish(2, release_command=migrate)
-    with Load(host.layout.http_port) as load:
+    with nginx_load(host.layout.http_port) as load:
         time.sleep(0.5)
         code, _, log = host.activate()
         time.sleep(0.5)
