@@ -40,15 +40,22 @@ def release_code(root: Path, release: str, *, broken: bool = False) -> Path:
     return code
 
 
-@pytest.fixture(params=["nginx", "caddy"])
-def host(request: pytest.FixtureRequest) -> Iterator[LocalWindowsHost]:
-    spec, app = make_spec("flask", request.param, instances=3)
-    root = Path(tempfile.mkdtemp(prefix="ws-winroll-", dir="/tmp"))
+@contextlib.contextmanager
+def running_host(proxy: str, prefix: str) -> Iterator[LocalWindowsHost]:
+    """A Flask app's 3 Waitress services behind `proxy` under a throwaway root."""
+    spec, app = make_spec("flask", proxy, instances=3)
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     try:
         with LocalWindowsHost(spec, app, root, SOURCE) as running:
             yield running
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["nginx", "caddy"])
+def host(request: pytest.FixtureRequest) -> Iterator[LocalWindowsHost]:
+    with running_host(request.param, "ws-winroll-") as running:
+        yield running
 
 
 def test_the_rolling_order_loses_no_request(host: LocalWindowsHost) -> None:
@@ -117,13 +124,8 @@ def test_after_a_reboot_the_boot_activation_restarts_nothing(host: LocalWindowsH
 
 @pytest.fixture
 def nginx_host() -> Iterator[LocalWindowsHost]:
-    spec, app = make_spec("flask", "nginx", instances=3)
-    root = Path(tempfile.mkdtemp(prefix="ws-winstatic-", dir="/tmp"))
-    try:
-        with LocalWindowsHost(spec, app, root, SOURCE) as running:
-            yield running
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    with running_host("nginx", "ws-winstatic-") as running:
+        yield running
 
 
 def _static_release(root: Path, release: str, files: dict[str, str]) -> Path:
