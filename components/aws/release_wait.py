@@ -166,17 +166,17 @@ def roll_out(
     why += [f"{i}: never ran the activation" for i in skipped]
     if previous_pointer:
         # Booting instances activate the pointer: it never stays on a release that failed.
-        ssm.put_parameter(
-            Name=r.pointer_name, Value=previous_pointer, Type="String", Overwrite=True
-        )
+        _put_pointer(ssm, r.pointer_name, previous_pointer)
         # The failed ones too: a failure after the switch (e.g. Windows static files after the
         # last service moved) may leave one serving the new release; where the script already
         # switched back, activating the previous release again is its idempotent no-op.
-        ran = sorted({*active, *failed})
-        back = Rollout(**{**r.__dict__, "instance_ids": tuple(ran), "release_id": "previous"})
-        # The previous release's command (a migration) ran when it was released: not again.
-        _run(ssm, back, ran, sleep, poll_seconds, skip_release_command=True)
-        why.append(f"put the previous release back on {', '.join(ran)}")
+        # None ran (every instance skipped): nothing to put back, and an empty id list would
+        # send the command by tag to every instance.
+        if ran := sorted({*active, *failed}):
+            back = Rollout(**{**r.__dict__, "instance_ids": tuple(ran), "release_id": "previous"})
+            # The previous release's command (a migration) ran when it was released: not again.
+            _run(ssm, back, ran, sleep, poll_seconds, skip_release_command=True)
+            why.append(f"put the previous release back on {', '.join(ran)}")
     raise ReleaseFailed(f"release {r.release_id} failed: " + "; ".join(why))
 
 
@@ -186,7 +186,11 @@ def _ensure_pointer(ssm: Any, name: str, value: str) -> None:
     except ssm.exceptions.ParameterNotFound:
         current = None
     if current != value:
-        ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        _put_pointer(ssm, name, value)
+
+
+def _put_pointer(ssm: Any, name: str, value: str) -> None:
+    ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
 
 
 def wait_for_instance_refresh(

@@ -278,3 +278,21 @@ def test_every_page_of_invocations_counts() -> None:
         )
     with s, a:
         assert roll_out(ssm, asg, ROLLOUT, None, sleep=lambda _: None) == sorted(names)
+
+
+def test_a_rollout_no_instance_ran_puts_the_pointer_back_and_sends_nothing_more() -> None:
+    """SSM reached no instance (all skipped): the pointer goes back, but no rollback command goes
+    out (an empty id list would target every tagged instance)."""
+    ssm, asg, s, a = _clients()
+    _group(a, "i-1")
+    _command(s, "c-1", {}, Targets=TARGETS)
+    s.add_response(
+        "put_parameter",
+        {"Version": 3},
+        {"Name": ROLLOUT.pointer_name, "Value": PREVIOUS, "Type": "String", "Overwrite": True},
+    )
+    with s, a, pytest.raises(ReleaseFailed) as failed:
+        roll_out(ssm, asg, ROLLOUT, PREVIOUS, sleep=lambda _: None)
+    assert "i-1: never ran the activation" in str(failed.value)
+    assert "put the previous release back" not in str(failed.value)
+    s.assert_no_pending_responses()
